@@ -1,0 +1,31 @@
+# KerasDelta: `make demo` runs the main job, `make test` runs every test.
+# Both install what is missing first (tools/setup.sh).
+SWIFT ?= swift
+PYTHON := .venv/bin/python
+
+.PHONY: setup build test demo bench fixtures clean
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	$(SWIFT) build -c release --product keras-delta
+
+test: setup
+	$(SWIFT) build -c release --product keras-delta
+	$(SWIFT) test
+
+demo: build
+	$(SWIFT) run -c release keras-delta demo
+
+bench: build
+	$(SWIFT) run -c release keras-delta bench gemm
+
+# Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
+fixtures: setup
+	$(PYTHON) tools/gen_tensor_fixtures.py
+	$(PYTHON) tools/gen_conv_fixtures.py
+	$(PYTHON) tools/gen_hdf5_fixtures.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "KerasDelta",
+    products: [
+        .library(name: "KerasDelta", targets: ["KerasDelta"]),
+        .executable(name: "keras-delta", targets: ["keras-delta"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Video", dependencies: ["Tensor"]),
+        .target(name: "KerasDelta", dependencies: ["Tensor", "HDF5", "Video"]),
+        .executableTarget(name: "keras-delta", dependencies: [
+            "KerasDelta",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VideoTests", dependencies: ["Video"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,190 @@
+import Foundation
+
+// Every Keras activation with the formulas of Keras 3's TensorFlow backend
+// (keras/src/backend/tensorflow/nn.py) and TensorFlow's registered gradients.
+
+@inline(__always) private func stableSigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+    let e = Foundation.exp(x)
+    return e / (1 + e)
+}
+
+/// `tf.math.softplus`: `log(1 + eᕽ)`, switching to `x` or `eᕽ` where those are exact in Float.
+@inline(__always) private func stableSoftplus(_ x: Float) -> Float {
+    let threshold = Foundation.log(Float.ulpOfOne) + 2
+    if x > -threshold { return x }
+    if x < threshold { return Foundation.exp(x) }
+    return Foundation.log1p(Foundation.exp(x))
+}
+
+private let seluAlpha: Float = 1.6732632423543772848170429916717
+private let seluScale: Float = 1.0507009873554804934193349852946
+
+extension Tensor {
+    /// `keras.activations.relu`: the standard rectifier, or with `negativeSlope`
+    /// a leaky one, with `maxValue` a capped one, and with `threshold` a shifted one.
+    public func relu(negativeSlope: Float = 0, maxValue: Float? = nil, threshold: Float = 0) -> Tensor {
+        if negativeSlope == 0, maxValue == nil, threshold == 0 {
+            return unary("relu", { Swift.max($0, 0) }, { x, _ in x > 0 ? 1 : 0 })
+        }
+        if negativeSlope != 0, maxValue == nil, threshold == 0 { return leakyRelu(negativeSlope: negativeSlope) }
+        let cap = maxValue ?? .infinity
+        // Keras: where(x > threshold, x, 0) (or relu), clipped to [0, max], minus slope·relu(threshold − x).
+        return unary("relu", { x in
+            var y: Float = threshold != 0 ? (x > threshold ? x : 0) : Swift.max(x, 0)
+            y = Swift.min(Swift.max(y, 0), cap)
+            return negativeSlope != 0 ? y - negativeSlope * Swift.max(threshold - x, 0) : y
+        }, { x, _ in
+            var d: Float = threshold != 0 ? (x > threshold ? 1 : 0) : (x > 0 ? 1 : 0)
+            if x > cap { d = 0 }
+            if negativeSlope != 0 && threshold - x > 0 { d += negativeSlope }
+            return d
+        })
+    }
+
+    /// `tf.nn.relu6`: `min(max(x, 0), 6)`.
+    public func relu6() -> Tensor {
+        unary("relu6", { Swift.min(Swift.max($0, 0), 6) }, { x, _ in x > 0 && x < 6 ? 1 : 0 })
+    }
+
+    /// `tf.nn.leaky_relu`: `x` for `x > 0`, else `negativeSlope · x`.
+    public func leakyRelu(negativeSlope: Float = 0.2) -> Tensor {
+        unary("leaky_relu", { $0 > 0 ? $0 : negativeSlope * $0 }, { x, _ in x > 0 ? 1 : negativeSlope })
+    }
+
+    /// `keras.activations.elu`: `x` for `x > 0`, else `alpha · (eᕽ − 1)`.
+    public func elu(alpha: Float = 1) -> Tensor {
+        unary("elu", { $0 > 0 ? $0 : alpha * Foundation.expm1($0) }, { x, y in x > 0 ? 1 : y + alpha })
+    }
+
+    /// `tf.nn.selu` with Keras's constants.
+    public func selu() -> Tensor {
+        unary("selu", { $0 > 0 ? seluScale * $0 : seluScale * seluAlpha * Foundation.expm1($0) },
+              { x, y in x > 0 ? seluScale : y + seluScale * seluAlpha })
+    }
+
+    /// `tf.math.softplus`: `log(1 + eᕽ)`.
+    public func softplus() -> Tensor { unary("softplus", stableSoftplus, { x, _ in stableSigmoid(x) }) }
+
+    /// `tf.nn.softsign`: `x / (1 + |x|)`.
+    public func softsign() -> Tensor {
+        unary("softsign", { $0 / (1 + Swift.abs($0)) }, { x, _ in let d = 1 + Swift.abs(x); return 1 / (d * d) })
+    }
+
+    /// `tf.nn.sigmoid`.
+    public func sigmoid() -> Tensor { unary("sigmoid", stableSigmoid, { _, y in y * (1 - y) }) }
+
+    /// `tf.nn.tanh`.
+    public func tanh() -> Tensor { unary("tanh", Foundation.tanh, { _, y in 1 - y * y }) }
+
+    /// `keras.activations.exponential`: `eᕽ`.
+    public func exponential() -> Tensor { exp() }
+
+    /// `keras.activations.mish`: `x · tanh(softplus(x))`.
+    public func mish() -> Tensor {
+        unary("mish", { $0 * Foundation.tanh(stableSoftplus($0)) }, { x, _ in
+            let t = Foundation.tanh(stableSoftplus(x))
+            return t + x * (1 - t * t) * stableSigmoid(x)
+        })
+    }
+
+    /// `tf.nn.silu` (swish): `x · sigmoid(x)`.
+    public func silu() -> Tensor {
+        unary("silu", { $0 * stableSigmoid($0) }, { x, _ in let s = stableSigmoid(x); return s * (1 + x * (1 - s)) })
+    }
+
+    /// `tf.nn.gelu`: exact `0.5·x·(1 + erf(x/√2))`, or the tanh approximation.
+    public func gelu(approximate: Bool = false) -> Tensor {
+        if approximate {
+            let c: Float = 0.7978845608028654, k: Float = 0.044715
+            return unary("gelu", { x in 0.5 * x * (1 + Foundation.tanh(c * (x + k * x * x * x))) }, { x, _ in
+                let t = Foundation.tanh(c * (x + k * x * x * x))
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * k * x * x)
+            })
+        }
+        return unary("gelu", { x in 0.5 * x * (1 + Foundation.erf(x / 1.4142135623730951)) }, { x, _ in
+            0.5 * (1 + Foundation.erf(x / 1.4142135623730951)) + x * 0.3989422804014327 * Foundation.exp(-0.5 * x * x)
+        })
+    }
+
+    /// Keras 3 `hard_sigmoid`: `relu6(x + 3) / 6`.
+    public func hardSigmoid() -> Tensor {
+        unary("hard_sigmoid", { Swift.min(Swift.max($0 + 3, 0), 6) / 6 }, { x, _ in x > -3 && x < 3 ? 1 / 6 : 0 })
+    }
+
+    /// Keras 2 (tf-keras) `hard_sigmoid`: `clip(0.2·x + 0.5, 0, 1)`.
+    public func hardSigmoidKeras2() -> Tensor {
+        unary("hard_sigmoid", { Swift.min(Swift.max($0 * 0.2 + 0.5, 0), 1) }, { x, _ in
+            let v = x * 0.2 + 0.5
+            return v < 0 || v > 1 ? 0 : 0.2
+        })
+    }
+
+    /// `hard_silu` / `hard_swish`: `x · relu6(x + 3) / 6`.
+    public func hardSilu() -> Tensor {
+        unary("hard_silu", { $0 * Swift.min(Swift.max($0 + 3, 0), 6) / 6 }, { x, _ in
+            let h: Float = Swift.min(Swift.max(x + 3, 0), 6) / 6
+            return h + (x > -3 && x < 3 ? x / 6 : 0)
+        })
+    }
+
+    /// Softmax over `axis`: `exp(x − max) / Σ exp(x − max)`.
+    public func softmax(axis: Int = -1) throws -> Tensor {
+        let a = try checkAxis(axis, "softmax")
+        let y = try withoutGradient { () -> Tensor in
+            let e = try (try detached - (try detached.max(axes: [a], keepDims: true))).exp()
+            return try e / (try e.sum(axes: [a], keepDims: true))
+        }
+        return Tensor.record("softmax", y, [self]) { g in
+            [try y * (try g - (try (try g * y).sum(axes: [a], keepDims: true)))]
+        }
+    }
+
+    /// Log-softmax over `axis`: `x − max − log Σ exp(x − max)`.
+    public func logSoftmax(axis: Int = -1) throws -> Tensor {
+        let a = try checkAxis(axis, "log_softmax")
+        let y = try withoutGradient { () -> Tensor in
+            let shifted = try detached - (try detached.max(axes: [a], keepDims: true))
+            return try shifted - (try shifted.exp().sum(axes: [a], keepDims: true).log())
+        }
+        return Tensor.record("log_softmax", y, [self]) { g in
+            [try g - (try y.exp() * (try g.sum(axes: [a], keepDims: true)))]
+        }
+    }
+}
+
+/// A Keras activation by its serialized name, e.g. `"relu"` or `"hard_sigmoid"`.
+public enum Activation: String, CaseIterable, Sendable {
+    case linear, relu, relu6, leakyRelu = "leaky_relu", elu, selu, softplus, softsign
+    case sigmoid, tanh, exponential, mish, swish, silu, gelu
+    case hardSigmoid = "hard_sigmoid", hardSilu = "hard_silu", hardSwish = "hard_swish"
+    case softmax, logSoftmax = "log_softmax"
+
+    /// The activation for a Keras name, or nil when unknown.
+    public init?(keras name: String) { self.init(rawValue: name) }
+
+    /// Applies the activation. `keras2` selects tf-keras formulas where they
+    /// differ from Keras 3 (`hard_sigmoid`).
+    public func callAsFunction(_ x: Tensor, keras2: Bool = false) throws -> Tensor {
+        switch self {
+        case .linear: return x
+        case .relu: return x.relu()
+        case .relu6: return x.relu6()
+        case .leakyRelu: return x.leakyRelu()
+        case .elu: return x.elu()
+        case .selu: return x.selu()
+        case .softplus: return x.softplus()
+        case .softsign: return x.softsign()
+        case .sigmoid: return x.sigmoid()
+        case .tanh: return x.tanh()
+        case .exponential: return x.exponential()
+        case .mish: return x.mish()
+        case .swish, .silu: return x.silu()
+        case .gelu: return x.gelu(approximate: false)
+        case .hardSigmoid: return keras2 ? x.hardSigmoidKeras2() : x.hardSigmoid()
+        case .hardSilu, .hardSwish: return x.hardSilu()
+        case .softmax: return try x.softmax(axis: -1)
+        case .logSoftmax: return try x.logSoftmax(axis: -1)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import CBLAS
+
+/// Row-major single-precision GEMM through OpenBLAS:
+/// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
+@inline(__always)
+func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+           b: UnsafePointer<Float>, ldb: Int,
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+extension Tensor {
+    /// Matrix product over the last two axes, with batch axes broadcast
+    /// (`tf.linalg.matmul` / `keras.ops.matmul`). A rank-1 operand is treated as
+    /// a row (left) or column (right) vector and that axis is dropped.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+        if a.rank == 1 { return try matmul(a.expandingDims(at: 0), b, transposeB: transposeB).squeezed(axes: [-2]) }
+        if b.rank == 1 { return try matmul(a, b.expandingDims(at: 1), transposeA: transposeA).squeezed(axes: [-1]) }
+        guard a.rank >= 2, b.rank >= 2 else {
+            throw TensorError.shapeMismatch("matmul: operands of shape \(a.shape) and \(b.shape) need rank ≥ 1")
+        }
+        let (ar, br) = (a.rank, b.rank)
+        let m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2]
+        let k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1]
+        let kb = transposeB ? b.shape[br - 1] : b.shape[br - 2]
+        let n = transposeB ? b.shape[br - 2] : b.shape[br - 1]
+        guard k == kb else {
+            throw TensorError.shapeMismatch("matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)"
+                                            + (transposeA || transposeB ? " (transposeA: \(transposeA), transposeB: \(transposeB))" : ""))
+        }
+        let batch = try Broadcast.shape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
+        let batchCount = batch.reduce(1, *)
+        let aFull = try a.detached.broadcast(to: batch + Array(a.shape.suffix(2)))
+        let bFull = try b.detached.broadcast(to: batch + Array(b.shape.suffix(2)))
+        // A right operand shared by every batch entry folds the batch into M.
+        let foldBatch = b.rank == 2 && !transposeA
+        var out = [Float](repeating: 0, count: batchCount * m * n)
+        aFull.scalars.withUnsafeBufferPointer { pa in
+            bFull.scalars.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { pc in
+                    if foldBatch {
+                        sgemm(transB: transposeB, m: batchCount * m, n: n, k: k, a: pa.baseAddress!, lda: k,
+                              b: pb.baseAddress!, ldb: transposeB ? k : n, c: pc.baseAddress!, ldc: n)
+                        return
+                    }
+                    for i in 0..<batchCount {
+                        sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k,
+                              a: pa.baseAddress! + i * m * k, lda: transposeA ? m : k,
+                              b: pb.baseAddress! + i * k * n, ldb: transposeB ? k : n,
+                              c: pc.baseAddress! + i * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+        let result = Tensor(shape: batch + [m, n], scalars: out)
+        let (ad, bd) = (a.detached, b.detached)
+        return record("matmul", result, [a, b]) { g in
+            // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G, adjusted for the transposes.
+            let ga = transposeA ? try matmul(bd, g, transposeA: transposeB, transposeB: true)
+                                : try matmul(g, bd, transposeB: !transposeB)
+            let gb = transposeB ? try matmul(g, ad, transposeA: true, transposeB: transposeA)
+                                : try matmul(ad, g, transposeA: !transposeA)
+            return [try ga.unbroadcast(to: ad.shape), try gb.unbroadcast(to: bd.shape)]
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import KerasDelta
+print("keras-delta")

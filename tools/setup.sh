@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make demo` need and is missing: Debian packages
+# and a Python venv (.venv/) with TensorFlow, Keras 3 and tf-keras for the
+# fixture generators and the interop suite. Safe to run again: it only adds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_cmd=""
+[ "$(id -u)" != 0 ] && sudo_cmd="sudo"
+
+apt_need=()
+for pkg in libhdf5-dev libopenblas-dev ffmpeg pkg-config python3 python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || apt_need+=("$pkg")
+done
+# A python3 that already makes venvs (pyenv, say) makes python3-venv unneeded.
+if command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  apt_need=("${apt_need[@]/python3-venv}"); apt_need=("${apt_need[@]/python3}")
+fi
+apt_list=()
+for pkg in "${apt_need[@]}"; do [ -n "$pkg" ] && apt_list+=("$pkg"); done
+if [ ${#apt_list[@]} -gt 0 ]; then
+  echo "setup: installing ${apt_list[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_list[@]}"
+fi
+
+if [ "${1:-}" = "--no-venv" ]; then exit 0; fi
+stamp=.venv/.requirements
+if [ ! -f "$stamp" ] || ! cmp -s tools/requirements.txt "$stamp"; then
+  echo "setup: creating .venv from tools/requirements.txt"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements.txt
+  cp tools/requirements.txt "$stamp"
+fi
