@@ -122,7 +122,27 @@ CASES = {
 }
 
 
+NPY_OUT = OUT.parent / "npy"
+
+
+def write_npy_fixtures():
+    """NumPy's own .npy writer in every form the reader accepts or rejects."""
+    NPY_OUT.mkdir(parents=True, exist_ok=True)
+    base = np.arange(6, dtype=np.float64).reshape(2, 3) * 1.5 - 2.0
+    for dtype in ["float32", "float64", "int32", "int64", "bool", "uint8"]:
+        arr = base.astype(dtype) if dtype != "uint8" else np.abs(base).astype(dtype)
+        np.save(NPY_OUT / f"{dtype}.npy", arr)
+    np.save(NPY_OUT / "bool.npy", base > 0)
+    np.save(NPY_OUT / "scalar.npy", np.float32(3.25))
+    np.save(NPY_OUT / "big_endian.npy", base.astype(">f4"))
+    with open(NPY_OUT / "version2.npy", "wb") as f:
+        np.lib.format.write_array(f, base.astype(np.float32), version=(2, 0))
+    np.save(NPY_OUT / "fortran.npy", np.asfortranarray(base.astype(np.float32)))
+    np.save(NPY_OUT / "complex.npy", base.astype(np.complex64))
+
+
 def main():
+    write_npy_fixtures()
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.npy"):
         old.unlink()

@@ -107,11 +107,12 @@ extension Data {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            guard rename(tmp.path, url.path) == 0 else {
+                throw TensorError.io("\(url.path): cannot write: \(String(cString: strerror(errno)))")
             }
+        } catch let error as TensorError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw TensorError.io("\(url.path): cannot write: \(error.localizedDescription)")
