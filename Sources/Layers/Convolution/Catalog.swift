@@ -1,0 +1,4 @@
+extension LayerCatalog {
+    /// The convolution layers by Keras class name.
+    static let convolution: [(String, Layer.Type)] = []
+}

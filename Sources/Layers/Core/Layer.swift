@@ -1,0 +1,290 @@
+import Foundation
+import Tensor
+
+/// The base of every layer, mirroring `keras.layers.Layer`.
+///
+/// A subclass creates its weights in ``build(_:)`` with ``addWeight(name:shape:initializer:trainable:)``
+/// (creation order is the order Keras stores them), computes in
+/// ``call(_:training:)``, reports shapes in ``computeOutputShapes(_:)``, and
+/// round-trips its Keras config through ``init(config:)`` and ``getConfig()``.
+/// Single-input layers subclass ``UnaryLayer`` instead.
+open class Layer {
+    /// The unique name, e.g. `"dense_1"`.
+    public var name: String
+    /// Whether optimizers update this layer's weights. Setting it sets sublayers too.
+    open var trainable: Bool {
+        didSet { for l in sublayers { l.trainable = trainable } }
+    }
+    /// The serialized dtype or dtype policy, kept as written.
+    public var dtype: JSONValue
+    /// Whether ``build(_:)`` has run.
+    public internal(set) var built = false
+    /// The input shapes the layer was built for.
+    public internal(set) var builtInputShapes: [Shape] = []
+    /// This layer's own variables, in creation order.
+    public private(set) var ownWeights: [Variable] = []
+    /// Losses added by the last call (activity regularizers, sparsity terms).
+    public internal(set) var ownLosses: [Tensor] = []
+    /// A regularizer of this layer's output (`activity_regularizer`).
+    public var activityRegularizer: Regularizer?
+    private var weightRegularizers: [(Variable, Regularizer)] = []
+    private var constraints: [(Variable, Constraint)] = []
+    /// How many times this layer was called on symbolic tensors.
+    public internal(set) var inboundNodeCount = 0
+    /// The config this layer was created from; keys a subclass does not model
+    /// are written back unchanged by ``getConfig()``.
+    public let sourceConfig: JSONObject
+
+    /// The Keras class name written to configs; defaults to the Swift type name.
+    open class var className: String { String(describing: self) }
+
+    /// Layers owned by this one (wrapped layers, a model's layers).
+    open var sublayers: [Layer] { [] }
+
+    public init(name: String? = nil, trainable: Bool = true) {
+        self.name = name ?? NameScope.unique(for: Self.className)
+        self.trainable = trainable
+        self.dtype = "float32"
+        self.sourceConfig = JSONObject()
+    }
+
+    /// Creates the layer from a Keras config. Subclasses read their own keys and call super.
+    public required init(config: LayerConfig) throws {
+        self.name = config.has("name") ? try config.string("name") : NameScope.unique(for: Self.className)
+        self.trainable = try config.bool("trainable", default: true)
+        self.dtype = config["dtype"] ?? "float32"
+        self.sourceConfig = config.values
+        if config.has("activity_regularizer") {
+            activityRegularizer = try Regularizer(json: config["activity_regularizer"]!, layer: name, key: "activity_regularizer")
+        }
+    }
+
+    /// The Keras config. Subclasses call super and set their own keys, so the
+    /// result is the source config (if any) updated with the current values.
+    open func getConfig() -> JSONObject {
+        var c = sourceConfig
+        c["name"] = .string(name)
+        c["trainable"] = .bool(trainable)
+        c["dtype"] = dtype
+        if let activityRegularizer { c["activity_regularizer"] = activityRegularizer.json }
+        return c
+    }
+
+    /// Creates weights for the given input shapes. The default creates none.
+    open func build(_ inputShapes: [Shape]) throws {}
+
+    /// The layer's computation.
+    open func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        throw LayerError.badConfig(layer: name, "\(Self.className) does not implement call")
+    }
+
+    /// Output shapes for input shapes, without computing anything.
+    open func computeOutputShapes(_ inputShapes: [Shape]) throws -> [Shape] { inputShapes }
+
+    // MARK: Weights
+
+    /// Creates a variable named `<layer>/<name>`, appended to ``ownWeights``.
+    @discardableResult
+    public func addWeight(name weightName: String, shape: [Int], initializer: Initializer = .glorotUniform,
+                          trainable: Bool = true, regularizer: Regularizer? = nil,
+                          constraint: Constraint? = nil) throws -> Variable {
+        let value: Tensor
+        do { value = try initializer(shape, generator: &RandomState.generator) } catch let LayerError.badConfig(_, m) {
+            throw LayerError.badConfig(layer: name, "weight '\(weightName)': \(m)")
+        }
+        let v = Variable(value, name: "\(name)/\(weightName)", trainable: trainable)
+        ownWeights.append(v)
+        if let regularizer { weightRegularizers.append((v, regularizer)) }
+        if let constraint { constraints.append((v, constraint)) }
+        return v
+    }
+
+    /// Penalties of this layer's and its sublayers' weight regularizers, read
+    /// through the recording tape so they are differentiable.
+    public func regularizationLosses() throws -> [Tensor] {
+        try weightRegularizers.map { try $0.1.penalty($0.0.read()) } + sublayers.flatMap { try $0.regularizationLosses() }
+    }
+
+    /// Weight constraints of this layer and its sublayers, applied after each optimizer step.
+    public var weightConstraints: [(Variable, Constraint)] { constraints + sublayers.flatMap { $0.weightConstraints } }
+
+    /// Every variable, as `layer.weights` in Keras 3: own trainable, own
+    /// non-trainable, then each sublayer's.
+    public var weights: [Variable] {
+        var out = ownWeights.filter { $0.trainable } + ownWeights.filter { !$0.trainable }
+        var seen = Set(out.map { ObjectIdentifier($0) })
+        for l in sublayers {
+            for w in l.weights where seen.insert(ObjectIdentifier(w)).inserted { out.append(w) }
+        }
+        return out
+    }
+
+    /// Variables an optimizer updates: none when the layer is frozen.
+    public var trainableWeights: [Variable] {
+        guard trainable else { return [] }
+        var out = ownWeights.filter { $0.trainable }
+        var seen = Set(out.map { ObjectIdentifier($0) })
+        for l in sublayers {
+            for w in l.trainableWeights where seen.insert(ObjectIdentifier(w)).inserted { out.append(w) }
+        }
+        return out
+    }
+
+    /// Variables that are not trained: the rest of ``weights``.
+    public var nonTrainableWeights: [Variable] {
+        let t = Set(trainableWeights.map { ObjectIdentifier($0) })
+        return weights.filter { !t.contains(ObjectIdentifier($0)) }
+    }
+
+    /// The values of ``weights``.
+    public func getWeights() -> [Tensor] { weights.map { $0.value } }
+
+    /// Sets ``weights`` from values in the same order; a wrong count or shape
+    /// throws an error naming the layer, the weight and both shapes.
+    public func setWeights(_ values: [Tensor]) throws {
+        let ws = weights
+        guard ws.count == values.count else {
+            throw LayerError.shapeMismatch(layer: name, "setWeights expects \(ws.count) arrays, got \(values.count)")
+        }
+        for (w, v) in zip(ws, values) where w.shape != v.shape {
+            throw LayerError.shapeMismatch(layer: name, "weight '\(w.name)' has shape \(w.shape), got \(v.shape)")
+        }
+        for (w, v) in zip(ws, values) { try w.assign(v) }
+    }
+
+    /// Losses of the last call of this layer and its sublayers.
+    public var losses: [Tensor] { ownLosses + sublayers.flatMap { $0.losses } }
+
+    /// Records a loss term during ``call(_:training:)``.
+    public func addLoss(_ loss: Tensor) { ownLosses.append(loss) }
+
+    /// Clears the losses of this layer and its sublayers before a new call.
+    public func clearLosses() {
+        ownLosses.removeAll()
+        for l in sublayers { l.clearLosses() }
+    }
+
+    // MARK: Calling
+
+    /// Builds the layer once, for the first input shapes it sees.
+    public func buildIfNeeded(_ inputShapes: [Shape]) throws {
+        guard !built else { return }
+        try build(inputShapes)
+        builtInputShapes = inputShapes
+        built = true
+    }
+
+    /// Calls the layer on concrete tensors, building it first if needed.
+    public func callAsFunction(_ inputs: [Tensor], training: Bool = false) throws -> [Tensor] {
+        try buildIfNeeded(inputs.map { $0.shape.map { Optional($0) } })
+        let outputs = try call(inputs, training: training)
+        if let activityRegularizer {
+            // Keras divides by the batch size so the strength does not depend on it.
+            for o in outputs {
+                let penalty = try activityRegularizer.penalty(o)
+                addLoss(o.rank > 0 && o.shape[0] > 0 ? penalty / Float(o.shape[0]) : penalty)
+            }
+        }
+        return outputs
+    }
+
+    /// Calls a single-input, single-output layer on a concrete tensor.
+    public func callAsFunction(_ input: Tensor, training: Bool = false) throws -> Tensor {
+        let out = try callAsFunction([input], training: training)
+        guard out.count == 1 else {
+            throw LayerError.shapeMismatch(layer: name, "returns \(out.count) outputs; call it with an array")
+        }
+        return out[0]
+    }
+
+    /// Calls the layer on symbolic tensors, recording a node in the graph.
+    public func callAsFunction(_ inputs: [KerasTensor]) throws -> [KerasTensor] {
+        let shapes = inputs.map { $0.shape }
+        try buildIfNeeded(shapes)
+        let outShapes = try computeOutputShapes(shapes)
+        let node = Node(layer: self, index: inboundNodeCount, inputs: inputs)
+        inboundNodeCount += 1
+        return node.makeOutputs(outShapes)
+    }
+
+    /// Calls a single-input, single-output layer on a symbolic tensor.
+    public func callAsFunction(_ input: KerasTensor) throws -> KerasTensor {
+        let out = try callAsFunction([input])
+        guard out.count == 1 else {
+            throw LayerError.shapeMismatch(layer: name, "returns \(out.count) outputs; call it with an array")
+        }
+        return out[0]
+    }
+
+    /// The trainable-parameter count plus the non-trainable one.
+    public var countParams: Int { weights.reduce(0) { $0 + $1.value.count } }
+}
+
+/// A layer with one input and one output. Subclasses override the single-tensor
+/// forms of build, call and output shape.
+open class UnaryLayer: Layer {
+    open func build(inputShape: Shape) throws {}
+    open func call(_ input: Tensor, training: Bool) throws -> Tensor { input }
+    open func computeOutputShape(_ inputShape: Shape) throws -> Shape { inputShape }
+
+    public final override func build(_ inputShapes: [Shape]) throws {
+        try build(inputShape: try single(inputShapes))
+    }
+    public final override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        guard inputs.count == 1 else {
+            throw LayerError.shapeMismatch(layer: name, "expects 1 input, got \(inputs.count)")
+        }
+        return [try call(inputs[0], training: training)]
+    }
+    public final override func computeOutputShapes(_ inputShapes: [Shape]) throws -> [Shape] {
+        [try computeOutputShape(try single(inputShapes))]
+    }
+    private func single(_ shapes: [Shape]) throws -> Shape {
+        guard shapes.count == 1 else { throw LayerError.shapeMismatch(layer: name, "expects 1 input, got \(shapes.count)") }
+        return shapes[0]
+    }
+
+    /// Throws unless `shape` has `rank` axes (batch included).
+    public func requireRank(_ shape: Shape, _ rank: Int) throws {
+        guard shape.count == rank else {
+            throw LayerError.shapeMismatch(layer: name, "expects an input of rank \(rank), got shape \(formatShape(shape))")
+        }
+    }
+}
+
+/// Unique default names, as Keras's `auto_name`: `dense`, `dense_1`, …
+public enum NameScope {
+    nonisolated(unsafe) private static var counts: [String: Int] = [:]
+    private static let lock = NSLock()
+
+    /// The next free name for a class.
+    public static func unique(for className: String) -> String {
+        let prefix = snakeCase(className)
+        lock.lock(); defer { lock.unlock() }
+        let n = counts[prefix, default: 0]
+        counts[prefix] = n + 1
+        return n == 0 ? prefix : "\(prefix)_\(n)"
+    }
+
+    /// Forgets issued names (`keras.backend.clear_session`).
+    public static func reset() {
+        lock.lock(); defer { lock.unlock() }
+        counts.removeAll()
+    }
+
+    /// Keras's `to_snake_case`: `Conv2D` → `conv2d`, `BatchNormalization` → `batch_normalization`.
+    public static func snakeCase(_ name: String) -> String {
+        var s = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+        s = s.replacingOccurrences(of: "(.)([A-Z][a-z]+)", with: "$1_$2", options: .regularExpression)
+        s = s.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
+        return s.lowercased()
+    }
+}
+
+/// The seeded generator behind weight initializers, dropout and noise.
+public enum RandomState {
+    nonisolated(unsafe) public static var generator = SeededGenerator(seed: 1337)
+
+    /// Seeds every random draw of the package (`keras.utils.set_random_seed`).
+    public static func seed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
+}

@@ -1,0 +1,4 @@
+extension LayerCatalog {
+    /// The merging layers by Keras class name.
+    static let merging: [(String, Layer.Type)] = []
+}

@@ -1,0 +1,4 @@
+extension LayerCatalog {
+    /// The pooling layers by Keras class name.
+    static let pooling: [(String, Layer.Type)] = []
+}
