@@ -1,5 +1,5 @@
 /// Built-in layers by Keras class name. Each family declares its list in its
-/// own folder (`<Family>/Catalog.swift`).
+/// own folder (`<Family>/<Family>Catalog.swift`).
 enum LayerCatalog {
     static var all: [(String, Layer.Type)] {
         convolution + pooling + reshaping + normalization + regularization + merging
