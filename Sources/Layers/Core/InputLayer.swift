@@ -38,6 +38,7 @@ public final class InputLayer: Layer {
         built = true
         let node = Node(layer: self, index: 0, inputs: [])
         inboundNodeCount = 1
+        lastOutputShapes = [batchShape]
         output = node.makeOutputs([batchShape])[0]
     }
 

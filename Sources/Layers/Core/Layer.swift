@@ -31,6 +31,8 @@ open class Layer {
     private var constraints: [(Variable, Constraint)] = []
     /// How many times this layer was called on symbolic tensors.
     public internal(set) var inboundNodeCount = 0
+    /// Output shapes of the latest symbolic call, as `model.summary()` shows them.
+    public internal(set) var lastOutputShapes: [Shape]?
     /// The config this layer was created from; keys a subclass does not model
     /// are written back unchanged by ``getConfig()``.
     public let sourceConfig: JSONObject
@@ -204,6 +206,7 @@ open class Layer {
         let outShapes = try computeOutputShapes(shapes)
         let node = Node(layer: self, index: inboundNodeCount, inputs: inputs)
         inboundNodeCount += 1
+        lastOutputShapes = outShapes
         return node.makeOutputs(outShapes)
     }
 

@@ -65,6 +65,9 @@ open class Model: Layer {
             let node = t.node, key = ObjectIdentifier(node)
             if finished.contains(key) { return }
             if !node.isInput && inputIDs.contains(t.id) { finished.insert(key); return }
+            if node.isInput && !inputIDs.contains(t.id) {
+                throw LayerError.invalidGraph("graph disconnected: input '\(node.layer.name)' feeds the outputs but is not among the model inputs")
+            }
             guard !inProgress.contains(key) else { throw LayerError.invalidGraph("a cycle passes through layer '\(node.layer.name)'") }
             if layerIndex[ObjectIdentifier(node.layer)] == nil { layerIndex[ObjectIdentifier(node.layer)] = layerIndex.count }
             inProgress.insert(key)
