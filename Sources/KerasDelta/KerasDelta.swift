@@ -2,3 +2,6 @@
 @_exported import Tensor
 @_exported import HDF5
 @_exported import Video
+@_exported import Layers
+@_exported import Training
+@_exported import KerasIO
