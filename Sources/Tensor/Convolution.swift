@@ -1,0 +1,261 @@
+// N-D convolution (1-D, 2-D, 3-D; strides, dilation, groups, valid/same/causal
+// padding) as im2col + GEMM, with both gradients. Layouts are Keras's:
+// channels-last inputs and [spatial..., in_channels / groups, out_channels]
+// kernels (WIO, HWIO, DHWIO), which flatten to the [taps·Cg, Cout] GEMM operand.
+
+/// A validated convolution and its GEMM schedule, shared by the forward pass
+/// and both gradients.
+struct ConvolutionPlan {
+    /// Bytes of patch matrix built at once; larger convolutions run in chunks
+    /// that reuse one buffer, which stays in the last-level cache.
+    static let columnBufferBytes = 8 << 20
+
+    let layout: ColumnLayout
+    let outChannels: Int
+    let kernelShape: [Int]
+    /// A 1×1 kernel with stride 1 and no padding: the input is its own patch matrix.
+    let isPointwise: Bool
+
+    var geometry: WindowGeometry { layout.geometry }
+    var groups: Int { layout.groups }
+    var groupOutChannels: Int { outChannels / groups }
+    var inputShape: [Int] { geometry.inputShape }
+    var outputShape: [Int] { geometry.outputShape(channels: outChannels) }
+
+    /// Validates a convolution of an input of `inputShape` with a kernel of
+    /// `kernelShape`; `op` names the public operation in error messages.
+    init(op: String, inputShape: [Int], kernelShape: [Int], strides: [Int], padding: Padding,
+         dilation: [Int], groups: Int) throws {
+        guard (3...5).contains(inputShape.count) else {
+            throw TensorError.invalidShape(
+                "\(op): input must be [batch, spatial..., channels] with 1–3 spatial axes, got shape \(inputShape)")
+        }
+        guard kernelShape.count == inputShape.count else {
+            throw TensorError.shapeMismatch(
+                "\(op): kernel of shape \(kernelShape) must have rank \(inputShape.count) "
+                + "([spatial..., in_channels / groups, out_channels]) for input of shape \(inputShape)")
+        }
+        guard groups >= 1 else { throw TensorError.invalidArgument("\(op): groups must be positive, got \(groups)") }
+        let rank = inputShape.count - 2
+        let channels = inputShape[rank + 1], outChannels = kernelShape[rank + 1]
+        guard channels % groups == 0, outChannels % groups == 0 else {
+            throw TensorError.invalidArgument(
+                "\(op): groups \(groups) must divide the input channels \(channels) and the output channels \(outChannels)")
+        }
+        guard kernelShape[rank] * groups == channels else {
+            throw TensorError.shapeMismatch(
+                "\(op): input of shape \(inputShape) has \(channels) channels but the kernel of shape \(kernelShape) "
+                + "expects \(kernelShape[rank]) per group × \(groups) group(s)")
+        }
+        let g = try WindowGeometry(op: op, inputShape: inputShape, window: Array(kernelShape[..<rank]),
+                                   strides: strides, dilations: dilation, padding: padding)
+        layout = ColumnLayout(geometry: g, groups: groups, groupChannels: channels / groups)
+        self.outChannels = outChannels
+        self.kernelShape = kernelShape
+        isPointwise = g.window.product == 1 && g.strides.product == 1 && g.padBefore == Extent3(d: 0, h: 0, w: 0)
+    }
+
+    /// Output pixels: rows of the patch matrix.
+    var rows: Int { geometry.batch * geometry.output.product }
+
+    /// Runs `body` on each chunk of output lines with a patch buffer large
+    /// enough for any of them.
+    private func forEachChunk(_ body: (ColumnChunk, UnsafeMutablePointer<Float>) -> Void) {
+        let rowFloats = geometry.output.w * layout.width
+        let maxLines = Swift.max(1, ConvolutionPlan.columnBufferBytes / 4 / rowFloats)
+        let chunks = ColumnChunk.plan(geometry, maxLines: maxLines)
+        let capacity = (chunks.map { $0.lines.count }.max() ?? 0) * rowFloats
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+        defer { columns.deallocate() }
+        for chunk in chunks { body(chunk, columns) }
+    }
+
+    /// `y = conv(x, w)`: y is [rows, Cout], w is [taps·Cg, Cout].
+    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
+        if isPointwise {
+            for group in 0..<groups {
+                sgemm(m: rows, n: og, k: cg, a: x + group * cg, lda: cin,
+                      b: w + group * og, ldb: cout, c: y + group * og, ldc: cout)
+            }
+            return
+        }
+        let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
+        forEachChunk { chunk, columns in
+            layout.im2col(x, chunk: chunk, into: columns)
+            let first = chunk.lines.lowerBound * ow
+            for group in 0..<groups {
+                sgemm(m: chunk.lines.count * ow, n: og, k: groupWidth, a: columns + group * groupWidth, lda: width,
+                      b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout)
+            }
+        }
+    }
+
+    /// `dx = ∂⟨conv(x, w), dy⟩/∂x`: col2im(dy · wᵀ). `dx` must be zero on entry.
+    func inputGradient(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
+        if isPointwise {
+            for group in 0..<groups {
+                sgemm(transB: true, m: rows, n: cg, k: og, a: dy + group * og, lda: cout,
+                      b: w + group * og, ldb: cout, c: dx + group * cg, ldc: cin)
+            }
+            return
+        }
+        let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
+        forEachChunk { chunk, columns in
+            let first = chunk.lines.lowerBound * ow
+            for group in 0..<groups {
+                sgemm(transB: true, m: chunk.lines.count * ow, n: groupWidth, k: og,
+                      a: dy + first * cout + group * og, lda: cout,
+                      b: w + group * og, ldb: cout, c: columns + group * groupWidth, ldc: width)
+            }
+            layout.col2im(columns, chunk: chunk, into: dx)
+        }
+    }
+
+    /// `dw = ∂⟨conv(x, w), dy⟩/∂w`: patchesᵀ · dy, accumulated over chunks.
+    func kernelGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
+        let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
+        if isPointwise {
+            for group in 0..<groups {
+                sgemm(transA: true, m: cg, n: og, k: rows, a: x + group * cg, lda: cin,
+                      b: dy + group * og, ldb: cout, c: dw + group * og, ldc: cout)
+            }
+            return
+        }
+        let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
+        var beta: Float = 0
+        forEachChunk { chunk, columns in
+            layout.im2col(x, chunk: chunk, into: columns)
+            let first = chunk.lines.lowerBound * ow
+            for group in 0..<groups {
+                sgemm(transA: true, m: groupWidth, n: og, k: chunk.lines.count * ow,
+                      a: columns + group * groupWidth, lda: width,
+                      b: dy + first * cout + group * og, ldb: cout,
+                      beta: beta, c: dw + group * og, ldc: cout)
+            }
+            beta = 1
+        }
+    }
+}
+
+extension ConvolutionPlan {
+    /// The convolution of `x` with `w` as a new tensor (no tape).
+    func forward(_ x: Tensor, _ w: Tensor) -> Tensor {
+        let shape = outputShape
+        let count = shape.reduce(1, *)
+        let y = [Float](unsafeUninitializedCapacity: count) { buf, done in
+            if layout.width == 0 {
+                buf.initialize(repeating: 0)
+            } else if count > 0 {
+                x.scalars.withUnsafeBufferPointer { px in
+                    w.scalars.withUnsafeBufferPointer { pw in forward(px.baseAddress!, pw.baseAddress!, buf.baseAddress!) }
+                }
+            }
+            done = count
+        }
+        return Tensor(shape: shape, scalars: y)
+    }
+
+    /// The gradient of the input for output gradient `dy` (no tape).
+    func inputGradient(_ dy: Tensor, _ w: Tensor) -> Tensor {
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        if !dx.isEmpty, dy.count > 0 {
+            dy.scalars.withUnsafeBufferPointer { pdy in
+                w.scalars.withUnsafeBufferPointer { pw in
+                    dx.withUnsafeMutableBufferPointer { inputGradient(pdy.baseAddress!, pw.baseAddress!, $0.baseAddress!) }
+                }
+            }
+        }
+        return Tensor(shape: inputShape, scalars: dx)
+    }
+
+    /// The gradient of the kernel for input `x` and output gradient `dy` (no tape).
+    func kernelGradient(_ x: Tensor, _ dy: Tensor) -> Tensor {
+        var dw = [Float](repeating: 0, count: kernelShape.reduce(1, *))
+        if !dw.isEmpty, dy.count > 0 {
+            x.scalars.withUnsafeBufferPointer { px in
+                dy.scalars.withUnsafeBufferPointer { pdy in
+                    dw.withUnsafeMutableBufferPointer { kernelGradient(px.baseAddress!, pdy.baseAddress!, $0.baseAddress!) }
+                }
+            }
+        }
+        return Tensor(shape: kernelShape, scalars: dw)
+    }
+
+    /// Throws unless `tensor` has `expected` shape.
+    func check(_ tensor: Tensor, is expected: [Int], _ what: String, op: String) throws {
+        guard tensor.shape == expected else {
+            throw TensorError.shapeMismatch("\(op): \(what) has shape \(tensor.shape), expected \(expected)")
+        }
+    }
+}
+
+extension Tensor {
+    /// Convolution over 1–3 spatial axes (`keras.ops.conv`, `tf.nn.convolution`).
+    ///
+    /// ```swift
+    /// // [batch, height, width, 3] ⊛ [3, 3, 3, 16] → [batch, height, width, 16]
+    /// let y = try Tensor.conv(images, kernel, padding: .same)
+    /// ```
+    /// - Parameters:
+    ///   - input: `[batch, spatial..., channels]` with 1, 2 or 3 spatial axes.
+    ///   - kernel: `[spatial..., channels / groups, outChannels]` (WIO, HWIO, DHWIO).
+    ///   - strides: one stride for all spatial axes, or one per axis.
+    ///   - padding: `.valid`, `.same` (TensorFlow's rule), or `.causal` for 1-D.
+    ///   - dilation: one dilation rate for all spatial axes, or one per axis.
+    ///   - groups: channel groups; each sees `channels / groups` inputs and
+    ///     produces `outChannels / groups` outputs.
+    /// - Returns: `[batch, outSpatial..., outChannels]`.
+    public static func conv(_ input: Tensor, _ kernel: Tensor, strides: [Int] = [1], padding: Padding = .valid,
+                            dilation: [Int] = [1], groups: Int = 1) throws -> Tensor {
+        let plan = try ConvolutionPlan(op: "conv", inputShape: input.shape, kernelShape: kernel.shape,
+                                       strides: strides, padding: padding, dilation: dilation, groups: groups)
+        let (x, w) = (input.detached, kernel.detached)
+        let (needX, needW) = (input.isTracked, kernel.isTracked)
+        return record("conv", plan.forward(x, w), [input, kernel]) { dy in
+            [needX ? plan.inputGradient(dy, w) : nil, needW ? plan.kernelGradient(x, dy) : nil]
+        }
+    }
+
+    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:)`` with
+    /// respect to its input (`tf.nn.conv2d_backprop_input`): the transposed
+    /// convolution of `outputGradient` with `kernel`.
+    /// - Parameters:
+    ///   - outputGradient: `[batch, outSpatial..., outChannels]`, the shape the
+    ///     convolution of an `inputShape` input produces.
+    ///   - inputShape: `[batch, spatial..., channels]` of the convolution's input.
+    public static func convBackpropInput(_ outputGradient: Tensor, _ kernel: Tensor, inputShape: [Int],
+                                         strides: [Int] = [1], padding: Padding = .valid,
+                                         dilation: [Int] = [1], groups: Int = 1) throws -> Tensor {
+        let op = "convBackpropInput"
+        let plan = try ConvolutionPlan(op: op, inputShape: inputShape, kernelShape: kernel.shape,
+                                       strides: strides, padding: padding, dilation: dilation, groups: groups)
+        try plan.check(outputGradient, is: plan.outputShape, "the output gradient", op: op)
+        let (dy, w) = (outputGradient.detached, kernel.detached)
+        let (needDY, needW) = (outputGradient.isTracked, kernel.isTracked)
+        return record(op, plan.inputGradient(dy, w), [outputGradient, kernel]) { g in
+            [needDY ? plan.forward(g, w) : nil, needW ? plan.kernelGradient(g, dy) : nil]
+        }
+    }
+
+    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:)`` with
+    /// respect to its kernel (`tf.nn.conv2d_backprop_filter`).
+    /// - Parameters:
+    ///   - input: `[batch, spatial..., channels]`, the convolution's input.
+    ///   - outputGradient: `[batch, outSpatial..., outChannels]`.
+    ///   - kernelShape: `[spatial..., channels / groups, outChannels]`.
+    public static func convBackpropFilter(_ input: Tensor, _ outputGradient: Tensor, kernelShape: [Int],
+                                          strides: [Int] = [1], padding: Padding = .valid,
+                                          dilation: [Int] = [1], groups: Int = 1) throws -> Tensor {
+        let op = "convBackpropFilter"
+        let plan = try ConvolutionPlan(op: op, inputShape: input.shape, kernelShape: kernelShape,
+                                       strides: strides, padding: padding, dilation: dilation, groups: groups)
+        try plan.check(outputGradient, is: plan.outputShape, "the output gradient", op: op)
+        let (x, dy) = (input.detached, outputGradient.detached)
+        let (needX, needDY) = (input.isTracked, outputGradient.isTracked)
+        return record(op, plan.kernelGradient(x, dy), [input, outputGradient]) { g in
+            [needX ? plan.inputGradient(dy, g) : nil, needDY ? plan.forward(x, g) : nil]
+        }
+    }
+}
