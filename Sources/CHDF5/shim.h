@@ -1,0 +1,135 @@
+#ifndef KERASDELTA_CHDF5_SHIM_H
+#define KERASDELTA_CHDF5_SHIM_H
+
+// Swift cannot import HDF5's identifier macros (they expand to calls such as
+// `H5open(), H5T_NATIVE_FLOAT_g`) nor its function-like version macros, so this
+// header wraps each one the HDF5 target needs in a `static inline` function.
+// Version-dependent calls (1.10 vs 1.12+) are hidden here too.
+
+#include <stdio.h>
+#include <string.h>
+#include <hdf5.h>
+
+// MARK: Property lists, dataspaces, error stacks
+
+static inline hid_t kd_h5p_default(void) { return H5P_DEFAULT; }
+static inline hid_t kd_h5s_all(void) { return H5S_ALL; }
+static inline hid_t kd_h5p_file_create(void) { return H5P_FILE_CREATE; }
+static inline hid_t kd_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t kd_h5p_group_create(void) { return H5P_GROUP_CREATE; }
+static inline hid_t kd_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t kd_h5p_link_create(void) { return H5P_LINK_CREATE; }
+static inline unsigned kd_h5p_crt_order_tracked(void) { return H5P_CRT_ORDER_TRACKED; }
+static inline unsigned kd_h5p_crt_order_indexed(void) { return H5P_CRT_ORDER_INDEXED; }
+
+// MARK: File access flags
+
+static inline unsigned kd_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned kd_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
+static inline unsigned kd_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
+static inline unsigned kd_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
+
+// MARK: Datatypes
+
+static inline size_t kd_h5t_variable(void) { return H5T_VARIABLE; }
+static inline haddr_t kd_haddr_undef(void) { return HADDR_UNDEF; }
+static inline hid_t kd_h5t_c_s1(void) { return H5T_C_S1; }
+
+static inline hid_t kd_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
+static inline hid_t kd_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t kd_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
+static inline hid_t kd_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t kd_h5t_native_uint8(void) { return H5T_NATIVE_UINT8; }
+
+static inline hid_t kd_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t kd_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
+static inline hid_t kd_h5t_std_i32le(void) { return H5T_STD_I32LE; }
+static inline hid_t kd_h5t_std_i64le(void) { return H5T_STD_I64LE; }
+static inline hid_t kd_h5t_std_u8le(void) { return H5T_STD_U8LE; }
+
+// MARK: Errors
+
+/// Turns off HDF5's automatic printing of error stacks to stderr for the
+/// calling thread. The setting is per thread in thread-safe builds, so this
+/// remembers per thread that it has already run; calling it again is cheap.
+static inline void kd_h5_silence_error_printing(void) {
+    static _Thread_local int silenced = 0;
+    if (!silenced) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        silenced = 1;
+    }
+}
+
+typedef struct {
+    char *buffer;
+    size_t size;
+} kd_h5_error_sink;
+
+static herr_t kd_h5_error_walker(unsigned n, const H5E_error2_t *error, void *client_data) {
+    if (n != 0) return 0;
+    kd_h5_error_sink *sink = (kd_h5_error_sink *)client_data;
+    if (error->desc != NULL && error->desc[0] != '\0') {
+        snprintf(sink->buffer, sink->size, "%s", error->desc);
+    } else {
+        H5Eget_msg(error->min_num, NULL, sink->buffer, sink->size);
+    }
+    return 0;
+}
+
+/// Copies the description of the innermost error on the calling thread's
+/// HDF5 error stack (where the failure was detected) into `buffer`, or an
+/// empty string when the stack is empty.
+static inline void kd_h5_innermost_error(char *buffer, size_t size) {
+    if (buffer == NULL || size == 0) return;
+    buffer[0] = '\0';
+    kd_h5_error_sink sink = {buffer, size};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, kd_h5_error_walker, &sink);
+}
+
+// MARK: Version-dependent calls
+
+/// Whether `path` is an HDF5 file (positive), is not (zero), or cannot be
+/// checked (negative).
+static inline htri_t kd_h5f_is_hdf5(const char *path) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Fis_accessible(path, H5P_DEFAULT);
+#else
+    return H5Fis_hdf5(path);
+#endif
+}
+
+/// The type of the object `name` resolves to from `loc`, or H5O_TYPE_UNKNOWN
+/// when it cannot be determined.
+static inline H5O_type_t kd_h5_object_type(hid_t loc, const char *name) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info_by_name3(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return H5O_TYPE_UNKNOWN;
+#else
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return H5O_TYPE_UNKNOWN;
+#endif
+    return info.type;
+}
+
+/// The number of attributes attached to `object`, or -1 on failure.
+static inline long long kd_h5_attribute_count(hid_t object) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info3(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#else
+    H5O_info_t info;
+    if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#endif
+    return (long long)info.num_attrs;
+}
+
+/// Frees the variable-length data HDF5 allocated while reading `buffer`.
+static inline herr_t kd_h5_reclaim(hid_t type, hid_t space, void *buffer) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Treclaim(type, space, H5P_DEFAULT, buffer);
+#else
+    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
+#endif
+}
+
+#endif
