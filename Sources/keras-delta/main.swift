@@ -1,2 +1,0 @@
-import KerasDelta
-print("keras-delta")
