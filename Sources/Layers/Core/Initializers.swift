@@ -19,6 +19,8 @@ public struct Initializer: Equatable {
     public static let ones = Initializer("Ones")
     public static let glorotUniform = Initializer("GlorotUniform", config: ["seed": nil])
     public static let heNormal = Initializer("HeNormal", config: ["seed": nil])
+    /// Keras's default for recurrent kernels.
+    public static let orthogonal = Initializer("Orthogonal", config: ["seed": nil, "gain": 1.0])
     public static func constant(_ value: Double) -> Initializer { Initializer("Constant", config: ["value": .double(value)]) }
 
     /// snake_case aliases → class names, as `keras.initializers.get` resolves them.

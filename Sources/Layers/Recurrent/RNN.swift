@@ -324,11 +324,6 @@ open class RNN: Layer {
 
 // MARK: - Helpers shared by the recurrent layers and wrappers
 
-extension Initializer {
-    /// Keras's `orthogonal` default for recurrent kernels.
-    public static let orthogonal = Initializer("Orthogonal", config: ["seed": nil, "gain": 1.0])
-}
-
 extension Layer {
     /// Prefixes a sublayer's variable names with this layer's name, as Keras
     /// names variables created while building inside a parent
