@@ -128,6 +128,57 @@ extension Tensor {
         })
     }
 
+    /// `keras.activations.celu`: `max(x, 0) + alpha · expm1(min(x, 0) / alpha)`.
+    public func celu(alpha: Float = 1) -> Tensor {
+        unary("celu", { Swift.max($0, 0) + alpha * Foundation.expm1(Swift.min($0, 0) / alpha) },
+              { x, _ in x > 0 ? 1 : Foundation.exp(x / alpha) })
+    }
+
+    /// `keras.activations.squareplus`: `(x + √(x² + b)) / 2`.
+    public func squareplus(b: Float = 4) -> Tensor {
+        unary("squareplus", { ($0 + Foundation.sqrt($0 * $0 + b)) / 2 }, { x, _ in (1 + x / Foundation.sqrt(x * x + b)) / 2 })
+    }
+
+    /// `keras.activations.soft_shrink`: `x − t` above `t`, `x + t` below `−t`, else 0.
+    public func softShrink(threshold t: Float = 0.5) -> Tensor {
+        unary("soft_shrink", { $0 > t ? $0 - t : ($0 < -t ? $0 + t : 0) }, { x, _ in x > t || x < -t ? 1 : 0 })
+    }
+
+    /// `keras.activations.hard_shrink`: `x` where `|x| > t`, else 0.
+    public func hardShrink(threshold t: Float = 0.5) -> Tensor {
+        unary("hard_shrink", { Swift.abs($0) > t ? $0 : 0 }, { x, _ in Swift.abs(x) > t ? 1 : 0 })
+    }
+
+    /// `keras.activations.sparse_plus`: 0 below −1, `x` above 1, `(x + 1)² / 4` between.
+    public func sparsePlus() -> Tensor {
+        unary("sparse_plus", { $0 <= -1 ? 0 : ($0 >= 1 ? $0 : ($0 + 1) * ($0 + 1) / 4) },
+              { x, _ in x <= -1 ? 0 : (x >= 1 ? 1 : (x + 1) / 2) })
+    }
+
+    /// `keras.activations.sparse_sigmoid`: 0 below −1, 1 above 1, `(x + 1) / 2` between.
+    public func sparseSigmoid() -> Tensor {
+        unary("sparse_sigmoid", { $0 <= -1 ? 0 : ($0 >= 1 ? 1 : 0.5 * ($0 + 1)) }, { x, _ in x <= -1 || x >= 1 ? 0 : 0.5 })
+    }
+
+    /// `keras.activations.tanh_shrink`: `x − tanh(x)`.
+    public func tanhShrink() -> Tensor {
+        unary("tanh_shrink", { $0 - Foundation.tanh($0) }, { x, _ in let t = Foundation.tanh(x); return t * t })
+    }
+
+    /// `keras.activations.hard_tanh`: `clip(x, −1, 1)`.
+    public func hardTanh() -> Tensor { clip(-1, 1) }
+
+    /// `keras.activations.log_sigmoid`: `−softplus(−x)`.
+    public func logSigmoid() -> Tensor {
+        unary("log_sigmoid", { -stableSoftplus(-$0) }, { x, _ in stableSigmoid(-x) })
+    }
+
+    /// `keras.activations.glu`: the first half along `axis` times the sigmoid of the second.
+    public func glu(axis: Int = -1) throws -> Tensor {
+        let halves = try split(count: 2, axis: axis)
+        return try halves[0] * halves[1].sigmoid()
+    }
+
     /// Softmax over `axis`: `exp(x − max) / Σ exp(x − max)`.
     public func softmax(axis: Int = -1) throws -> Tensor {
         let a = try checkAxis(axis, "softmax")
@@ -159,6 +210,9 @@ public enum Activation: String, CaseIterable, Sendable {
     case sigmoid, tanh, exponential, mish, swish, silu, gelu
     case hardSigmoid = "hard_sigmoid", hardSilu = "hard_silu", hardSwish = "hard_swish"
     case softmax, logSoftmax = "log_softmax"
+    case celu, squareplus, softShrink = "soft_shrink", hardShrink = "hard_shrink", sparsePlus = "sparse_plus"
+    case sparseSigmoid = "sparse_sigmoid", tanhShrink = "tanh_shrink", hardTanh = "hard_tanh"
+    case logSigmoid = "log_sigmoid", glu
 
     /// The activation for a Keras name, or nil when unknown.
     public init?(keras name: String) { self.init(rawValue: name) }
@@ -185,6 +239,16 @@ public enum Activation: String, CaseIterable, Sendable {
         case .hardSilu, .hardSwish: return x.hardSilu()
         case .softmax: return try x.softmax(axis: -1)
         case .logSoftmax: return try x.logSoftmax(axis: -1)
+        case .celu: return x.celu()
+        case .squareplus: return x.squareplus()
+        case .softShrink: return x.softShrink()
+        case .hardShrink: return x.hardShrink()
+        case .sparsePlus: return x.sparsePlus()
+        case .sparseSigmoid: return x.sparseSigmoid()
+        case .tanhShrink: return x.tanhShrink()
+        case .hardTanh: return x.hardTanh()
+        case .logSigmoid: return x.logSigmoid()
+        case .glu: return try x.glu()
         }
     }
 }

@@ -56,6 +56,16 @@ final class OpFixtureTests: XCTestCase {
         "hard_sigmoid": { try Activation.hardSigmoid($0[0]) },
         "hard_sigmoid_keras2": { try Activation.hardSigmoid($0[0], keras2: true) },
         "hard_silu": { try Activation.hardSilu($0[0]) },
+        "celu": { try Activation.celu($0[0]) },
+        "squareplus": { try Activation.squareplus($0[0]) },
+        "soft_shrink": { try Activation.softShrink($0[0]) },
+        "hard_shrink": { try Activation.hardShrink($0[0]) },
+        "sparse_plus": { try Activation.sparsePlus($0[0]) },
+        "sparse_sigmoid": { try Activation.sparseSigmoid($0[0]) },
+        "tanh_shrink": { try Activation.tanhShrink($0[0]) },
+        "hard_tanh": { try Activation.hardTanh($0[0]) },
+        "log_sigmoid": { try Activation.logSigmoid($0[0]) },
+        "glu": { try Activation.glu($0[0]) },
         "softmax": { try Activation.softmax($0[0]) },
         "softmax_axis1": { try $0[0].softmax(axis: 1) },
         "log_softmax": { try Activation.logSoftmax($0[0]) },
@@ -112,7 +122,7 @@ final class OpFixtureTests: XCTestCase {
         let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/ops", withExtension: nil))
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasSuffix(".out.npy") }.map { String($0.dropLast(".out.npy".count)) })
-        XCTAssertEqual(names.count, 79, "fixture count changed: update this test with the generator")
+        XCTAssertEqual(names.count, 89, "fixture count changed: update this test with the generator")
         XCTAssertEqual(names, Set(Self.ops.keys))
     }
 
