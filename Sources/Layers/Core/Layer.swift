@@ -101,10 +101,13 @@ open class Layer {
         return v
     }
 
-    /// Penalties of this layer's and its sublayers' weight regularizers, read
-    /// through the recording tape so they are differentiable.
+    /// Penalties of the regularizers of this layer's and its sublayers'
+    /// trainable weights (as Keras counts them), read through the recording
+    /// tape so they are differentiable.
     public func regularizationLosses() throws -> [Tensor] {
-        try weightRegularizers.map { try $0.1.penalty($0.0.read()) } + sublayers.flatMap { try $0.regularizationLosses() }
+        guard trainable else { return [] }
+        return try weightRegularizers.filter { $0.0.trainable }.map { try $0.1.penalty($0.0.read()) }
+            + sublayers.flatMap { try $0.regularizationLosses() }
     }
 
     /// Weight constraints of this layer and its sublayers, applied after each optimizer step.
