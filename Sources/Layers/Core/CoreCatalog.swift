@@ -1,4 +1,6 @@
 extension LayerCatalog {
     /// The other layers by Keras class name.
-    static let other: [(String, Layer.Type)] = []
+    static let other: [(String, Layer.Type)] = [
+        ("Embedding", Embedding.self), ("Masking", Masking.self), ("EinsumDense", EinsumDense.self),
+    ]
 }

@@ -1,4 +1,8 @@
 extension LayerCatalog {
     /// The normalization layers by Keras class name.
-    static let normalization: [(String, Layer.Type)] = []
+    static let normalization: [(String, Layer.Type)] = [
+        ("BatchNormalization", BatchNormalization.self), ("LayerNormalization", LayerNormalization.self),
+        ("RMSNormalization", RMSNormalization.self), ("GroupNormalization", GroupNormalization.self),
+        ("UnitNormalization", UnitNormalization.self),
+    ]
 }
