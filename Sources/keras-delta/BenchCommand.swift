@@ -4,7 +4,7 @@ import KerasDelta
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
-                                                    subcommands: [GemmBenchCommand.self])
+                                                    subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {
@@ -26,5 +26,42 @@ struct GemmBenchCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(results).writeAtomically(to: URL(fileURLWithPath: json))
         }
+    }
+}
+
+/// Options shared by the whole-model benchmarks.
+struct ModelBenchOptions: ParsableArguments {
+    @Option(help: "The Keras model file to run (make bench writes .fixtures/bench/*.h5).") var model: String
+    @Option(help: "Samples per step.") var batchSize: Int = 16
+    @Option(help: "Timed steps (after 3 warm-up steps).") var steps: Int = 20
+    @Option(help: "Also write the result as JSON to this file.") var json: String?
+
+    func report(_ result: ModelBenchmark.Result) throws {
+        print(String(format: "%@: %.1f frames/s (%.1f ms/step)", result.workload, result.framesPerSecond, 1000 * result.secondsPerStep))
+        if let json {
+            try JSONEncoder().encode(result).writeAtomically(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    var modelName: String { URL(fileURLWithPath: model).lastPathComponent }
+}
+
+struct TrainBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Training throughput (SGD) of a model, in frames/s.")
+    @OptionGroup var options: ModelBenchOptions
+
+    func run() throws {
+        let model = try KerasModelFile.load(options.model).model
+        try options.report(try ModelBenchmark.train(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
+    }
+}
+
+struct PredictBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Inference throughput of a model, in frames/s.")
+    @OptionGroup var options: ModelBenchOptions
+
+    func run() throws {
+        let model = try KerasModelFile.load(options.model).model
+        try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
     }
 }

@@ -33,7 +33,7 @@ struct PredictCommand: ParsableCommand {
         guard outputIndex >= 0 && outputIndex < model.outputs.count else {
             throw CommandFailure(message: "\(self.model): --output-index \(outputIndex) but the model has \(model.outputs.count) output(s)", code: 2)
         }
-        let y = try Inference.predict(model, xs, batchSize: batchSize)[outputIndex]
+        let y = try model.predict(x: xs, batchSize: batchSize, verbose: 0)[outputIndex]
         try y.writeNPY(to: URL(fileURLWithPath: output))
     }
 }
