@@ -18,8 +18,10 @@ test: setup
 demo: build
 	$(SWIFT) run -c release keras-delta demo
 
+# Benchmarks: kernels against plain sgemm, then whole models against TensorFlow.
 bench: build
-	$(SWIFT) run -c release keras-delta bench gemm
+	.build/release/keras-delta bench gemm
+	$(PYTHON) tools/bench/run_bench.py
 
 # Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
 fixtures: setup
