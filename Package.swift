@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -18,7 +19,10 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor"]),
         .target(name: "Training", dependencies: ["Tensor", "Layers"]),
         .target(name: "Video", dependencies: ["Tensor"]),
-        .target(name: "KerasIO", dependencies: ["Tensor", "HDF5", "Layers"]),
+        .target(name: "KerasIO", dependencies: [
+            "Tensor", "HDF5", "Layers",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "KerasDelta", dependencies: ["Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video"]),
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta",

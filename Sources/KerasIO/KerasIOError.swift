@@ -1,3 +1,6 @@
+import HDF5
+import Layers
+
 /// A failure to read or write a Keras file. The description is one line that
 /// names the file and the part of it (layer, attribute, dataset path).
 public struct KerasIOError: Error, CustomStringConvertible, Equatable {
@@ -17,10 +20,31 @@ public struct KerasIOError: Error, CustomStringConvertible, Equatable {
         [file, part, message].filter { !$0.isEmpty }.joined(separator: ": ")
     }
 
-    /// The same error, attributed to `file` when it names none yet.
+    /// The same error, attributed to `path` when it names no file yet.
     func inFile(_ path: String) -> KerasIOError {
         var e = self
         if e.file.isEmpty { e.file = path }
         return e
+    }
+
+    /// Runs `body`, turning any error into a `KerasIOError` about `file`.
+    /// HDF5 errors keep their object path as the part, but name `file`
+    /// (a temporary file being written is reported as its destination).
+    /// `inner` prefixes the part, e.g. the archive member holding the HDF5 file.
+    static func attributing<T>(to file: String, inner: String = "", _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var e as KerasIOError {
+            e.part = inner + e.part
+            throw e.inFile(file)
+        } catch let e as HDF5Error {
+            throw KerasIOError(file: file, part: inner + e.objectPath, e.message)
+        } catch let e as LayerError {
+            throw KerasIOError(file: file, "\(e)")
+        } catch let e as JSONError {
+            throw KerasIOError(file: file, part: "config", "\(e)")
+        } catch {
+            throw KerasIOError(file: file, "\(error)".split(whereSeparator: \.isNewline).joined(separator: " "))
+        }
     }
 }

@@ -11,6 +11,15 @@ public struct ModelConfigReader {
 
     public init(keras2: Bool) { self.keras2 = keras2 }
 
+    /// Builds a top-level model object; `part` names it in errors (`model_config`, `config.json`).
+    public func makeModel(_ entry: JSONValue, part: String) throws -> Model {
+        let layer = try makeLayer(entry)
+        guard let model = layer as? Model else {
+            throw KerasIOError(part: part, "the top-level object is a \(type(of: layer).className), not a model")
+        }
+        return model
+    }
+
     /// Builds the object `{"class_name": ..., "config": ...}` as a model or layer.
     public func makeLayer(_ entry: JSONValue) throws -> Layer {
         guard let className = entry["class_name"]?.stringValue else {
@@ -43,7 +52,9 @@ public struct ModelConfigReader {
         let layerEntries = config.arrayValue ?? config["layers"]?.arrayValue ?? []
         let name = config["name"]?.stringValue
         let model = try Sequential(name: name)
-        if let trainable = config["trainable"]?.boolValue { model.trainable = trainable }
+        // Setting `trainable` reaches every sublayer, so only a frozen model sets it:
+        // `true` would unfreeze layers whose own configs say they are frozen.
+        if config["trainable"]?.boolValue == false { model.trainable = false }
         var layers: [Layer] = []
         for entry in layerEntries {
             let layer = try makeLayer(entry)
@@ -144,8 +155,18 @@ public struct ModelConfigReader {
         func resolve(_ ref: TensorRef) -> KerasTensor? {
             guard let calls = outputs[ref.layer] else { return nil }
             let index = created[ref.layer] is InputLayer ? 0 : ref.node
-            guard let outs = calls[index], ref.tensor < outs.count else { return nil }
+            guard let outs = calls[index], ref.tensor >= 0, ref.tensor < outs.count else { return nil }
             return outs[ref.tensor]
+        }
+
+        /// An `input_layers`/`output_layers` reference. Keras 3 counts a nested
+        /// functional model's internal node there (`functional_from_config`'s
+        /// `get_tensor` subtracts one, and -1 picks the last call).
+        func resolveEndpoint(_ ref: TensorRef) -> KerasTensor? {
+            guard !keras2, let model = created[ref.layer] as? Model, !(model is Sequential) else { return resolve(ref) }
+            let calls = nextConfigIndex[ref.layer] ?? 0
+            let node = ref.node - 1 < 0 ? calls + ref.node - 1 : ref.node - 1
+            return resolve(TensorRef(layer: ref.layer, node: node, tensor: ref.tensor))
         }
 
         // Call layers as their inputs become available, in config order.
@@ -166,8 +187,9 @@ public struct ModelConfigReader {
                     do { result = try layer(inputs.map { $0! }) } catch let e as LayerError {
                         throw KerasIOError(part: "layer '\(name)'", "\(e)")
                     }
-                    outputs[name, default: [:]][nextConfigIndex[name]!] = result
-                    nextConfigIndex[name]! += 1
+                    let index = nextConfigIndex[name, default: 0]
+                    outputs[name, default: [:]][index] = result
+                    nextConfigIndex[name] = index + 1
                     nodes.removeFirst()
                     progress = true
                 }
@@ -187,16 +209,16 @@ public struct ModelConfigReader {
             return try a.map(tensorRef)
         }
         let inputs = try refs("input_layers").map { r -> KerasTensor in
-            guard let t = resolve(r) else { throw KerasIOError(part: "input_layers", "no tensor '\(r.layer)'[\(r.node)][\(r.tensor)]") }
+            guard let t = resolveEndpoint(r) else { throw KerasIOError(part: "input_layers", "no tensor '\(r.layer)'[\(r.node)][\(r.tensor)]") }
             return t
         }
         let outs = try refs("output_layers").map { r -> KerasTensor in
-            guard let t = resolve(r) else { throw KerasIOError(part: "output_layers", "no tensor '\(r.layer)'[\(r.node)][\(r.tensor)]") }
+            guard let t = resolveEndpoint(r) else { throw KerasIOError(part: "output_layers", "no tensor '\(r.layer)'[\(r.node)][\(r.tensor)]") }
             return t
         }
         do {
             let model = try Model(inputs: inputs, outputs: outs, name: config["name"]?.stringValue)
-            if let trainable = config["trainable"]?.boolValue { model.trainable = trainable }
+            if config["trainable"]?.boolValue == false { model.trainable = false }
             return model
         } catch let e as LayerError {
             throw KerasIOError(part: "model_config", "\(e)")
