@@ -14,6 +14,7 @@ build: setup
 test: setup
 	$(SWIFT) build -c release --product keras-delta
 	$(SWIFT) test
+	$(PYTHON) -m pytest tests/interop -q
 
 demo: build
 	$(SWIFT) run -c release keras-delta demo
@@ -28,6 +29,11 @@ fixtures: setup
 	$(PYTHON) tools/gen_tensor_fixtures.py
 	$(PYTHON) tools/gen_conv_fixtures.py
 	$(PYTHON) tools/gen_hdf5_fixtures.py
+	cd tools && for f in gen_layer_fixtures_*.py; do ../$(PYTHON) $$f || exit 1; done
+	cd tools && ../$(PYTHON) gen_model_fixtures.py
+	$(PYTHON) tools/gen_config_keys.py
+	$(PYTHON) tools/gen_keras_io_fixtures.py
+	$(PYTHON) tools/gen_training_fixtures.py
 
 clean:
 	rm -rf .build

@@ -23,7 +23,7 @@ let package = Package(
             "Tensor", "HDF5", "Layers",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "KerasDelta", dependencies: ["Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video"]),
+        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video"]),
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -91,7 +91,7 @@ public struct GemmBenchmark: Sendable {
     public var repeats: Int
 
     /// The default set: 512 and 1024 matmuls, and 3×3 convolutions with 32–256
-    /// channels at 14–56 px. About 30 s on two cores.
+    /// channels at 14–56 px: about 15 s on two idle cores.
     public init(matmulSizes: [Int] = [512, 1024],
                 convShapes: [ConvShape] = [
                     ConvShape(batch: 8, size: 56, inChannels: 32, outChannels: 32),

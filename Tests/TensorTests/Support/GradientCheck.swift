@@ -73,7 +73,7 @@ func checkGradients(_ name: String, inputs: [Tensor], seed: UInt64 = 7,
 /// Loads `Fixtures/<name>.npy` of the test bundle.
 func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Tensor {
     guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "npy") else {
-        throw TensorError.io("missing fixture \(name).npy: run tools/gen_tensor_fixtures.py")
+        throw TensorError.io("missing fixture \(name).npy: run `make fixtures`")
     }
     return try Tensor(npyFile: url)
 }
