@@ -8,7 +8,8 @@ struct KerasDeltaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keras-delta",
         abstract: "Load Keras models in Swift, train them for temporal sparsity, and hand them back to Keras.",
-        subcommands: [SummaryCommand.self, PredictCommand.self, DataCommand.self, BenchCommand.self])
+        subcommands: [SummaryCommand.self, PredictCommand.self, ConvertCommand.self, FitCommand.self, EvaluateCommand.self,
+                      DataCommand.self, BenchCommand.self])
 
     /// Runs the command and turns any error into one line on stderr and the
     /// contract's exit status: 2 for bad input, 1 for a failure of the work.
@@ -25,6 +26,9 @@ struct KerasDeltaCommand: ParsableCommand {
         } catch let error as HDF5Error {
             fail(error.description, code: 2)
         } catch let error as VideoError {
+            fail(error.description, code: 2)
+        } catch let error as TrainingError {
+            if case .nonFinite = error { fail(error.description, code: 1) }
             fail(error.description, code: 2)
         } catch let error as CommandFailure {
             fail(error.message, code: error.code)

@@ -1,0 +1,100 @@
+"""The keras-delta CLI against real Keras: `fit --no-shuffle` ends on the
+weights Keras's own fit reaches from the same file; `evaluate`, `predict` and
+`convert` agree with Keras; bad input exits 2 with one line on stderr and
+leaves no output file.
+
+Needs the release binary (`make test` builds it first)."""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLI = ROOT / ".build" / "release" / "keras-delta"
+
+
+def cli(*args):
+    if not CLI.exists():
+        pytest.fail(f"{CLI} is missing: run `swift build -c release --product keras-delta` (make test does)")
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A compiled Keras model file, data, and Keras's own fit from that file."""
+    import keras
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(3)
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, activation="relu")(inputs)
+    h = keras.layers.BatchNormalization()(h)
+    outputs = keras.layers.Dense(3, activation="softmax")(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9), loss="sparse_categorical_crossentropy")
+    path = d / "model.h5"
+    model.save(path)
+    x = rng.normal(size=(21, 6)).astype("float32")
+    y = rng.integers(0, 3, size=(21,)).astype("int32")
+    np.save(d / "x.npy", x)
+    np.save(d / "y.npy", y)
+    reference = keras.models.load_model(path, compile=False)
+    # A fresh optimizer from the stored config, as the CLI builds one.
+    reference.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9), loss="sparse_categorical_crossentropy")
+    reference.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    return d, path, x, y, reference
+
+
+def test_fit_no_shuffle_matches_keras(trained):
+    d, path, x, y, reference = trained
+    import keras
+    out = d / "fitted.h5"
+    r = cli("fit", path, "--x", d / "x.npy", "--y", d / "y.npy", "-o", out, "--epochs", 2, "--batch-size", 8, "--no-shuffle")
+    assert r.returncode == 0, r.stderr
+    fitted = keras.models.load_model(out)
+    for a, b in zip(fitted.weights, reference.weights):
+        a, b = np.asarray(a), np.asarray(b)
+        assert np.all(np.abs(a - b) <= 1e-4 * np.maximum(np.abs(b), 1e-2)), f"weight {b.shape} differs"
+
+
+def test_evaluate_and_predict_match_keras(trained):
+    d, path, x, y, _ = trained
+    import keras
+    model = keras.models.load_model(path)
+    r = cli("evaluate", path, "--x", d / "x.npy", "--y", d / "y.npy")
+    assert r.returncode == 0, r.stderr
+    loss = float(next(l for l in r.stdout.splitlines() if l.startswith("loss:")).split(":")[1])
+    assert abs(loss - model.evaluate(x, y, verbose=0)) <= 1e-5
+    r = cli("predict", path, "-i", d / "x.npy", "-o", d / "p.npy", "--batch-size", 5)
+    assert r.returncode == 0, r.stderr
+    expected = model.predict(x, verbose=0)
+    assert np.all(np.abs(np.load(d / "p.npy") - expected) <= 1e-4 * (1 + np.abs(expected)))
+
+
+def test_convert_round_trip_loads_in_keras(trained):
+    d, path, x, _, _ = trained
+    import keras
+    expected = keras.models.load_model(path).predict(x, verbose=0)
+    r = cli("convert", path, d / "m.keras")
+    assert r.returncode == 0, r.stderr
+    r = cli("convert", d / "m.keras", d / "w.weights.h5")
+    assert r.returncode == 0, r.stderr
+    r = cli("convert", d / "w.weights.h5", d / "back.h5", "--model", path)
+    assert r.returncode == 0, r.stderr
+    for f in ("m.keras", "back.h5"):
+        got = keras.models.load_model(d / f).predict(x, verbose=0)
+        assert np.all(np.abs(got - expected) <= 1e-4 * (1 + np.abs(expected))), f
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not a model")
+    out = tmp_path / "out.npy"
+    for args in (["summary", bad], ["predict", bad, "-i", bad, "-o", out], ["convert", tmp_path / "missing.h5", tmp_path / "x.keras"]):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "keras-delta: " in lines[0], r.stderr
+    assert not out.exists() and not (tmp_path / "x.keras").exists()
