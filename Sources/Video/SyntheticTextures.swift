@@ -127,11 +127,11 @@ final class SyntheticTextureBank {
         switch texture {
         case .stripes:
             let frequency = Float(random.uniform(1.2...2.2))
-            let phase = Double(random.unit())
+            let phase = Float(random.unit())
             for y in 0..<n {
                 for x in 0..<n {
                     let (u, v) = coordinates(x, y)
-                    let along = (u * cosA + v * sinA) * frequency + Float(phase)
+                    let along = (u * cosA + v * sinA) * frequency + phase
                     values[y * n + x] = clamp01(0.5 + 1.4 * sine(twoPi * along))
                 }
             }
