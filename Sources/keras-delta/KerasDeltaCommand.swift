@@ -9,11 +9,12 @@ struct KerasDeltaCommand: ParsableCommand {
         commandName: "keras-delta",
         abstract: "Load Keras models in Swift, train them for temporal sparsity, and hand them back to Keras.",
         subcommands: [SummaryCommand.self, PredictCommand.self, ConvertCommand.self, FitCommand.self, EvaluateCommand.self,
-                      DataCommand.self, BenchCommand.self])
+                      DataCommand.self, DemoCommand.self, BenchCommand.self])
 
     /// Runs the command and turns any error into one line on stderr and the
     /// contract's exit status: 2 for bad input, 1 for a failure of the work.
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -98,3 +98,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and "keras-delta: " in lines[0], r.stderr
     assert not out.exists() and not (tmp_path / "x.keras").exists()
+
+
+def test_quick_demo_exports_files_keras_loads(tmp_path):
+    import keras
+    r = cli("demo", "--quick", "-o", tmp_path, "--json", tmp_path / "report.json")
+    assert r.returncode == 0, r.stderr
+    import json
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["reloadDeviation"] <= 1e-4
+    for name in ("frame_cnn_trained.h5", "frame_cnn_trained.keras"):
+        model = keras.models.load_model(tmp_path / name)
+        assert model.output_shape == (None, 6)
