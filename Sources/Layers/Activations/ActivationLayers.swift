@@ -13,7 +13,7 @@ public final class ReLU: UnaryLayer {
 
     public convenience init(maxValue: Double? = nil, negativeSlope: Double = 0, threshold: Double = 0,
                             name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "max_value": maxValue.map { .double($0) } ?? .null,
             "negative_slope": .double(negativeSlope), "threshold": .double(threshold),
         ]))
@@ -50,7 +50,7 @@ public final class LeakyReLU: UnaryLayer {
     private let slopeKey: String
 
     public convenience init(negativeSlope: Double = 0.3, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["negative_slope": .double(negativeSlope)]))
+        try self.init(config: Self.swiftConfig(name: name, ["negative_slope": .double(negativeSlope)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -80,7 +80,7 @@ public final class PReLU: UnaryLayer {
     public private(set) var alpha: Variable!
 
     public convenience init(alphaInitializer: Initializer = .zeros, sharedAxes: [Int]? = nil, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "alpha_initializer": alphaInitializer.json,
             "shared_axes": sharedAxes.map { JSONValue(ints: $0) } ?? .null,
         ]))
@@ -131,7 +131,7 @@ public final class ELU: UnaryLayer {
     public let alpha: Double
 
     public convenience init(alpha: Double = 1, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["alpha": .double(alpha)]))
+        try self.init(config: Self.swiftConfig(name: name, ["alpha": .double(alpha)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -153,7 +153,7 @@ public final class Softmax: UnaryLayer {
     public let axis: AxisList
 
     public convenience init(axis: Int = -1, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["axis": .int(axis)]))
+        try self.init(config: Self.swiftConfig(name: name, ["axis": .int(axis)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -181,7 +181,7 @@ public final class ThresholdedReLU: UnaryLayer {
     public let theta: Double
 
     public convenience init(theta: Double = 1, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["theta": .double(theta)]))
+        try self.init(config: Self.swiftConfig(name: name, ["theta": .double(theta)]))
     }
 
     public required init(config: LayerConfig) throws {

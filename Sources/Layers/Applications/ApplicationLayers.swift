@@ -10,7 +10,7 @@ public final class LayerScale: UnaryLayer {
     private let weightName: String
 
     public convenience init(initValues: Double, projectionDim: Int, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["init_values": .double(initValues), "projection_dim": .int(projectionDim)]))
+        try self.init(config: Self.swiftConfig(name: name, ["init_values": .double(initValues), "projection_dim": .int(projectionDim)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -48,7 +48,7 @@ public final class StochasticDepth: UnaryLayer {
     public let dropPathRate: Double
 
     public convenience init(dropPathRate: Double, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["drop_path_rate": .double(dropPathRate)]))
+        try self.init(config: Self.swiftConfig(name: name, ["drop_path_rate": .double(dropPathRate)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -77,7 +77,7 @@ public final class CustomScaleLayer: Layer {
     public let scale: Double
 
     public convenience init(scale: Double, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["scale": .double(scale)]))
+        try self.init(config: Self.swiftConfig(name: name, ["scale": .double(scale)]))
     }
 
     public required init(config: LayerConfig) throws {

@@ -1,17 +1,5 @@
 import Tensor
 
-extension Layer {
-    /// The config a Swift initializer of a convolution, pooling or reshaping
-    /// layer passes to `init(config:)`, so that Swift arguments and Keras
-    /// configs share one parsing and validation path: the name (a fresh unique
-    /// one when nil, so errors can name the layer), then `values`.
-    static func swiftConfig(name: String?, _ values: JSONObject) -> LayerConfig {
-        var c: JSONObject = ["name": .string(name ?? NameScope.unique(for: className))]
-        for (key, value) in values { c[key] = value }
-        return LayerConfig(c)
-    }
-}
-
 /// The base of layers over channels-last data `[batch, spatial..., channels]`
 /// with 1–3 spatial axes: convolution, pooling, padding, cropping and
 /// upsampling. A subclass sets ``rank``; the base rejects

@@ -26,7 +26,7 @@ public final class EinsumDense: UnaryLayer {
     public convenience init(equation: String, outputShape: Shape, activation: String = "linear", biasAxes: String? = nil,
                             kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
                             name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "equation": .string(equation), "output_shape": JSONValue(shape: outputShape), "activation": .string(activation),
             "bias_axes": biasAxes.map { .string($0) } ?? .null,
             "kernel_initializer": kernelInitializer.json, "bias_initializer": biasInitializer.json,

@@ -14,7 +14,7 @@ public final class Embedding: UnaryLayer {
 
     public convenience init(inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform,
                             maskZero: Bool = false, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "input_dim": .int(inputDim), "output_dim": .int(outputDim),
             "embeddings_initializer": embeddingsInitializer.json, "mask_zero": .bool(maskZero),
         ]))
@@ -56,9 +56,4 @@ public final class Embedding: UnaryLayer {
         }
         return try embeddings.read().gather(indices, axis: 0).reshaped(to: x.shape + [outputDim])
     }
-}
-
-extension Initializer {
-    /// Keras's `"uniform"`: `RandomUniform(-0.05, 0.05)`.
-    public static let randomUniform = Initializer("RandomUniform", config: ["seed": nil, "minval": -0.05, "maxval": 0.05])
 }

@@ -19,6 +19,8 @@ public struct Initializer: Equatable {
     public static let ones = Initializer("Ones")
     public static let glorotUniform = Initializer("GlorotUniform", config: ["seed": nil])
     public static let heNormal = Initializer("HeNormal", config: ["seed": nil])
+    /// Keras's `"uniform"`: `RandomUniform(-0.05, 0.05)`.
+    public static let randomUniform = Initializer("RandomUniform", config: ["seed": nil, "minval": -0.05, "maxval": 0.05])
     /// Keras's default for recurrent kernels.
     public static let orthogonal = Initializer("Orthogonal", config: ["seed": nil, "gain": 1.0])
     public static func constant(_ value: Double) -> Initializer { Initializer("Constant", config: ["value": .double(value)]) }

@@ -100,3 +100,14 @@ extension JSONValue {
     /// A Float as a JSON number, printed as Python prints the float32 value cast to float64.
     public init(_ f: Float) { self = .double(Double(f)) }
 }
+
+extension Layer {
+    /// The config a Swift initializer passes to `init(config:)`, so that Swift arguments and Keras
+    /// configs share one parsing and validation path: the name (a fresh unique
+    /// one when nil, so errors can name the layer), then `values`.
+    static func swiftConfig(name: String?, _ values: JSONObject) -> LayerConfig {
+        var c: JSONObject = ["name": .string(name ?? NameScope.unique(for: className))]
+        for (key, value) in values { c[key] = value }
+        return LayerConfig(c)
+    }
+}

@@ -7,7 +7,7 @@ public final class Masking: UnaryLayer {
     public let maskValue: Double
 
     public convenience init(maskValue: Double = 0, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["mask_value": .double(maskValue)]))
+        try self.init(config: Self.swiftConfig(name: name, ["mask_value": .double(maskValue)]))
     }
 
     public required init(config: LayerConfig) throws {

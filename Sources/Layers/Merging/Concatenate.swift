@@ -5,7 +5,7 @@ public final class Concatenate: Layer {
     public let axis: Int
 
     public convenience init(axis: Int = -1, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["axis": .int(axis)]))
+        try self.init(config: Self.swiftConfig(name: name, ["axis": .int(axis)]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -55,7 +55,7 @@ public final class Dot: Layer {
     private let keras2: Bool
 
     public convenience init(axes: [Int], normalize: Bool = false, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "axes": axes.count == 1 ? .int(axes[0]) : JSONValue(ints: axes), "normalize": .bool(normalize),
         ]))
     }

@@ -8,7 +8,7 @@ public class Merge: Layer {
     class var inputCounts: ClosedRange<Int> { 1...Int.max }
 
     public convenience init(name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [:]))
+        try self.init(config: Self.swiftConfig(name: name, [:]))
     }
 
     /// Combines inputs of equal rank.

@@ -30,7 +30,7 @@ public final class BatchNormalization: UnaryLayer {
 
     public convenience init(axis: Int = -1, momentum: Double = 0.99, epsilon: Double = 0.001,
                             center: Bool = true, scale: Bool = true, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "axis": .int(axis), "momentum": .double(momentum), "epsilon": .double(epsilon),
             "center": .bool(center), "scale": .bool(scale),
         ]))

@@ -2,14 +2,6 @@
 // merging and applications layers.
 
 extension LayerConfig {
-    /// The config a Swift initializer hands to `init(config:)`: `values` plus
-    /// the name when one is given (otherwise the layer picks a unique one).
-    init(name: String?, _ values: JSONObject) {
-        var c = values
-        if let name { c["name"] = .string(name) }
-        self.init(c)
-    }
-
     /// The `axis` value: one integer or a list of integers.
     func axisList(_ key: String = "axis", default d: Int) throws -> AxisList {
         guard has(key) else { return AxisList(d) }

@@ -15,7 +15,7 @@ public final class GroupNormalization: UnaryLayer {
 
     public convenience init(groups: Int = 32, axis: Int = -1, epsilon: Double = 0.001, center: Bool = true,
                             scale: Bool = true, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "groups": .int(groups), "axis": .int(axis), "epsilon": .double(epsilon),
             "center": .bool(center), "scale": .bool(scale),
         ]))
@@ -82,7 +82,7 @@ public final class UnitNormalization: UnaryLayer {
     private let keras2: Bool
 
     public convenience init(axis: Int = -1, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["axis": .int(axis)]))
+        try self.init(config: Self.swiftConfig(name: name, ["axis": .int(axis)]))
     }
 
     public required init(config: LayerConfig) throws {

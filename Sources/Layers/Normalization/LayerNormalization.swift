@@ -18,7 +18,7 @@ public final class LayerNormalization: UnaryLayer {
 
     public convenience init(axis: [Int] = [-1], epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
                             name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "axis": JSONValue(ints: axis), "epsilon": .double(epsilon), "center": .bool(center), "scale": .bool(scale),
         ]))
     }
@@ -75,7 +75,7 @@ public final class RMSNormalization: UnaryLayer {
     public private(set) var scale: Variable!
 
     public convenience init(axis: [Int] = [-1], epsilon: Double = 1e-6, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["axis": JSONValue(ints: axis), "epsilon": .double(epsilon)]))
+        try self.init(config: Self.swiftConfig(name: name, ["axis": JSONValue(ints: axis), "epsilon": .double(epsilon)]))
     }
 
     public required init(config: LayerConfig) throws {

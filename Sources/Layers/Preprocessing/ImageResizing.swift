@@ -126,7 +126,7 @@ public final class Resizing: ImageSizingLayer {
     public convenience init(height: Int, width: Int, interpolation: ResizeInterpolation = .bilinear,
                             cropToAspectRatio: Bool = false, padToAspectRatio: Bool = false, fillValue: Double = 0,
                             name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "height": .int(height), "width": .int(width), "interpolation": .string(interpolation.rawValue),
             "crop_to_aspect_ratio": .bool(cropToAspectRatio), "pad_to_aspect_ratio": .bool(padToAspectRatio),
             "fill_value": .double(fillValue),
@@ -189,7 +189,7 @@ public final class Resizing: ImageSizingLayer {
 /// aspect ratio and resized bilinearly (Keras's `smart_resize`).
 public final class CenterCrop: ImageSizingLayer {
     public convenience init(height: Int, width: Int, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["height": .int(height), "width": .int(width)]))
+        try self.init(config: Self.swiftConfig(name: name, ["height": .int(height), "width": .int(width)]))
     }
 
     override func resize(_ images: Tensor) throws -> Tensor {

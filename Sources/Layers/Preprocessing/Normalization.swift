@@ -22,7 +22,7 @@ public final class Normalization: UnaryLayer {
     public convenience init(axis: [Int] = [-1], mean: [Double]? = nil, variance: [Double]? = nil, invert: Bool = false,
                             name: String? = nil) throws {
         let list = { (v: [Double]?) in v.map { JSONValue.array($0.map { .double($0) }) } ?? .null }
-        try self.init(config: LayerConfig(name: name, [
+        try self.init(config: Self.swiftConfig(name: name, [
             "axis": JSONValue(ints: axis), "mean": list(mean), "variance": list(variance), "invert": .bool(invert),
         ]))
     }

@@ -10,7 +10,7 @@ public final class Rescaling: UnaryLayer {
     private let offset: Tensor
 
     public convenience init(scale: Double, offset: Double = 0, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["scale": .double(scale), "offset": .double(offset)]))
+        try self.init(config: Self.swiftConfig(name: name, ["scale": .double(scale), "offset": .double(offset)]))
     }
 
     public required init(config: LayerConfig) throws {

@@ -78,7 +78,7 @@ public class BaseDropout: UnaryLayer {
 /// ```
 public final class Dropout: BaseDropout {
     public convenience init(rate: Double, noiseShape: Shape? = nil, seed: Int? = nil, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, Self.values(rate: rate, noiseShape: noiseShape, seed: seed)))
+        try self.init(config: Self.swiftConfig(name: name, Self.values(rate: rate, noiseShape: noiseShape, seed: seed)))
     }
 }
 
@@ -93,7 +93,7 @@ public class SpatialDropout: BaseDropout {
     public convenience init(rate: Double, dataFormat: String = "channels_last", seed: Int? = nil, name: String? = nil) throws {
         var values = Self.values(rate: rate, noiseShape: nil, seed: seed)
         if Self.spatialRank > 1 { values["data_format"] = .string(dataFormat) }
-        try self.init(config: LayerConfig(name: name, values))
+        try self.init(config: Self.swiftConfig(name: name, values))
     }
 
     public required init(config: LayerConfig) throws {
@@ -142,7 +142,7 @@ public final class SpatialDropout3D: SpatialDropout {
 /// variance of SELU activations.
 public final class AlphaDropout: BaseDropout {
     public convenience init(rate: Double, noiseShape: Shape? = nil, seed: Int? = nil, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, Self.values(rate: rate, noiseShape: noiseShape, seed: seed)))
+        try self.init(config: Self.swiftConfig(name: name, Self.values(rate: rate, noiseShape: noiseShape, seed: seed)))
     }
 
     /// tf-keras writes no `noise_shape` for this layer.

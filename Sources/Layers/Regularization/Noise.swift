@@ -8,7 +8,7 @@ public final class GaussianNoise: UnaryLayer {
     public let seed: Int?
 
     public convenience init(stddev: Double, seed: Int? = nil, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["stddev": .double(stddev), "seed": seed.map { .int($0) } ?? .null]))
+        try self.init(config: Self.swiftConfig(name: name, ["stddev": .double(stddev), "seed": seed.map { .int($0) } ?? .null]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -39,7 +39,7 @@ public final class GaussianDropout: UnaryLayer {
     public let seed: Int?
 
     public convenience init(rate: Double, seed: Int? = nil, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["rate": .double(rate), "seed": seed.map { .int($0) } ?? .null]))
+        try self.init(config: Self.swiftConfig(name: name, ["rate": .double(rate), "seed": seed.map { .int($0) } ?? .null]))
     }
 
     public required init(config: LayerConfig) throws {
@@ -70,7 +70,7 @@ public final class ActivityRegularization: UnaryLayer {
     public let l2: Double
 
     public convenience init(l1: Double = 0, l2: Double = 0, name: String? = nil) throws {
-        try self.init(config: LayerConfig(name: name, ["l1": .double(l1), "l2": .double(l2)]))
+        try self.init(config: Self.swiftConfig(name: name, ["l1": .double(l1), "l2": .double(l2)]))
     }
 
     public required init(config: LayerConfig) throws {
