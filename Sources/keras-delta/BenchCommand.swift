@@ -4,7 +4,7 @@ import KerasDelta
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
-                                                    subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self])
+                                                    subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoaderBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {
@@ -63,5 +63,19 @@ struct PredictBenchCommand: ParsableCommand {
     func run() throws {
         let model = try KerasModelFile.load(options.model).model
         try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
+    }
+}
+
+struct LoaderBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loader", abstract: "Frames/s of the clip loader next to frames/s a training step of the demo model consumes.")
+    @Option(help: "The model whose training step is the consumer.") var model = "models/frame_cnn.h5"
+    @Option(help: "Also write the result as JSON to this file.") var json: String?
+
+    func run() throws {
+        let r = try LoaderBenchmark.run(modelPath: model)
+        print(String(format: "loader %.0f frames/s, training step %.0f frames/s: the loader runs %.1fx faster than training consumes",
+                     r.loaderFramesPerSecond, r.trainFramesPerSecond, r.headroom))
+        if let json { try JSONEncoder().encode(r).writeAtomically(to: URL(fileURLWithPath: json)) }
     }
 }
