@@ -172,18 +172,23 @@ public struct GemmBenchmark: Sendable {
 
     /// Median wall-clock seconds of `body` and of `baseline` over `repeats`
     /// interleaved runs after one warm-up of each, so both see the same load.
+    /// After each baseline run OpenBLAS's threads spin for a while before they
+    /// sleep; a pause keeps them from taking a core from the next run of `body`.
     private func measure(_ body: () throws -> Void, against baseline: PlainGemm) rethrows -> (Double, Double) {
         func seconds(_ f: () throws -> Void) rethrows -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try f()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
+        let pause = { Thread.sleep(forTimeInterval: 0.3) }
         try body()
         baseline.run()
+        pause()
         var times: [Double] = [], baselineTimes: [Double] = []
         for _ in 0..<Swift.max(1, repeats) {
             times.append(try seconds(body))
             baselineTimes.append(seconds(baseline.run))
+            pause()
         }
         return (times.sorted()[times.count / 2], baselineTimes.sorted()[baselineTimes.count / 2])
     }
@@ -214,9 +219,12 @@ private final class PlainGemm {
     var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
     var label: String { "\(m)×\(n)×\(k)" + (transA ? " (Aᵀ)" : "") + (transB ? " (Bᵀ)" : "") }
 
+    /// One call with OpenBLAS's own threading on all cores.
     func run() {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
-                    0, c, Int32(n))
+        Parallelism.withBLASThreads(Parallelism.cores) {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
+                        0, c, Int32(n))
+        }
     }
 }

@@ -17,6 +17,19 @@ import Foundation
     return Foundation.log1p(Foundation.exp(x))
 }
 
+/// `min(max(x, 0), cap)`, the rectifier capped at `cap` (∞ for none).
+struct ClippedRelu: UnaryFunction {
+    let cap: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.min(Swift.max(x, 0), cap) }
+    /// 1 on `(0, cap]`, else 0.
+    var derivative: Derivative { Derivative(cap: cap) }
+
+    struct Derivative: BinaryFunction {
+        let cap: Float
+        @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x > 0 && x <= cap ? 1 : 0 }
+    }
+}
+
 private let seluAlpha: Float = 1.6732632423543772848170429916717
 private let seluScale: Float = 1.0507009873554804934193349852946
 
@@ -24,8 +37,9 @@ extension Tensor {
     /// `keras.activations.relu`: the standard rectifier, or with `negativeSlope`
     /// a leaky one, with `maxValue` a capped one, and with `threshold` a shifted one.
     public func relu(negativeSlope: Float = 0, maxValue: Float? = nil, threshold: Float = 0) -> Tensor {
-        if negativeSlope == 0, maxValue == nil, threshold == 0 {
-            return unary("relu", { Swift.max($0, 0) }, { x, _ in x > 0 ? 1 : 0 })
+        if negativeSlope == 0, threshold == 0 {
+            let r = ClippedRelu(cap: maxValue ?? .infinity)
+            return unary("relu", r, r.derivative)
         }
         if negativeSlope != 0, maxValue == nil, threshold == 0 { return leakyRelu(negativeSlope: negativeSlope) }
         let cap = maxValue ?? .infinity
@@ -44,7 +58,7 @@ extension Tensor {
 
     /// `tf.nn.relu6`: `min(max(x, 0), 6)`.
     public func relu6() -> Tensor {
-        unary("relu6", { Swift.min(Swift.max($0, 0), 6) }, { x, _ in x > 0 && x < 6 ? 1 : 0 })
+        unary("relu6", ClippedRelu(cap: 6), BinaryClosure { x, _ in x > 0 && x < 6 ? 1 : 0 })
     }
 
     /// `tf.nn.leaky_relu`: `x` for `x > 0`, else `negativeSlope · x`.

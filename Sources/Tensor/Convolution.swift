@@ -25,7 +25,7 @@ struct ConvolutionPlan {
     /// Validates a convolution of an input of `inputShape` with a kernel of
     /// `kernelShape`; `op` names the public operation in error messages.
     init(op: String, inputShape: [Int], kernelShape: [Int], strides: [Int], padding: Padding,
-         dilation: [Int], groups: Int) throws {
+         dilation: [Int], groups: Int, zeroPadding: [(Int, Int)]? = nil) throws {
         guard (3...5).contains(inputShape.count) else {
             throw TensorError.invalidShape(
                 "\(op): input must be [batch, spatial..., channels] with 1–3 spatial axes, got shape \(inputShape)")
@@ -48,11 +48,12 @@ struct ConvolutionPlan {
                 + "expects \(kernelShape[rank]) per group × \(groups) group(s)")
         }
         let g = try WindowGeometry(op: op, inputShape: inputShape, window: Array(kernelShape[..<rank]),
-                                   strides: strides, dilations: dilation, padding: padding)
+                                   strides: strides, dilations: dilation, padding: padding, zeroPadding: zeroPadding)
         layout = ColumnLayout(geometry: g, groups: groups, groupChannels: channels / groups)
         self.outChannels = outChannels
         self.kernelShape = kernelShape
         isPointwise = g.window.product == 1 && g.strides.product == 1 && g.padBefore == Extent3(d: 0, h: 0, w: 0)
+            && g.output == g.input
     }
 
     /// Output pixels: rows of the patch matrix.
@@ -70,14 +71,17 @@ struct ConvolutionPlan {
         for chunk in chunks { body(chunk, columns) }
     }
 
-    /// `y = conv(x, w)`: y is [rows, Cout], w is [taps·Cg, Cout].
-    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    /// `y = conv(x, w)`: y is [rows, Cout], w is [taps·Cg, Cout]. The epilogue
+    /// runs on each block of rows as soon as its GEMMs are done.
+    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                 epilogue: BoundEpilogue? = nil) {
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         if isPointwise {
             for group in 0..<groups {
                 sgemm(m: rows, n: og, k: cg, a: x + group * cg, lda: cin,
                       b: w + group * og, ldb: cout, c: y + group * og, ldc: cout)
             }
+            epilogue?.applyInParallel(y, rows: 0..<rows)
             return
         }
         let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
@@ -88,6 +92,7 @@ struct ConvolutionPlan {
                 sgemm(m: chunk.lines.count * ow, n: og, k: groupWidth, a: columns + group * groupWidth, lda: width,
                       b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout)
             }
+            epilogue?.applyInParallel(y, rows: first..<(first + chunk.lines.count * ow))
         }
     }
 
@@ -140,16 +145,28 @@ struct ConvolutionPlan {
 }
 
 extension ConvolutionPlan {
-    /// The convolution of `x` with `w` as a new tensor (no tape).
-    func forward(_ x: Tensor, _ w: Tensor) -> Tensor {
+    /// The convolution of `x` with `w` as a new tensor (no tape). With
+    /// `winograd`, a 3×3 stride-1 convolution may use ``WinogradPlan``, which
+    /// rounds differently from the GEMM whose adjoints the gradients are.
+    func forward(_ x: Tensor, _ w: Tensor, epilogue: ChannelEpilogue? = nil, winograd: Bool = false) -> Tensor {
         let shape = outputShape
         let count = shape.reduce(1, *)
         let y = [Float](unsafeUninitializedCapacity: count) { buf, done in
-            if layout.width == 0 {
-                buf.initialize(repeating: 0)
-            } else if count > 0 {
+            guard let out = buf.baseAddress else { return }
+            withBound(epilogue, channels: outChannels) { epilogue in
+                if layout.width == 0 {
+                    buf.initialize(repeating: 0)
+                    epilogue?.applyInParallel(out, rows: 0..<rows)
+                    return
+                }
                 x.scalars.withUnsafeBufferPointer { px in
-                    w.scalars.withUnsafeBufferPointer { pw in forward(px.baseAddress!, pw.baseAddress!, buf.baseAddress!) }
+                    w.scalars.withUnsafeBufferPointer { pw in
+                        if winograd, let fast = WinogradPlan(self) {
+                            fast.forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue)
+                        } else {
+                            forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue)
+                        }
+                    }
                 }
             }
             done = count
@@ -206,19 +223,32 @@ extension Tensor {
     ///   - dilation: one dilation rate for all spatial axes, or one per axis.
     ///   - groups: channel groups; each sees `channels / groups` inputs and
     ///     produces `outChannels / groups` outputs.
+    ///   - zeroPadding: zeros `(before, after)` around each spatial axis, added
+    ///     before `padding` applies, as a `ZeroPadding` layer in front would
+    ///     (without copying the input).
+    ///   - epilogue: per-channel bias and affine map, a residual and a ReLU
+    ///     applied to the output as it is produced (inference only: no gradient).
     /// - Returns: `[batch, outSpatial..., outChannels]`.
     public static func conv(_ input: Tensor, _ kernel: Tensor, strides: [Int] = [1], padding: Padding = .valid,
-                            dilation: [Int] = [1], groups: Int = 1) throws -> Tensor {
+                            dilation: [Int] = [1], groups: Int = 1, zeroPadding: [(Int, Int)]? = nil,
+                            epilogue: ChannelEpilogue? = nil) throws -> Tensor {
         let plan = try ConvolutionPlan(op: "conv", inputShape: input.shape, kernelShape: kernel.shape,
-                                       strides: strides, padding: padding, dilation: dilation, groups: groups)
+                                       strides: strides, padding: padding, dilation: dilation, groups: groups,
+                                       zeroPadding: zeroPadding)
+        if let epilogue {
+            try epilogue.check(outputShape: plan.outputShape, op: "conv")
+            try checkNoGradient([input, kernel] + [epilogue.residual].compactMap { $0 }, op: "conv")
+            return plan.forward(input, kernel, epilogue: epilogue, winograd: true)
+        }
         let (x, w) = (input.detached, kernel.detached)
         let (needX, needW) = (input.isTracked, kernel.isTracked)
-        return record("conv", plan.forward(x, w), [input, kernel]) { dy in
+        let recorded = GradientTape.noGradientDepth == 0 && (needX || needW)
+        return record("conv", plan.forward(x, w, winograd: !recorded), [input, kernel]) { dy in
             [needX ? plan.inputGradient(dy, w) : nil, needW ? plan.kernelGradient(x, dy) : nil]
         }
     }
 
-    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:)`` with
+    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:zeroPadding:epilogue:)`` with
     /// respect to its input (`tf.nn.conv2d_backprop_input`): the transposed
     /// convolution of `outputGradient` with `kernel`.
     /// - Parameters:
@@ -239,7 +269,7 @@ extension Tensor {
         }
     }
 
-    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:)`` with
+    /// The gradient of ``conv(_:_:strides:padding:dilation:groups:zeroPadding:epilogue:)`` with
     /// respect to its kernel (`tf.nn.conv2d_backprop_filter`).
     /// - Parameters:
     ///   - input: `[batch, spatial..., channels]`, the convolution's input.

@@ -41,8 +41,10 @@ struct WindowGeometry {
 
     /// Validates and derives the geometry of `op` on an input of `inputShape`.
     /// `strides` and `dilations` hold one value for all axes or one per axis.
+    /// `zeroPadding` adds zeros `(before, after)` around each spatial axis
+    /// first, as a separate pad op would; `padding` then applies to the padded size.
     init(op: String, inputShape: [Int], window: [Int], strides: [Int], dilations: [Int],
-         padding: Padding) throws {
+         padding: Padding, zeroPadding: [(Int, Int)]? = nil) throws {
         let rank = inputShape.count - 2
         guard (1...3).contains(rank) else {
             throw TensorError.invalidShape(
@@ -54,19 +56,24 @@ struct WindowGeometry {
         guard padding != .causal || rank == 1 else {
             throw TensorError.invalidArgument("\(op): causal padding needs 1 spatial axis, input has \(rank) (shape \(inputShape))")
         }
+        if let zeroPadding, zeroPadding.count != rank || zeroPadding.contains(where: { $0.0 < 0 || $0.1 < 0 }) {
+            throw TensorError.invalidArgument("\(op): zero padding \(zeroPadding) must hold \(rank) non-negative (before, after) pairs")
+        }
         let strides = try WindowGeometry.perAxis(strides, "strides", rank: rank, op: op)
         let dilations = try WindowGeometry.perAxis(dilations, "dilation", rank: rank, op: op)
         let spatial = Array(inputShape[1...rank])
         var before = [Int](), output = [Int]()
         for i in 0..<rank {
             let extent = (window[i] - 1) * dilations[i] + 1
-            let (pad, size) = padding.amounts(size: spatial[i], window: extent, stride: strides[i])
-            guard size > 0 || spatial[i] == 0 else {
+            let (zeroBefore, zeroAfter) = zeroPadding?[i] ?? (0, 0)
+            let padded = spatial[i] + zeroBefore + zeroAfter
+            let (pad, size) = padding.amounts(size: padded, window: extent, stride: strides[i])
+            guard size > 0 || padded == 0 else {
                 throw TensorError.invalidShape(
-                    "\(op): window of extent \(extent) on spatial axis \(i) does not fit input size \(spatial[i]) "
+                    "\(op): window of extent \(extent) on spatial axis \(i) does not fit input size \(padded) "
                     + "with \(padding) padding (input \(inputShape), window \(window), dilation \(dilations))")
             }
-            before.append(pad)
+            before.append(pad + zeroBefore)
             output.append(size)
         }
         spatialRank = rank

@@ -6,9 +6,8 @@ import Foundation
 extension Tensor {
     /// A broadcasting binary op with gradients `(g, a, b) -> (ga, gb)` before
     /// reduction to the operand shapes.
-    @inline(__always)
-    static func binary(_ op: String, _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float,
-                       grad: @escaping (Tensor, Tensor, Tensor) throws -> (Tensor?, Tensor?)) throws -> Tensor {
+    static func binary<F: BinaryFunction>(_ op: String, _ a: Tensor, _ b: Tensor, _ f: F,
+                                          grad: @escaping (Tensor, Tensor, Tensor) throws -> (Tensor?, Tensor?)) throws -> Tensor {
         let out = try Kernels.broadcastMap(a, b, op: op, f)
         let (ad, bd) = (a.detached, b.detached)
         return record(op, out, [a, b]) { g in
@@ -18,39 +17,42 @@ extension Tensor {
     }
 
     /// A unary op whose derivative is `df(x, y)` with `y = f(x)`.
-    @inline(__always)
-    func unary(_ op: String, _ f: (Float) -> Float, _ df: @escaping (Float, Float) -> Float) -> Tensor {
+    func unary<F: UnaryFunction, D: BinaryFunction>(_ op: String, _ f: F, _ df: D) -> Tensor {
         let y = Kernels.map(self, f)
         guard node != nil else { return y }
         let x = detached
-        let yd = y
-        return Tensor.record(op, y, [self]) { g in [Kernels.zipMap(g, x, yd) { g, x, y in g * df(x, y) }] }
+        return Tensor.record(op, y, [self]) { g in [Kernels.zipMap(g, x, y, ChainRule(derivative: df))] }
+    }
+
+    /// ``unary(_:_:_:)`` for closures.
+    func unary(_ op: String, _ f: (Float) -> Float, _ df: @escaping (Float, Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { unary(op, UnaryClosure(body: $0), BinaryClosure(body: df)) }
     }
 
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
-        try binary("add", a, b, +) { g, _, _ in (g, g) }
+        try binary("add", a, b, Add()) { g, _, _ in (g, g) }
     }
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
-        try binary("subtract", a, b, -) { g, _, _ in (g, -g) }
+        try binary("subtract", a, b, Subtract()) { g, _, _ in (g, -g) }
     }
     public static func * (a: Tensor, b: Tensor) throws -> Tensor {
-        try binary("multiply", a, b, *) { g, a, b in (try g * b, try g * a) }
+        try binary("multiply", a, b, Multiply()) { g, a, b in (try g * b, try g * a) }
     }
     public static func / (a: Tensor, b: Tensor) throws -> Tensor {
-        try binary("divide", a, b, /) { g, a, b in
+        try binary("divide", a, b, Divide()) { g, a, b in
             (try g / b, try Kernels.broadcastMap(try g * a, try b * b, op: "divide", { -$0 / $1 }))
         }
     }
 
-    public static func + (a: Tensor, s: Float) -> Tensor { a.unary("add", { $0 + s }, { _, _ in 1 }) }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.unary("add", BindSecond(f: Add(), b: s), Constant(value: 1)) }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.unary("subtract", { $0 - s }, { _, _ in 1 }) }
-    public static func - (s: Float, a: Tensor) -> Tensor { a.unary("subtract", { s - $0 }, { _, _ in -1 }) }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.unary("multiply", { $0 * s }, { _, _ in s }) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a.unary("subtract", BindSecond(f: Subtract(), b: s), Constant(value: 1)) }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.unary("subtract", BindFirst(f: Subtract(), a: s), Constant(value: -1)) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.unary("multiply", Scale(s: s), Constant(value: s)) }
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.unary("divide", { $0 / s }, { _, _ in 1 / s }) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a.unary("divide", BindSecond(f: Divide(), b: s), Constant(value: 1 / s)) }
     public static func / (s: Float, a: Tensor) -> Tensor { a.unary("divide", { s / $0 }, { x, _ in -s / (x * x) }) }
-    public static prefix func - (a: Tensor) -> Tensor { a.unary("negative", { -$0 }, { _, _ in -1 }) }
+    public static prefix func - (a: Tensor) -> Tensor { a.unary("negative", Scale(s: -1), Constant(value: -1)) }
 
     public func exp() -> Tensor { unary("exp", Foundation.exp, { _, y in y }) }
     public func log() -> Tensor { unary("log", Foundation.log, { x, _ in 1 / x }) }
@@ -77,7 +79,7 @@ extension Tensor {
     /// `a ** b` elementwise with broadcasting; the gradient to `b` is `a**b · log a`
     /// where `a > 0` and zero elsewhere (`tf.pow`).
     public static func pow(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-        try binary("pow", a, b, { Foundation.pow($0, $1) }) { g, a, b in
+        try binary("pow", a, b, BinaryClosure { Foundation.pow($0, $1) }) { g, a, b in
             let ga = try g * (try Kernels.broadcastMap(a, b, op: "pow") { $1 * Foundation.pow($0, $1 - 1) })
             let gb = try g * (try Kernels.broadcastMap(a, b, op: "pow") { $0 > 0 ? Foundation.pow($0, $1) * Foundation.log($0) : 0 })
             return (ga, gb)
@@ -86,7 +88,7 @@ extension Tensor {
 
     /// The larger of each pair; ties send the gradient to `a` (`tf.maximum`).
     public static func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-        try binary("maximum", a, b, { Swift.max($0, $1) }) { g, a, b in
+        try binary("maximum", a, b, BinaryClosure { Swift.max($0, $1) }) { g, a, b in
             let mask = try Kernels.broadcastMap(a, b, op: "maximum") { $0 >= $1 ? 1 : 0 }
             return (try g * mask, try g * (1 - mask))
         }
@@ -94,7 +96,7 @@ extension Tensor {
 
     /// The smaller of each pair; ties send the gradient to `a` (`tf.minimum`).
     public static func minimum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-        try binary("minimum", a, b, { Swift.min($0, $1) }) { g, a, b in
+        try binary("minimum", a, b, BinaryClosure { Swift.min($0, $1) }) { g, a, b in
             let mask = try Kernels.broadcastMap(a, b, op: "minimum") { $0 <= $1 ? 1 : 0 }
             return (try g * mask, try g * (1 - mask))
         }

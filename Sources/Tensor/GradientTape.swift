@@ -42,6 +42,9 @@ public final class GradientTape {
     nonisolated(unsafe) static var recording: [GradientTape] = []
     nonisolated(unsafe) static var noGradientDepth = 0
 
+    /// Whether an enclosing ``withoutGradient(_:)`` turns all recording off.
+    public static var isDisabled: Bool { noGradientDepth > 0 }
+
     public init(watchAccessedVariables: Bool = true) {
         self.watchAccessedVariables = watchAccessedVariables
     }

@@ -1,19 +1,41 @@
 import CBLAS
+import Dispatch
 
 /// Row-major single-precision GEMM through OpenBLAS:
 /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
-@inline(__always)
+///
+/// OpenBLAS runs single-threaded (its idle threads spin and would steal the
+/// cores from the other kernels); a large product is split into row or
+/// column blocks of C, one per core, unless `parallel` is false (for callers
+/// that already run on every core).
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
            b: UnsafePointer<Float>, ldb: Int,
-           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    func call(_ rows: Range<Int>, _ columns: Range<Int>) {
+        let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
+        let bStart = transB ? columns.lowerBound * ldb : columns.lowerBound
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(rows.count), Int32(columns.count), Int32(k), alpha, a + aStart, Int32(lda),
+                    b + bStart, Int32(ldb), beta, c + rows.lowerBound * ldc + columns.lowerBound, Int32(ldc))
+    }
+    // Blocks of at least 32 rows or columns and about 1 MFLOP each.
+    let byRows = m >= n
+    let extent = byRows ? m : n
+    let workers = parallel ? Swift.min(Parallelism.cores, extent / 32, m * n * k / (1 << 19)) : 1
+    guard workers > 1 else { return call(0..<m, 0..<n) }
+    // Block edges on multiples of 16 keep OpenBLAS's micro-kernels full.
+    let block = (extent / workers + 15) / 16 * 16
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let part = Swift.min(extent, w * block)..<(w == workers - 1 ? extent : Swift.min(extent, (w + 1) * block))
+        if part.isEmpty { return }
+        if byRows { call(part, 0..<n) } else { call(0..<m, part) }
+    }
 }
 
 extension Tensor {

@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 
 /// Splits `0..<count` into contiguous chunks and runs them on all cores when
@@ -21,6 +22,15 @@ func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Voi
 public enum Parallelism {
     /// Active processor count, read once.
     public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs `body` with OpenBLAS's own threading on `threads` cores, for a
+    /// baseline of plain `cblas_sgemm` (the kernels run it single-threaded).
+    public static func withBLASThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        Runtime.setUp()
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        return try body()
+    }
 }
 
 import Foundation

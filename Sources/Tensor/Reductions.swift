@@ -15,8 +15,7 @@ extension Tensor {
 
     /// Reduces `axes` with `combine` from `initial`; returns the values in the
     /// kept-dims layout and the reduced extent.
-    @inline(__always)
-    func reduceRaw(_ axes: [Int], initial: Float, _ combine: (Float, Float) -> Float) throws -> (Tensor, Int) {
+    func reduceRaw<F: BinaryFunction>(_ axes: [Int], initial: Float, _ combine: F) throws -> (Tensor, Int) {
         let keptShape = reducedShape(axes, keepDims: true)
         let r = axes.map { shape[$0] }.reduce(1, *)
         // Bring reduced axes into one contiguous block: [outer, r, inner].
@@ -35,10 +34,11 @@ extension Tensor {
         var out = [Float](repeating: initial, count: outer * inner)
         source.scalars.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
+                let (from, to) = (src.baseAddress!, dst.baseAddress!)
                 parallelFor(outer, grain: Swift.max(1, (1 << 15) / Swift.max(1, r * inner))) { range in
                     for o in range {
-                        let d = dst.baseAddress! + o * inner
-                        var s = src.baseAddress! + o * r * inner
+                        let d = to + o * inner
+                        var s = from + o * r * inner
                         if inner == 1 {
                             var acc = initial
                             for k in 0..<r { acc = combine(acc, s[k]) }
@@ -59,7 +59,7 @@ extension Tensor {
     /// Sum over `axes` (all when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
         let ax = try reductionAxes(axes, "sum")
-        let (kept, _) = try reduceRaw(ax, initial: 0, +)
+        let (kept, _) = try reduceRaw(ax, initial: 0, Add())
         let out = kept.reshapedUnchecked(reducedShape(ax, keepDims: keepDims))
         let (inShape, keptShape) = (shape, kept.shape)
         return Tensor.record("sum", out, [self]) { g in [try g.reshapedUnchecked(keptShape).broadcast(to: inShape)] }
@@ -68,9 +68,9 @@ extension Tensor {
     /// Mean over `axes` (all when nil).
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
         let ax = try reductionAxes(axes, "mean")
-        let (kept, r) = try reduceRaw(ax, initial: 0, +)
+        let (kept, r) = try reduceRaw(ax, initial: 0, Add())
         let scale = 1 / Float(Swift.max(r, 1))
-        let out = Kernels.map(kept, { $0 * scale }).reshapedUnchecked(reducedShape(ax, keepDims: keepDims))
+        let out = Kernels.map(kept, Scale(s: scale)).reshapedUnchecked(reducedShape(ax, keepDims: keepDims))
         let (inShape, keptShape) = (shape, kept.shape)
         return Tensor.record("mean", out, [self]) { g in [try (g * scale).reshapedUnchecked(keptShape).broadcast(to: inShape)] }
     }
@@ -89,7 +89,7 @@ extension Tensor {
                           _ combine: @escaping (Float, Float) -> Float) throws -> Tensor {
         let ax = try reductionAxes(axes, op)
         guard ax.allSatisfy({ shape[$0] > 0 }) else { throw TensorError.invalidArgument("\(op): reduction over an empty axis of \(shape)") }
-        let (kept, _) = try reduceRaw(ax, initial: initial, combine)
+        let (kept, _) = try reduceRaw(ax, initial: initial, BinaryClosure(body: combine))
         let out = kept.reshapedUnchecked(reducedShape(ax, keepDims: keepDims))
         let x = detached
         return Tensor.record(op, out, [self]) { g in

@@ -21,12 +21,30 @@ struct StridedView {
         self.shape = shape; self.strides = strides; self.offset = offset
     }
 
+    /// The same view with adjacent axes merged where one stride walks both,
+    /// so that runs are as long as possible.
+    var coalesced: StridedView {
+        var shape: [Int] = [], strides: [Int] = []
+        for (n, s) in zip(self.shape, self.strides) where n != 1 {
+            if let last = shape.last, strides.last! == s * n {
+                shape[shape.count - 1] = last * n
+                strides[strides.count - 1] = s
+            } else {
+                shape.append(n)
+                strides.append(s)
+            }
+        }
+        return StridedView(shape: shape, strides: strides, offset: offset)
+    }
+
     /// Calls `body(viewStart, contiguousIndex, runLength, step)` over the view in
-    /// row-major order, one call per run along the last axis.
+    /// row-major order, one call per run along the last (merged) axis.
     @inline(__always)
     func forEachRun(_ body: (Int, Int, Int, Int) -> Void) {
         let total = shape.reduce(1, *)
         guard total > 0 else { return }
+        let view = coalesced
+        let (shape, strides, offset) = (view.shape, view.strides, view.offset)
         let r = shape.count
         if r == 0 { body(offset, 0, 1, 0); return }
         let n = shape[r - 1], step = strides[r - 1]
@@ -203,9 +221,9 @@ extension Tensor {
         let base = StridedView(contiguous: outShape)
         let offset = zip(paddings, base.strides).map { $0.0 * $1 }.reduce(0, +)
         let view = StridedView(shape: shape, strides: base.strides, offset: offset)
-        view.forEachRun { start, o, n, step in
-            scalars.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
+        scalars.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                view.forEachRun { start, o, n, step in
                     var p = start
                     for i in o..<(o + n) { dst[p] = src[i]; p += step }
                 }

@@ -37,7 +37,7 @@ public final class Variable {
     }
 
     /// Updates the elements in place, without copying when uniquely referenced.
-    public func update(_ body: (inout [Float]) -> Void) {
-        body(&value.scalars)
+    public func update(_ body: (inout [Float]) throws -> Void) rethrows {
+        try body(&value.scalars)
     }
 }

@@ -4,7 +4,8 @@ import KerasDelta
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
-                                                    subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoaderBenchCommand.self])
+                                                    subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoadBenchCommand.self,
+                                                                  LoaderBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {
@@ -63,6 +64,22 @@ struct PredictBenchCommand: ParsableCommand {
     func run() throws {
         let model = try KerasModelFile.load(options.model).model
         try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
+    }
+}
+
+struct LoadBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load", abstract: "Warm load time and peak memory of a model file, next to its weight bytes.")
+    @Option(help: "The Keras model file to load.") var model: String
+    @Option(help: "Timed warm loads after the first (the median is reported).") var repeats: Int = 5
+    @Option(help: "Also write the result as JSON to this file.") var json: String?
+
+    func run() throws {
+        let r = try ModelBenchmark.load(model, repeats: repeats)
+        let megabytes = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
+        print(String(format: "%@: first %.3f s, warm %.3f s; weights %@, peak memory %@", r.workload, r.firstSeconds,
+                     r.warmSeconds, megabytes(r.weightBytes), r.peakBytes.map { megabytes($0) + String(format: " (%.2fx the weights)", Double($0) / Double(r.weightBytes)) } ?? "unknown"))
+        if let json { try JSONEncoder().encode(r).writeAtomically(to: URL(fileURLWithPath: json)) }
     }
 }
 

@@ -5,8 +5,10 @@ workloads in TensorFlow with the same thread count.
   python keras_workloads.py models OUT_DIR          # writes mobilenetv2.h5, resnet50.h5
   python keras_workloads.py train MODEL.h5 --batch-size 16 --steps 20 --threads 2
   python keras_workloads.py predict MODEL.h5 --batch-size 1 --steps 50 --threads 2
+  python keras_workloads.py load MODEL.h5 --steps 5 --threads 2
 
-Each timing prints one JSON object: {"workload", "frames_per_second", ...}.
+Each timing prints one JSON object: {"workload", "frames_per_second", ...};
+`load` prints {"workload", "first_seconds", "warm_seconds", "weight_bytes", "peak_bytes"}.
 """
 import argparse
 import json
@@ -87,9 +89,40 @@ def time_predict(path, batch, steps, threads):
             "frames_per_second": batch * steps / seconds, "seconds_per_step": seconds / steps}
 
 
+def resident_bytes(field):
+    """VmRSS (now) or VmHWM (peak) of this process, from /proc/self/status."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def time_load(path, repeats, threads):
+    import numpy as np
+    import keras
+    set_threads(threads)
+    # Import and initialize Keras first, so the baseline holds the framework.
+    keras.models.clone_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    baseline = resident_bytes("VmRSS:")
+    start = time.perf_counter()
+    model = keras.models.load_model(path, compile=False)
+    first = time.perf_counter() - start
+    peak = resident_bytes("VmHWM:") - baseline
+    weight_bytes = sum(int(np.prod(w.shape)) * 4 for w in model.weights)
+    del model
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        keras.models.load_model(path, compile=False)
+        times.append(time.perf_counter() - start)
+    return {"workload": f"load {os.path.basename(path)}", "engine": "tensorflow", "first_seconds": first,
+            "warm_seconds": sorted(times)[len(times) // 2], "weight_bytes": weight_bytes, "peak_bytes": peak}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["models", "train", "predict"])
+    p.add_argument("command", choices=["models", "train", "predict", "load"])
     p.add_argument("path")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--steps", type=int, default=20)
@@ -97,6 +130,8 @@ def main():
     a = p.parse_args()
     if a.command == "models":
         make_models(a.path)
+    elif a.command == "load":
+        print(json.dumps(time_load(a.path, a.steps, a.threads)))
     elif a.command == "train":
         print(json.dumps(time_train(a.path, a.batch_size, a.steps, a.threads)))
     else:

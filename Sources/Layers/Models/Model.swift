@@ -158,28 +158,48 @@ open class Model: Layer {
         }
     }
 
+    /// Runs the graph. At inference without gradients, convolutions run fused
+    /// with the BatchNormalization and ReLU nodes that follow them (see
+    /// ``FusedConvolution``).
     open override func call(_ inputValues: [Tensor], training: Bool) throws -> [Tensor] {
         try checkInputShapes(inputValues.map { $0.shape.map { Optional($0) } })
         for l in graphLayers { l.clearLosses() }
         var values: [Int: Tensor] = [:]
         var remaining = consumers
         for (t, v) in zip(inputs, inputValues) { values[t.id] = v }
-        for node in executionOrder {
+        let fused = !training && GradientTape.isDisabled ? inferenceFusion : [:]
+        let absorbed = Set(fused.values.flatMap { $0.absorbed.map { ObjectIdentifier($0) } })
+        for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
             let args = try node.inputs.map { t -> Tensor in
                 guard let v = values[t.id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
                 return v
             }
-            let outs = try node.layer.callAsFunction(args, training: training)
-            guard outs.count == node.outputIDs.count else {
-                throw LayerError.shapeMismatch(layer: node.layer.name, "returned \(outs.count) outputs, expected \(node.outputIDs.count)")
+            var reads = node.inputs.map { $0.id }
+            if let chain = fused[ObjectIdentifier(node)] {
+                let residual = try chain.residualID.map { id -> Tensor in
+                    guard let v = values[id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
+                    return v
+                }
+                values[chain.outputID] = try chain.run(args[0], residual: residual)
+                reads += [chain.residualID].compactMap { $0 }
+            } else {
+                let outs = try node.layer.callAsFunction(args, training: training)
+                guard outs.count == node.outputIDs.count else {
+                    throw LayerError.shapeMismatch(layer: node.layer.name, "returned \(outs.count) outputs, expected \(node.outputIDs.count)")
+                }
+                for (id, v) in zip(node.outputIDs, outs) { values[id] = v }
             }
-            for (id, v) in zip(node.outputIDs, outs) { values[id] = v }
-            for t in node.inputs {
-                remaining[t.id]! -= 1
-                if remaining[t.id] == 0 { values[t.id] = nil }
+            for id in reads {
+                remaining[id]! -= 1
+                if remaining[id] == 0 { values[id] = nil }
             }
         }
         return outputs.map { values[$0.id]! }
+    }
+
+    /// The convolution chains that run fused at inference, by first node.
+    var inferenceFusion: [ObjectIdentifier: FusedConvolution] {
+        FusedConvolution.plan(executionOrder, consumers: consumers)
     }
 
     /// Runs the model on a batch without recording gradients.

@@ -27,90 +27,129 @@ struct ChannelView {
         DispatchQueue.concurrentPerform(iterations: parts.count) { body(parts[$0]) }
     }
 
-    /// `Σ a` over the values of each channel.
-    func sums(_ a: [Float]) -> [Double] { reduce(a, nil, nil, nil) }
-
-    /// `Σ (a − aCenter[c]) · (b − bCenter[c])` over the values of each channel `c`.
-    func sumsOfProducts(_ a: [Float], centeredAt aCenter: [Float]?, _ b: [Float], centeredAt bCenter: [Float]?) -> [Double] {
-        reduce(a, aCenter, b, bCenter)
-    }
-
-    /// Per channel `Σ (a − aShift[c]) · (b − bShift[c])`, or `Σ (a − aShift[c])`
-    /// when `b` is nil. Float partial sums over blocks of rows are added in Double.
-    private func reduce(_ a: [Float], _ aShift: [Float]?, _ b: [Float]?, _ bShift: [Float]?) -> [Double] {
+    /// Per channel `c`, `Σ (a − aShift[c])` and, when `b` is given,
+    /// `Σ (a − aShift[c]) · (b − bShift[c])`, in one pass (shifts default to 0).
+    /// Float partial sums over blocks of 64 rows are added in Double.
+    func sums(_ a: [Float], minus aShift: [Float]? = nil, times b: [Float]? = nil,
+              bMinus bShift: [Float]? = nil) -> (sums: [Double], products: [Double]) {
         let (channels, inner) = (self.channels, self.inner)
         let zeros = [Float](repeating: 0, count: channels)
         let parts = chunks()
-        var totals = [Double](repeating: 0, count: parts.count * channels)
+        let products = b != nil
+        // Per part: the sums, then the products.
+        var totals = [Double](repeating: 0, count: parts.count * 2 * channels)
         a.withUnsafeBufferPointer { pa in (b ?? a).withUnsafeBufferPointer { pb in
-            (aShift ?? zeros).withUnsafeBufferPointer { sa in (bShift ?? zeros).withUnsafeBufferPointer { sb in
+            (aShift ?? zeros).withUnsafeBufferPointer { psa in (bShift ?? zeros).withUnsafeBufferPointer { psb in
                 totals.withUnsafeMutableBufferPointer { out in
+                    let (xa, xb, sa, sb, totals) = (pa.baseAddress!, pb.baseAddress!, psa.baseAddress!, psb.baseAddress!,
+                                                    out.baseAddress!)
                     DispatchQueue.concurrentPerform(iterations: parts.count) { w in
-                        let total = out.baseAddress! + w * channels
-                        let block = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+                        let total = totals + w * 2 * channels
+                        let block = UnsafeMutablePointer<Float>.allocate(capacity: 2 * channels)
                         defer { block.deallocate() }
+                        let (s1, s2) = (block, block + channels)
                         var rows = parts[w].lowerBound
                         while rows < parts[w].upperBound {
                             let end = Swift.min(parts[w].upperBound, rows + 64)
-                            block.initialize(repeating: 0, count: channels)
+                            block.initialize(repeating: 0, count: 2 * channels)
                             for o in rows..<end {
                                 let row = o * channels * inner
                                 if inner == 1 {
                                     // Channels last: one value per channel and row.
-                                    if b == nil {
-                                        for c in 0..<channels { block[c] += pa[row + c] - sa[c] }
+                                    let (ra, rb) = (xa + row, xb + row)
+                                    if products {
+                                        for c in 0..<channels {
+                                            let d = ra[c] - sa[c]
+                                            s1[c] += d
+                                            s2[c] += d * (rb[c] - sb[c])
+                                        }
                                     } else {
-                                        for c in 0..<channels { block[c] += (pa[row + c] - sa[c]) * (pb[row + c] - sb[c]) }
+                                        for c in 0..<channels { s1[c] += ra[c] - sa[c] }
                                     }
                                     continue
                                 }
                                 for c in 0..<channels {
                                     let base = row + c * inner
-                                    var s: Float = 0
-                                    if b == nil {
-                                        for i in base..<(base + inner) { s += pa[i] - sa[c] }
-                                    } else {
-                                        for i in base..<(base + inner) { s += (pa[i] - sa[c]) * (pb[i] - sb[c]) }
+                                    var t1: Float = 0, t2: Float = 0
+                                    for i in base..<(base + inner) {
+                                        let d = xa[i] - sa[c]
+                                        t1 += d
+                                        if products { t2 += d * (xb[i] - sb[c]) }
                                     }
-                                    block[c] += s
+                                    s1[c] += t1
+                                    s2[c] += t2
                                 }
                             }
-                            for c in 0..<channels { total[c] += Double(block[c]) }
+                            for c in 0..<2 * channels { total[c] += Double(block[c]) }
                             rows = end
                         }
                     }
                 }
             } }
         } }
-        return (0..<channels).map { c in (0..<parts.count).reduce(0) { $0 + totals[$1 * channels + c] } }
+        func add(_ offset: Int) -> [Double] {
+            (0..<channels).map { c in (0..<parts.count).reduce(0) { $0 + totals[$1 * 2 * channels + offset + c] } }
+        }
+        return (add(0), products ? add(channels) : [])
     }
 
     /// `a · aScale[c] + b · bScale[c] + offset[c]` elementwise (`b` optional).
     func affine(_ a: [Float], _ aScale: [Float], _ b: [Float]? = nil, _ bScale: [Float]? = nil, offset: [Float]) -> [Float] {
         let (channels, inner) = (self.channels, self.inner)
         let count = outer * channels * inner
-        return [Float](unsafeUninitializedCapacity: count) { out, done in
-            a.withUnsafeBufferPointer { pa in
-                (b ?? a).withUnsafeBufferPointer { pb in
-                    let sb = bScale ?? [Float](repeating: 0, count: channels)
-                    parallel { rows in
-                        for o in rows {
-                            for c in 0..<channels {
-                                let base = (o * channels + c) * inner
-                                let (s1, s2, t) = (aScale[c], sb[c], offset[c])
-                                if b == nil {
-                                    for i in base..<(base + inner) { out[i] = pa[i] * s1 + t }
-                                } else {
-                                    for i in base..<(base + inner) { out[i] = pa[i] * s1 + pb[i] * s2 + t }
+        let zeros = [Float](repeating: 0, count: channels)
+        return [Float](unsafeUninitializedCapacity: count) { buffer, done in
+            a.withUnsafeBufferPointer { pa in (b ?? a).withUnsafeBufferPointer { pb in
+                aScale.withUnsafeBufferPointer { ps1 in (bScale ?? zeros).withUnsafeBufferPointer { ps2 in
+                    offset.withUnsafeBufferPointer { pt in
+                        let (xa, xb, s1, s2, t, out) = (pa.baseAddress!, pb.baseAddress!, ps1.baseAddress!,
+                                                        ps2.baseAddress!, pt.baseAddress!, buffer.baseAddress!)
+                        let two = b != nil
+                        parallel { rows in
+                            for o in rows {
+                                let row = o * channels * inner
+                                let (ra, rb, ro) = (xa + row, xb + row, out + row)
+                                if inner == 1 {
+                                    if two {
+                                        for c in 0..<channels { ro[c] = ra[c] * s1[c] + rb[c] * s2[c] + t[c] }
+                                    } else {
+                                        for c in 0..<channels { ro[c] = ra[c] * s1[c] + t[c] }
+                                    }
+                                    continue
+                                }
+                                for c in 0..<channels {
+                                    let base = c * inner
+                                    let (k1, k2, k0) = (s1[c], s2[c], t[c])
+                                    if two {
+                                        for i in base..<(base + inner) { ro[i] = ra[i] * k1 + rb[i] * k2 + k0 }
+                                    } else {
+                                        for i in base..<(base + inner) { ro[i] = ra[i] * k1 + k0 }
+                                    }
                                 }
                             }
                         }
                     }
-                }
-            }
+                } }
+            } }
             done = count
         }
     }
+}
+
+/// Batch normalization with fixed statistics as a per-channel affine map,
+/// `x · inv + shift`, with `rstd = 1 / sqrt(variance + ε)`, `inv = γ · rstd`
+/// and `shift = β − mean · inv`.
+struct BatchNormAffine {
+    let rstd: [Float], inv: [Float], shift: [Float]
+
+    init(mean: [Float], variance: [Float], gamma: [Float]?, beta: [Float]?, epsilon: Double) {
+        rstd = variance.map { 1 / (($0 + Float(epsilon)).squareRoot()) }
+        let inv = zip(rstd, gamma ?? [Float](repeating: 1, count: mean.count)).map { $0 * $1 }
+        shift = (0..<mean.count).map { c in (beta?[c] ?? 0) - mean[c] * inv[c] }
+        self.inv = inv
+    }
+
+    var parts: ([Float], [Float], [Float]) { (rstd, inv, shift) }
 }
 
 extension Tensor {
@@ -133,12 +172,11 @@ extension Tensor {
             (mean, variance) = (statistics.mean.scalars, statistics.variance.scalars)
         } else {
             // Two passes, as `tf.nn.moments`: the mean, then the mean squared deviation from it.
-            let m = view.sums(xs).map { Float($0 / n) }
-            (mean, variance) = (m, view.sumsOfProducts(xs, centeredAt: m, xs, centeredAt: m).map { Float($0 / n) })
+            let m = view.sums(xs).sums.map { Float($0 / n) }
+            (mean, variance) = (m, view.sums(xs, minus: m, times: xs, bMinus: m).products.map { Float($0 / n) })
         }
-        let rstd = variance.map { 1 / (($0 + Float(epsilon)).squareRoot()) }
-        let inv = zip(rstd, gamma?.scalars ?? [Float](repeating: 1, count: view.channels)).map { $0 * $1 }
-        let shift = (0..<view.channels).map { c in (beta?.scalars[c] ?? 0) - mean[c] * inv[c] }
+        let (rstd, inv, shift) = BatchNormAffine(mean: mean, variance: variance, gamma: gamma?.scalars,
+                                                 beta: beta?.scalars, epsilon: epsilon).parts
         let y = view.affine(xs, inv, offset: shift)
 
         let inputs = [x] + [gamma, beta].compactMap { $0 }
@@ -149,8 +187,8 @@ extension Tensor {
             // With x̂ = (x − mean) · rstd: dβ = Σ dy and dγ = Σ dy · x̂. dx = dy · inv for
             // constant statistics; for batch ones dx = inv · (dy − Σdy / n − x̂ · Σ(dy · x̂) / n).
             let ds = dy.scalars
-            let sumDy = view.sums(ds)
-            let sumDyXhat = zip(view.sumsOfProducts(ds, centeredAt: nil, xs, centeredAt: mean), rstd).map { $0 * Double($1) }
+            let (sumDy, sumDyXc) = view.sums(ds, times: xs, bMinus: mean)
+            let sumDyXhat = zip(sumDyXc, rstd).map { $0 * Double($1) }
             let dx: [Float]
             if training {
                 let k = (0..<view.channels).map { c in -inv[c] * rstd[c] * Float(sumDyXhat[c] / n) }

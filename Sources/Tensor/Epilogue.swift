@@ -1,0 +1,123 @@
+/// Per-channel work fused into a convolution's output while it is produced,
+/// for inference: `y ← relu((y + bias[c]) · scale[c] + shift[c] + residual)`
+/// with the rectifier capped at ``reluCap``. Each step is optional.
+///
+/// The steps use the same float operations as a separate bias add, batch
+/// normalization (`x · inv + (β − mean · inv)`), residual `Add` and
+/// `min(max(x, 0), cap)`, so a fused op returns bit for bit what the
+/// separate ops return, without their passes over memory. An op given an
+/// epilogue has no gradient.
+///
+/// ```swift
+/// // conv → BatchNormalization (inference) → ReLU(max_value: 6)
+/// let y = try Tensor.conv(x, w, padding: .same,
+///                         epilogue: ChannelEpilogue(scale: inv, shift: shift, reluCap: 6))
+/// ```
+public struct ChannelEpilogue: Equatable {
+    /// Added first, per channel.
+    public var bias: [Float]?
+    /// Multiplies, then ``shift`` is added; both or neither.
+    public var scale: [Float]?
+    public var shift: [Float]?
+    /// Added elementwise next; it has the output's shape (a residual connection).
+    public var residual: Tensor?
+    /// Applies `min(max(y, 0), cap)` last; `.infinity` for a plain ReLU.
+    public var reluCap: Float?
+
+    public init(bias: [Float]? = nil, scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil,
+                reluCap: Float? = nil) {
+        self.bias = bias
+        self.scale = scale
+        self.shift = shift
+        self.residual = residual
+        self.reluCap = reluCap
+    }
+
+    /// Throws unless every vector has the output's channel count, the residual
+    /// the output's shape, and scale and shift come together.
+    func check(outputShape: [Int], op: String) throws {
+        guard (scale == nil) == (shift == nil) else {
+            throw TensorError.invalidArgument("\(op): an epilogue needs both scale and shift, or neither")
+        }
+        let channels = outputShape.last ?? 1
+        for (name, v) in [("bias", bias), ("scale", scale), ("shift", shift)] {
+            if let v, v.count != channels {
+                throw TensorError.shapeMismatch("\(op): epilogue \(name) has \(v.count) values for \(channels) channels")
+            }
+        }
+        if let residual, residual.shape != outputShape {
+            throw TensorError.shapeMismatch("\(op): epilogue residual has shape \(residual.shape), the output \(outputShape)")
+        }
+    }
+
+    /// Runs `body` with this epilogue bound to outputs of `channels` channels.
+    func bound<R>(channels: Int, _ body: (BoundEpilogue) -> R) -> R {
+        guard let residual else { return body(BoundEpilogue(epilogue: self, residual: nil, channels: channels)) }
+        return residual.scalars.withUnsafeBufferPointer {
+            body(BoundEpilogue(epilogue: self, residual: $0.baseAddress, channels: channels))
+        }
+    }
+}
+
+/// A ``ChannelEpilogue`` with its residual's storage pinned, as kernels apply it.
+struct BoundEpilogue {
+    let epilogue: ChannelEpilogue
+    let residual: UnsafePointer<Float>?
+    let channels: Int
+
+    /// Applies the epilogue in place to output rows (pixels) `rows` of `y`,
+    /// which points at the whole output.
+    func apply(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let (out, n) = (y + rows.lowerBound * channels, rows.count * channels)
+        if let bias = epilogue.bias {
+            bias.withUnsafeBufferPointer { b in
+                let b = b.baseAddress!
+                for r in 0..<rows.count {
+                    let row = out + r * channels
+                    for c in 0..<channels { row[c] = row[c] + b[c] }
+                }
+            }
+        }
+        if let scale = epilogue.scale, let shift = epilogue.shift {
+            scale.withUnsafeBufferPointer { s in
+                shift.withUnsafeBufferPointer { t in
+                    let (s, t) = (s.baseAddress!, t.baseAddress!)
+                    for r in 0..<rows.count {
+                        let row = out + r * channels
+                        for c in 0..<channels { row[c] = row[c] * s[c] + t[c] }
+                    }
+                }
+            }
+        }
+        if let residual {
+            let add = residual + rows.lowerBound * channels
+            for i in 0..<n { out[i] = out[i] + add[i] }
+        }
+        if let cap = epilogue.reluCap {
+            let f = ClippedRelu(cap: cap)
+            for i in 0..<n { out[i] = f(out[i]) }
+        }
+    }
+
+    /// ``apply(_:rows:)`` split across the cores.
+    func applyInParallel(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        parallelFor(rows.count, grain: Swift.max(1, (1 << 14) / Swift.max(1, channels))) { r in
+            apply(y, rows: (rows.lowerBound + r.lowerBound)..<(rows.lowerBound + r.upperBound))
+        }
+    }
+}
+
+/// Runs `body` with `epilogue` bound to outputs of `channels` channels, or with nil.
+func withBound<R>(_ epilogue: ChannelEpilogue?, channels: Int, _ body: (BoundEpilogue?) -> R) -> R {
+    guard let epilogue else { return body(nil) }
+    return epilogue.bound(channels: channels) { body($0) }
+}
+
+extension Tensor {
+    /// Throws when an op with an epilogue would need a gradient.
+    static func checkNoGradient(_ inputs: [Tensor], op: String) throws {
+        guard GradientTape.noGradientDepth > 0 || !inputs.contains(where: { $0.isTracked }) else {
+            throw TensorError.gradient("\(op) with an epilogue has no gradient; call it on untracked tensors or inside withoutGradient")
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import XCTest
+import Tensor
+
+/// The inference fusions (zero padding and channel epilogues inside
+/// convolutions), the register-blocked depthwise kernels and the split GEMM
+/// against the plain ops they replace.
+final class FusedKernelTests: XCTestCase {
+    /// A convolution case: `(input shape, kernel shape, strides, padding, groups)`.
+    private typealias ConvCase = (name: String, x: [Int], w: [Int], strides: [Int], padding: Padding, groups: Int)
+
+    private let convCases: [ConvCase] = [
+        ("1x1", [2, 5, 6, 12], [1, 1, 12, 20], [1], .valid, 1),
+        ("3x3 same", [2, 7, 6, 5], [3, 3, 5, 19], [1], .same, 1),
+        ("3x3 valid s2", [3, 9, 8, 4], [3, 3, 4, 9], [2], .valid, 1),
+        ("3x3 same grouped", [2, 6, 6, 6], [3, 3, 2, 9], [1], .same, 3),
+        ("1-D causal", [2, 11, 3], [4, 3, 5], [1], .causal, 1),
+    ]
+
+    /// `(input shape, kernel shape, strides, padding)`; 21 and 35 channels run
+    /// the eight-wide loops and their tails.
+    private let depthwiseCases: [(name: String, x: [Int], w: [Int], strides: [Int], padding: Padding)] = [
+        ("3x3 same m1", [2, 7, 6, 21], [3, 3, 21, 1], [1], .same),
+        ("3x3 valid s2 m1", [2, 9, 9, 35], [3, 3, 35, 1], [2], .valid),
+        ("5x5 same s2 m1", [1, 8, 7, 16], [5, 5, 16, 1], [2], .same),
+        ("3x3 same m3", [2, 5, 5, 4], [3, 3, 4, 3], [1], .same),
+        ("1-D valid m1", [2, 12, 9], [3, 9, 1], [1], .valid),
+    ]
+
+    /// The separate ops an epilogue replaces.
+    private func separate(_ y: Tensor, _ e: ChannelEpilogue) throws -> Tensor {
+        var y = y
+        let c = [y.shape.last!]
+        if let bias = e.bias { y = try y + Tensor(shape: c, scalars: bias) }
+        if let scale = e.scale, let shift = e.shift {
+            y = try y * Tensor(shape: c, scalars: scale) + Tensor(shape: c, scalars: shift)
+        }
+        if let residual = e.residual { y = try y + residual }
+        if let cap = e.reluCap { y = y.relu(maxValue: cap == .infinity ? nil : cap) }
+        return y
+    }
+
+    /// Epilogues for an output of `shape`.
+    private func epilogues(_ shape: [Int], _ rng: inout TestRandom) -> [ChannelEpilogue] {
+        let vector = { (rng: inout TestRandom) in rng.tensor([shape.last!], -0.5, 0.5).scalars }
+        return [
+            ChannelEpilogue(bias: vector(&rng)),
+            ChannelEpilogue(scale: vector(&rng), shift: vector(&rng), reluCap: 6),
+            ChannelEpilogue(bias: vector(&rng), scale: vector(&rng), shift: vector(&rng), reluCap: .infinity),
+            ChannelEpilogue(scale: vector(&rng), shift: vector(&rng), residual: rng.tensor(shape), reluCap: .infinity),
+            ChannelEpilogue(residual: rng.tensor(shape)),
+            ChannelEpilogue(reluCap: 0.25),
+        ]
+    }
+
+    func testConvolutionEpilogueEqualsSeparateOps() throws {
+        var rng = TestRandom(seed: 1)
+        for c in convCases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w)
+            let plain = try Tensor.conv(x, w, strides: c.strides, padding: c.padding, groups: c.groups)
+            for (i, e) in epilogues(plain.shape, &rng).enumerated() {
+                let fused = try Tensor.conv(x, w, strides: c.strides, padding: c.padding, groups: c.groups, epilogue: e)
+                XCTAssertEqual(fused, try separate(plain, e), "conv \(c.name), epilogue \(i)")
+            }
+        }
+    }
+
+    func testDepthwiseEpilogueEqualsSeparateOps() throws {
+        var rng = TestRandom(seed: 2)
+        for c in depthwiseCases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w)
+            let plain = try Tensor.depthwiseConv(x, w, strides: c.strides, padding: c.padding)
+            for (i, e) in epilogues(plain.shape, &rng).enumerated() {
+                let fused = try Tensor.depthwiseConv(x, w, strides: c.strides, padding: c.padding, epilogue: e)
+                XCTAssertEqual(fused, try separate(plain, e), "depthwise \(c.name), epilogue \(i)")
+            }
+        }
+    }
+
+    func testZeroPaddingEqualsPaddedInput() throws {
+        var rng = TestRandom(seed: 3)
+        for c in convCases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w)
+            let margins = (0..<(c.x.count - 2)).map { (($0 + 1) % 3, $0 % 2 + 1) }
+            let padded = try x.padded([(0, 0)] + margins + [(0, 0)])
+            XCTAssertEqual(try Tensor.conv(x, w, strides: c.strides, padding: c.padding, groups: c.groups, zeroPadding: margins),
+                           try Tensor.conv(padded, w, strides: c.strides, padding: c.padding, groups: c.groups),
+                           "conv \(c.name)")
+        }
+        for c in depthwiseCases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w)
+            let margins = (0..<(c.x.count - 2)).map { ($0 % 2, 1) }
+            let padded = try x.padded([(0, 0)] + margins + [(0, 0)])
+            XCTAssertEqual(try Tensor.depthwiseConv(x, w, strides: c.strides, padding: c.padding, zeroPadding: margins),
+                           try Tensor.depthwiseConv(padded, w, strides: c.strides, padding: c.padding),
+                           "depthwise \(c.name)")
+        }
+    }
+
+    func testZeroPaddingGradients() throws {
+        var rng = TestRandom(seed: 4)
+        try checkGradients("conv 3x3 zero padding (1, 2), (0, 1)", inputs: [rng.tensor([2, 4, 5, 3]), rng.tensor([3, 3, 3, 4])]) {
+            try Tensor.conv($0[0], $0[1], strides: [2], zeroPadding: [(1, 2), (0, 1)])
+        }
+        try checkGradients("depthwise 3x3 zero padding (0, 1), (1, 1)",
+                           inputs: [rng.tensor([2, 5, 4, 10]), rng.tensor([3, 3, 10, 1])]) {
+            try Tensor.depthwiseConv($0[0], $0[1], strides: [2], zeroPadding: [(0, 1), (1, 1)])
+        }
+    }
+
+    /// Multiplier-1 depthwise is a grouped convolution with one group per
+    /// channel; the GEMM path sums in another order, hence the tolerance.
+    func testDepthwiseMatchesGroupedConvolutionWithGradients() throws {
+        var rng = TestRandom(seed: 8)
+        for c in depthwiseCases where c.w.last! == 1 {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w)
+            let channels = c.x.last!
+            let grouped = try w.reshaped(to: Array(c.w.dropLast(2)) + [1, channels])
+            let tape = GradientTape()
+            let (tx, tw, tg) = (tape.watch(x), tape.watch(w), tape.watch(grouped))
+            let y = try Tensor.depthwiseConv(tx, tw, strides: c.strides, padding: c.padding)
+            let reference = try Tensor.conv(tx, tg, strides: c.strides, padding: c.padding, groups: channels)
+            let dy = rng.tensor(y.shape)
+            let g = try tape.gradient(of: y, wrt: [tx, tw], outputGradient: dy)
+            let r = try tape.gradient(of: reference, wrt: [tx, tg], outputGradient: dy)
+            assertClose(y, reference, "depthwise \(c.name) forward")
+            assertClose(g[0]!, r[0]!, "depthwise \(c.name) input gradient")
+            assertClose(try g[1]!.reshaped(to: grouped.shape), r[1]!, "depthwise \(c.name) kernel gradient")
+        }
+    }
+
+    /// Untracked 3×3 stride-1 convolutions with enough channels and tiles run
+    /// Winograd's F(2×2, 3×3); recorded ones the im2col GEMM. Odd sizes leave
+    /// partial tiles; 20 and 19 channels leave partial vectors.
+    func testWinogradMatchesGEMM() throws {
+        var rng = TestRandom(seed: 10)
+        let cases: [(x: [Int], w: [Int], padding: Padding, zeroPadding: [(Int, Int)]?)] = [
+            ([2, 9, 11, 16], [3, 3, 16, 24], .same, nil),
+            ([3, 8, 8, 20], [3, 3, 20, 19], .valid, nil),
+            ([1, 13, 10, 32], [3, 3, 32, 16], .valid, [(1, 0), (0, 1)]),
+            ([16, 4, 4, 24], [3, 3, 24, 40], .same, nil),
+            ([2, 33, 32, 16], [3, 3, 16, 16], .same, nil),  // enough tiles for blocks on every core
+        ]
+        for c in cases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w, -0.3, 0.3), bias = rng.tensor([c.w[3]]).scalars
+            let fast = try Tensor.conv(x, w, padding: c.padding, zeroPadding: c.zeroPadding)
+            let tape = GradientTape()
+            let exact = try Tensor.conv(tape.watch(x), w, padding: c.padding, zeroPadding: c.zeroPadding)
+            assertClose(fast, exact, "winograd \(c.x) ⊛ \(c.w) \(c.padding)")
+            let epilogue = ChannelEpilogue(bias: bias, residual: rng.tensor(fast.shape), reluCap: 6)
+            let fused = try Tensor.conv(x, w, padding: c.padding, zeroPadding: c.zeroPadding, epilogue: epilogue)
+            XCTAssertEqual(fused, try separate(fast, epilogue), "winograd epilogue \(c.x)")
+        }
+    }
+
+    /// Large enough for `sgemm` to split rows or columns across cores.
+    func testSplitMatmulMatchesReference() throws {
+        var rng = TestRandom(seed: 9)
+        for (m, k, n) in [(300, 70, 90), (40, 300, 260)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = rng.tensor(ta ? [k, m] : [m, k]), b = rng.tensor(tb ? [n, k] : [k, n])
+                let c = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
+                var expected = [Float](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = 0.0
+                        for p in 0..<k {
+                            s += Double(a.scalars[ta ? p * m + i : i * k + p]) * Double(b.scalars[tb ? j * k + p : p * n + j])
+                        }
+                        expected[i * n + j] = Float(s)
+                    }
+                }
+                assertClose(c, Tensor(shape: [m, n], scalars: expected), "matmul \(m)×\(k)×\(n) tA \(ta) tB \(tb)")
+            }
+        }
+    }
+
+    func testEpilogueRefusesTrackedInputs() throws {
+        let tape = GradientTape()
+        let x = tape.watch(.ones([1, 3, 3, 2])), w = Tensor.ones([1, 1, 2, 2])
+        assertTensorError("conv epilogue with a watched input", "gradient", ["no gradient"]) {
+            try Tensor.conv(x, w, epilogue: ChannelEpilogue(reluCap: 6))
+        }
+        assertTensorError("epilogue with a wrong bias length", "shape mismatch", ["bias", "3 values for 2 channels"]) {
+            try withoutGradient { try Tensor.conv(x, w, epilogue: ChannelEpilogue(bias: [1, 2, 3])) }
+        }
+        assertTensorError("epilogue with a wrong residual shape", "shape mismatch", ["residual", "[1, 3, 3, 1]"]) {
+            try withoutGradient { try Tensor.conv(x, w, epilogue: ChannelEpilogue(residual: .zeros([1, 3, 3, 1]))) }
+        }
+        XCTAssertNoThrow(try withoutGradient { try Tensor.conv(x, w, epilogue: ChannelEpilogue(reluCap: 6)) })
+    }
+
+    private func assertClose(_ a: Tensor, _ b: Tensor, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.shape, b.shape, name, file: file, line: line)
+        let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
+        XCTAssertLessThan(worst, 1e-5, name, file: file, line: line)
+    }
+}
