@@ -65,6 +65,10 @@ public final class Attribute: StoredValues {
     }
 
     func verifyStoredSize(_ bytes: Int) throws {
+        // Attribute data is never compressed: it cannot be larger than the file.
+        if let fileSize = file.fileSize, UInt64(bytes) > fileSize {
+            throw error(.corrupted, "\(subject) needs \(bytes) bytes but the whole file has \(fileSize)")
+        }
         let stored = H5Aget_storage_size(handle.id)
         guard stored >= UInt64(bytes) else {
             throw error(.corrupted, "\(subject) needs \(bytes) bytes but the file stores \(stored)")

@@ -49,6 +49,13 @@ final class OpenFile {
         self.maxReadBytes = maxReadBytes
     }
 
+    /// The file's size in bytes as HDF5 sees it (nil when unknown). No value
+    /// stored without compression can be larger, whatever a corrupted header says.
+    var fileSize: UInt64? {
+        var size: hsize_t = 0
+        return H5Fget_filesize(handle.id, &size) >= 0 ? UInt64(size) : nil
+    }
+
     /// An error about the object at `objectPath` in this file.
     func error(_ kind: HDF5Error.Kind, _ objectPath: String, _ message: String) -> HDF5Error {
         HDF5Error(kind: kind, filePath: path, objectPath: objectPath, message: message)

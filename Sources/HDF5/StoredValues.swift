@@ -126,6 +126,11 @@ extension StoredValues {
 
     private func readVariableLengthStrings() throws -> [String] {
         _ = try checkedByteCount(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)
+        // Each stored string takes at least 4 bytes of the file (its length),
+        // so a corrupted dataspace cannot make us allocate millions of pointers.
+        if let fileSize = file.fileSize, UInt64(layout.count) > fileSize / 4 {
+            throw error(.corrupted, "\(subject) claims \(layout.count) strings, more than the \(fileSize)-byte file can hold")
+        }
         let memoryType = try file.own(H5Tcopy(kd_h5t_c_s1()), .datatype, errorPath, "creating a string type failed")
         return try withExtendedLifetime(memoryType) {
             guard H5Tset_size(memoryType.id, kd_h5t_variable()) >= 0,

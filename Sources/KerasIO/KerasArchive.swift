@@ -22,7 +22,12 @@ enum KerasArchive {
         let metadata = archive[metadataMember] == nil ? JSONValue.null : try json(archive, metadataMember)
         let version = metadata["keras_version"]?.stringValue ?? VersionSemantics.keras3Version
         let config = try json(archive, configMember)
-        let model = try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: configMember)
+        // Every weight is assigned from the file next, so none is initialized,
+        // and the model cannot need more weight values than the weights file has bytes.
+        let weightBytes = Int(exactly: try entry(archive, weightsMember).uncompressedSize) ?? Int.max
+        let model = try RandomState.withPlaceholderWeights(maxValues: weightBytes) {
+            try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: configMember)
+        }
         try withWeights(archive) { try NativeWeights.read(into: model, from: $0) }
         let compile = config["compile_config"].flatMap { $0.objectValue?.keys.isEmpty == false ? $0 : nil }
         return LoadedModel(model: model, trainingConfig: compile, kerasVersion: version, format: .kerasArchive)

@@ -16,8 +16,19 @@ public struct KerasIOError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
 
+    /// One line, whatever the file holds: line breaks become spaces and a part
+    /// or message longer than 1,000 characters (a hostile file can put a
+    /// megabyte of text in a class name that the message quotes) is elided in the middle.
     public var description: String {
-        [file, part, message].filter { !$0.isEmpty }.joined(separator: ": ")
+        [file, KerasIOError.oneLine(part), KerasIOError.oneLine(message)].filter { !$0.isEmpty }.joined(separator: ": ")
+    }
+
+    static func oneLine(_ text: String) -> String {
+        var line = text.contains(where: \.isNewline) ? text.split(whereSeparator: \.isNewline).joined(separator: " ") : text
+        if line.count > 1000 {
+            line = "\(line.prefix(600))…(\(line.count - 900) characters)…\(line.suffix(300))"
+        }
+        return line
     }
 
     /// The same error, attributed to `path` when it names no file yet.

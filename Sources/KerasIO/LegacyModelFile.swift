@@ -1,3 +1,4 @@
+import Foundation
 import HDF5
 import Layers
 
@@ -10,10 +11,19 @@ enum LegacyModelFile {
         let file = try HDF5File(path: path)
         let version = file.hasAttribute("keras_version") ? try file.attribute("keras_version").readString() : "1"
         let config = try json(file, "model_config")
-        let model = try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: "model_config")
+        // Every weight is assigned from the file next, so none is initialized,
+        // and the model cannot need more weight values than the file has bytes.
+        let model = try RandomState.withPlaceholderWeights(maxValues: fileSize(path)) {
+            try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: "model_config")
+        }
         try LegacyWeights.loadByOrder(model, from: file)
         let training = file.hasAttribute("training_config") ? try json(file, "training_config") : nil
         return LoadedModel(model: model, trainingConfig: training, kerasVersion: version, format: .legacyModel)
+    }
+
+    /// The size of the file at `path` in bytes.
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? Int.max
     }
 
     /// A JSON root attribute.

@@ -84,8 +84,8 @@ enum LegacyWeights {
         }
     }
 
-    /// Reads every dataset named in `weightNames` and assigns them to
-    /// `variables` once all were read and checked.
+    /// Checks that every dataset named in `weightNames` matches its variable's
+    /// shape, then reads each straight into its variable's storage.
     private static func assign(_ variables: [Variable], of layer: String, from group: Group, weightNames: [String],
                                skipMismatch: Bool) throws {
         guard variables.count == weightNames.count else {
@@ -93,7 +93,7 @@ enum LegacyWeights {
             throw KerasIOError(part: group.objectPath,
                                "the file has \(weightNames.count) weights for layer '\(layer)', the layer has \(variables.count)")
         }
-        var values: [Tensor] = []
+        var datasets: [Dataset] = []
         for (variable, weightName) in zip(variables, weightNames) {
             let dataset = try group.dataset(weightName)
             guard dataset.shape == variable.shape else {
@@ -101,9 +101,11 @@ enum LegacyWeights {
                 throw KerasIOError(part: dataset.objectPath,
                                    "weight '\(variable.name)' of layer '\(layer)' has shape \(variable.shape), the file has \(dataset.shape)")
             }
-            values.append(Tensor(shape: dataset.shape, scalars: try dataset.read(as: Float.self)))
+            datasets.append(dataset)
         }
-        for (variable, value) in zip(variables, values) { try variable.assign(value) }
+        for (variable, dataset) in zip(variables, datasets) {
+            try variable.update { values in try values.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }
+        }
     }
 
     // MARK: Writing

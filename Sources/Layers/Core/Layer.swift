@@ -90,8 +90,26 @@ open class Layer {
     public func addWeight(name weightName: String, shape: [Int], initializer: Initializer = .glorotUniform,
                           trainable: Bool = true, regularizer: Regularizer? = nil,
                           constraint: Constraint? = nil) throws -> Variable {
+        // Shapes come from configs, which may be hostile: check before allocating.
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard dim >= 0, !overflow else {
+                throw LayerError.badConfig(layer: name, "weight '\(weightName)' has the impossible shape \(shape)")
+            }
+            count = product
+        }
+        if RandomState.placeholderDepth > 0 {
+            guard count <= RandomState.placeholderBudget else {
+                throw LayerError.badConfig(layer: name, "weight '\(weightName)' of shape \(shape) has more values than "
+                                           + "the file holds (\(RandomState.placeholderBudget) bytes left)")
+            }
+            RandomState.placeholderBudget -= count
+        }
         let value: Tensor
-        do { value = try initializer(shape, generator: &RandomState.generator) } catch let LayerError.badConfig(_, m) {
+        do {
+            value = RandomState.placeholderDepth > 0 ? .zeros(shape) : try initializer(shape, generator: &RandomState.generator)
+        } catch let LayerError.badConfig(_, m) {
             throw LayerError.badConfig(layer: name, "weight '\(weightName)': \(m)")
         }
         let v = Variable(value, name: "\(name)/\(weightName)", trainable: trainable)
@@ -207,6 +225,11 @@ open class Layer {
         let shapes = inputs.map { $0.shape }
         try buildIfNeeded(shapes)
         let outShapes = try computeOutputShapes(shapes)
+        // Hostile configs can grow shapes layer after layer; stop before they overflow.
+        for shape in outShapes where shape.contains(where: { ($0 ?? 0) < 0 || ($0 ?? 0) > LayerConfig.maxDimension }) {
+            throw LayerError.shapeMismatch(layer: name, "computes the output shape \(formatShape(shape)), "
+                                           + "with a dimension outside 0…2^31")
+        }
         let node = Node(layer: self, index: inboundNodeCount, inputs: inputs)
         inboundNodeCount += 1
         lastOutputShapes = outShapes
@@ -293,4 +316,24 @@ public enum RandomState {
 
     /// Seeds every random draw of the package (`keras.utils.set_random_seed`).
     public static func seed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    nonisolated(unsafe) static var placeholderDepth = 0
+    nonisolated(unsafe) static var placeholderBudget = Int.max
+
+    /// Runs `body` with `addWeight` creating zero-filled weights without
+    /// running initializers or drawing random numbers. For loaders that build
+    /// a model and then assign every weight from a file: drawing tens of
+    /// millions of values that are overwritten at once is most of the time
+    /// of building a large model.
+    ///
+    /// `maxValues` bounds the number of weight values created (a file of N
+    /// bytes holds at most N values), so a hostile config asking for a
+    /// 2^40-wide layer fails with a `LayerError` before allocating anything.
+    public static func withPlaceholderWeights<T>(maxValues: Int = .max, _ body: () throws -> T) rethrows -> T {
+        let saved = (placeholderDepth, placeholderBudget)
+        placeholderDepth += 1
+        placeholderBudget = Swift.min(placeholderBudget, maxValues)
+        defer { (placeholderDepth, placeholderBudget) = saved }
+        return try body()
+    }
 }

@@ -25,9 +25,22 @@ public struct LayerConfig {
     /// Whether the key is present and not null.
     public func has(_ key: String) -> Bool { values[key].map { !$0.isNull } ?? false }
 
+    /// The largest magnitude of a size-like config integer (units, filters,
+    /// kernel sizes, strides, shapes, margins…): no real layer comes near it,
+    /// and bounding them keeps every shape computation of a hostile config
+    /// free of overflow. Seeds are exempt.
+    public static let maxDimension = 1 << 31
+
+    func bounded(_ key: String, _ v: Int) throws -> Int {
+        guard v.magnitude <= LayerConfig.maxDimension else {
+            throw fail(key, "an integer of magnitude at most 2^31")
+        }
+        return v
+    }
+
     public func int(_ key: String) throws -> Int {
         guard let v = values[key]?.intValue else { throw fail(key, "an integer") }
-        return v
+        return key == "seed" ? v : try bounded(key, v)
     }
     public func int(_ key: String, default d: Int) throws -> Int { has(key) ? try int(key) : d }
 
@@ -53,9 +66,9 @@ public struct LayerConfig {
     /// An integer tuple; a single integer is repeated `count` times (Keras's
     /// `standardize_tuple`).
     public func ints(_ key: String, count: Int) throws -> [Int] {
-        if let v = values[key]?.intValue { return [Int](repeating: v, count: count) }
+        if let v = values[key]?.intValue { return [Int](repeating: try bounded(key, v), count: count) }
         guard let a = values[key]?.arrayValue, a.count == count else { throw fail(key, "an integer or \(count) integers") }
-        return try a.map { guard let i = $0.intValue else { throw fail(key, "integers") }; return i }
+        return try a.map { guard let i = $0.intValue else { throw fail(key, "integers") }; return try bounded(key, i) }
     }
     public func ints(_ key: String, count: Int, default d: [Int]) throws -> [Int] {
         has(key) ? try ints(key, count: count) : d
@@ -63,7 +76,7 @@ public struct LayerConfig {
     /// A list of integers of any length.
     public func intList(_ key: String) throws -> [Int] {
         guard let a = values[key]?.arrayValue else { throw fail(key, "a list of integers") }
-        return try a.map { guard let i = $0.intValue else { throw fail(key, "integers") }; return i }
+        return try a.map { guard let i = $0.intValue else { throw fail(key, "integers") }; return try bounded(key, i) }
     }
     /// A shape: integers or nulls.
     public func shape(_ key: String) throws -> Shape {
@@ -71,7 +84,7 @@ public struct LayerConfig {
         return try a.map {
             if $0.isNull { return nil }
             guard let i = $0.intValue, i >= 0 else { throw fail(key, "a shape of non-negative integers or nulls") }
-            return i
+            return try bounded(key, i)
         }
     }
 

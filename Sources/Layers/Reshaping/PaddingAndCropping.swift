@@ -41,7 +41,8 @@ public class SpatialMarginLayer: SpatialLayer {
             guard let a = value.arrayValue, a.count == rank else { throw fail }
             margins = try a.map(pair)
         }
-        guard margins.allSatisfy({ $0.before >= 0 && $0.after >= 0 }) else { throw fail }
+        guard margins.allSatisfy({ (0...LayerConfig.maxDimension).contains($0.before) && (0...LayerConfig.maxDimension).contains($0.after) })
+        else { throw fail }
         try super.init(config: config)
     }
 

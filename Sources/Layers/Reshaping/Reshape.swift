@@ -27,7 +27,7 @@ public final class Flatten: UnaryLayer {
             throw LayerError.shapeMismatch(layer: name, "expects an input of rank ≥ 1, got shape ()")
         }
         let rest = inputShape.dropFirst()
-        return [batch, rest.contains(where: { $0 == nil }) ? nil : rest.reduce(1) { $0 * $1! }]
+        return [batch, rest.contains(where: { $0 == nil }) ? nil : try checkedProduct(rest.map { $0! }, layer: name)]
     }
 
     public override func call(_ x: Tensor, training: Bool) throws -> Tensor {
@@ -68,10 +68,10 @@ public final class Reshape: UnaryLayer {
             throw LayerError.shapeMismatch(layer: name, "expects an input of rank ≥ 1, got shape ()")
         }
         let dims = inputShape.dropFirst()
-        let known = targetShape.filter { $0 != -1 }.reduce(1, *)
+        let known = try checkedProduct(targetShape.filter { $0 != -1 }, layer: name)
         guard !dims.contains(where: { $0 == nil }) else { return [batch] + targetShape.map { $0 == -1 ? nil : $0 } }
-        let count = dims.reduce(1) { $0 * $1! }
-        let fits = targetShape.contains(-1) ? count % known == 0 : count == known
+        let count = try checkedProduct(dims.map { $0! }, layer: name)
+        let fits = targetShape.contains(-1) ? known > 0 && count % known == 0 : count == known
         guard fits else {
             throw LayerError.shapeMismatch(layer: name, "cannot reshape an input of shape \(formatShape(inputShape)) "
                                            + "(\(count) values per sample) to target_shape \(targetShape)")
@@ -148,4 +148,15 @@ public final class RepeatVector: UnaryLayer {
         try requireRank(x.shape.map { $0 }, 2)
         return try x.expandingDims(at: 1).tiled([1, n, 1])
     }
+}
+
+/// The product of `dims`, or a `LayerError` when it overflows (hostile shapes).
+func checkedProduct(_ dims: [Int], layer: String) throws -> Int {
+    var product = 1
+    for d in dims {
+        let (p, overflow) = product.multipliedReportingOverflow(by: d)
+        guard !overflow else { throw LayerError.shapeMismatch(layer: layer, "the shape \(dims) has too many values") }
+        product = p
+    }
+    return product
 }

@@ -1,0 +1,491 @@
+import Foundation
+import XCTest
+import HDF5
+import Tensor
+import Layers
+import KerasIO
+
+/// Hostile files: real Keras files (the committed fixtures) mutated
+/// deterministically, thousands of cases in all. Every load must either
+/// succeed or throw one `KerasIOError` whose single-line description starts
+/// with the file's path; none may crash, hang or allocate without bound.
+///
+/// - Structured edits (JSON of `model_config`/`training_config`/`config.json`/
+///   `metadata.json`, and the string attributes of legacy files) keep the
+///   container valid and run in this process, so the error type itself is
+///   checked.
+/// - Byte-level edits (bit flips, truncation, insertions, deletions,
+///   overwrites, biased towards HDF5 metadata and heaps, also inside `.keras`
+///   members with their checksums fixed) run `keras-delta` in child
+///   processes under `timeout` and `ulimit -v`: libhdf5 1.10 itself can crash
+///   or allocate without bound on some corrupted heaps, and such a crash must
+///   be counted, not take the test runner down. The contract there is exit
+///   status 0 or 2 with one stderr line naming the file; crashes are
+///   classified by a backtrace as inside libhdf5 (reported) or in our code
+///   (a failure).
+///
+/// `FUZZ_SCALE=N` multiplies the case counts (e.g. for a soak run);
+/// `FUZZ_SEED` changes the seed.
+final class FuzzTests: XCTestCase {
+    static let scale = Int(ProcessInfo.processInfo.environment["FUZZ_SCALE"] ?? "") ?? 1
+    static let seed = UInt64(ProcessInfo.processInfo.environment["FUZZ_SEED"] ?? "") ?? 2024
+    private var folder: URL!
+
+    override func setUpWithError() throws { folder = try temporaryFolder(self) }
+
+    /// The committed Keras-written files of `Fixtures/<sub>` with extension `ext`.
+    static func fixtures(_ sub: String, _ suffix: String) throws -> [URL] {
+        let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(sub)", withExtension: nil))
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            .filter { $0.hasSuffix(suffix) }.map { dir.appendingPathComponent($0) }
+    }
+
+    /// Legacy full-model files (tf-keras and Keras 3), whatever their folder.
+    static func legacyModels() throws -> [URL] {
+        (try fixtures("models", "_keras2.h5") + fixtures("configs", ".h5") + fixtures("video", ".h5"))
+    }
+
+    static func archives() throws -> [URL] { try fixtures("models", ".keras") + fixtures("video", ".keras") }
+
+    // MARK: In-process checks
+
+    struct Tally {
+        var loaded = 0
+        var rejected = 0
+        var failures: [String] = []
+        var cases: Int { loaded + rejected + failures.count }
+        var slowest = (0.0, "")
+    }
+
+    /// Runs `load` on the mutated file `path`; records whether it loaded or
+    /// failed as the contract says.
+    private func expectLoadOrError(_ path: String, _ what: String, _ tally: inout Tally, _ load: () throws -> Void) {
+        FuzzWatchdog.shared.begin(what)
+        let start = Date()
+        defer {
+            let seconds = Date().timeIntervalSince(start)
+            if seconds > tally.slowest.0 { tally.slowest = (seconds, what) }
+            if seconds > 10 { tally.failures.append("\(what): took \(Int(seconds)) s") }
+            FuzzWatchdog.shared.end()
+        }
+        do {
+            try load()
+            tally.loaded += 1
+        } catch let error as KerasIOError {
+            let text = error.description
+            if !text.hasPrefix(path + ": ") || text.contains("\n") || text.count > 3000 {
+                tally.failures.append("\(what): badly formed error: \(text.prefix(300))")
+            } else {
+                tally.rejected += 1
+            }
+        } catch {
+            tally.failures.append("\(what): \(type(of: error)) instead of KerasIOError: \("\(error)".prefix(300))")
+        }
+        if FuzzWatchdog.residentBytes() > FuzzWatchdog.shared.residentLimit {
+            tally.failures.append("\(what): resident memory grew to \(FuzzWatchdog.residentBytes() >> 20) MiB")
+        }
+    }
+
+    private func report(_ name: String, _ tally: Tally) {
+        print("FuzzTests: \(name): \(tally.cases) cases, \(tally.loaded) loaded, \(tally.rejected) rejected with a KerasIOError, "
+              + "\(tally.failures.count) failures; slowest \(String(format: "%.2f", tally.slowest.0)) s (\(tally.slowest.1))")
+        for failure in tally.failures.prefix(25) { XCTFail(failure) }
+        XCTAssertEqual(tally.failures.count, 0, "\(name): \(tally.failures.count) cases broke the contract")
+    }
+
+    // MARK: JSON edits
+
+    func testJSONEditsOfLegacyConfigs() throws {
+        var rng = FuzzRandom(seed: Self.seed)
+        let perFile = 36 * Self.scale
+        var cases: [(path: String, what: String)] = []
+        for source in try Self.legacyModels() {
+            let original = try HDF5File(path: source.path)
+            let modelConfig = try original.attribute("model_config").readString()
+            let trainingConfig = original.hasAttribute("training_config") ? try original.attribute("training_config").readString() : nil
+            for i in 0..<perFile {
+                let training = trainingConfig != nil && rng.chance(0.15)
+                let attribute = training ? "training_config" : "model_config"
+                let text = training ? trainingConfig! : modelConfig
+                let (edited, how): (String, String)
+                if rng.chance(0.15) {
+                    (edited, how) = JSONMutation.mutateText(text, &rng)
+                } else {
+                    let (value, h) = JSONMutation.mutate(try JSONValue(parsing: text), &rng)
+                    (edited, how) = (value.serialized(), h)
+                }
+                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).h5").path
+                try FileManager.default.copyItem(atPath: source.path, toPath: path)
+                let file = try HDF5File(path: path, mode: .readWrite)
+                try file.writeAttribute(attribute, string: edited, encoding: .ascii, form: .variableLength)
+                try file.flush()
+                cases.append((path, "\(source.lastPathComponent) #\(i) \(attribute): \(how)"))
+            }
+        }
+        try check(cases, "JSON edits of legacy .h5 configs")
+    }
+
+    func testJSONEditsOfKerasArchives() throws {
+        var rng = FuzzRandom(seed: Self.seed &+ 1)
+        let perFile = 36 * Self.scale
+        var cases: [(path: String, what: String)] = []
+        for source in try Self.archives() {
+            let members = try StoredZipArchive.members([UInt8](try Data(contentsOf: source)))
+            for i in 0..<perFile {
+                let target = rng.chance(0.2) ? "metadata.json" : "config.json"
+                guard let index = members.firstIndex(where: { $0.0 == target }) else { continue }
+                let text = String(decoding: members[index].1, as: UTF8.self)
+                let (edited, how): (String, String)
+                if rng.chance(0.15) {
+                    (edited, how) = JSONMutation.mutateText(text, &rng)
+                } else {
+                    let (value, h) = JSONMutation.mutate(try JSONValue(parsing: text), &rng)
+                    (edited, how) = (value.serialized(), h)
+                }
+                var changed = members
+                changed[index].1 = Array(edited.utf8)
+                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).keras").path
+                try Data(StoredZipArchive.archive(changed)).write(to: URL(fileURLWithPath: path))
+                cases.append((path, "\(source.lastPathComponent) #\(i) \(target): \(how)"))
+            }
+        }
+        try check(cases, "JSON edits of .keras archives")
+    }
+
+    /// Loads every case in this process and checks the contract; with
+    /// `FUZZ_IN_CHILD=1`, runs them through the CLI instead, to list every
+    /// crash at once rather than stop at the first.
+    private func check(_ cases: [(path: String, what: String)], _ name: String) throws {
+        if ProcessInfo.processInfo.environment["FUZZ_IN_CHILD"] != nil {
+            try runInChildProcesses(cases.map { ($0.path, nil) }, cases.map(\.what), name)
+            return
+        }
+        var tally = Tally()
+        for c in cases {
+            expectLoadOrError(c.path, c.what, &tally) { _ = try KerasModelFile.load(c.path) }
+            try? FileManager.default.removeItem(atPath: c.path)
+        }
+        report(name, tally)
+    }
+
+    // MARK: Targeted hostile configs
+
+    /// Replaces the root `model_config` of a copy of a committed tf-keras file.
+    private func legacyCopy(_ edit: (JSONValue) throws -> JSONValue) throws -> String {
+        let source = try ModelFixtures.url("dense_mlp_keras2.h5")
+        let path = folder.appendingPathComponent("hostile-\(UUID().uuidString.prefix(8)).h5").path
+        try FileManager.default.copyItem(atPath: source.path, toPath: path)
+        let file = try HDF5File(path: path, mode: .readWrite)
+        let config = try edit(try JSONValue(parsing: try file.attribute("model_config").readString()))
+        try file.writeAttribute("model_config", string: config.serialized(), encoding: .ascii, form: .variableLength)
+        try file.flush()
+        return path
+    }
+
+    private func editFirstLayer(_ key: String, _ value: JSONValue, at index: Int = 0) -> (JSONValue) -> JSONValue {
+        { config in
+            JSONMutation.update(config, [.key("config"), .key("layers"), .index(index), .key("config"), .key(key)][...]) { _ in value } ?? config
+        }
+    }
+
+    func testAbsurdShapesAreOneTypedError() throws {
+        // dense_mlp_keras2: InputLayer, then Dense(16) 'hidden'.
+        let wide = try legacyCopy(editFirstLayer("units", .int(1 << 40), at: 1))
+        assertKerasIOError(try KerasModelFile.load(wide), startsWith: wide + ": ",
+                           contains: "config key 'units' must be an integer of magnitude at most 2^31")
+        let input = try legacyCopy(editFirstLayer("batch_input_shape", [nil, .int(1 << 40)]))
+        assertKerasIOError(try KerasModelFile.load(input), startsWith: input + ": ", contains: "batch_input_shape")
+        // Within 2^31, but more weights than the 20 KB file can hold: refused before allocating 4 GB.
+        let budget = try legacyCopy(editFirstLayer("units", .int(1 << 30), at: 1))
+        assertKerasIOError(try KerasModelFile.load(budget), startsWith: budget + ": ", contains: "more values than the file holds")
+    }
+
+    func testQuotedHostileTextStaysOneBoundedLine() throws {
+        let name = String(repeating: "n", count: 1 << 20) + "\nsecond line"
+        let path = try legacyCopy(editFirstLayer("activation", .string(name), at: 1))
+        assertKerasIOError(try KerasModelFile.load(path), startsWith: path + ": ", contains: "characters)")
+        XCTAssertThrowsError(try KerasModelFile.load(path)) { XCTAssertLessThan("\($0)".count, 3000) }
+    }
+
+    func testDeeplyNestedModels() throws {
+        // Sequential inside Sequential: 150 levels parse and load (or fail cleanly);
+        // 400 levels exceed the JSON parser's depth limit of 512.
+        for depth in [150, 400] {
+            let path = try legacyCopy { config in
+                var nested = config
+                for i in 0..<depth {
+                    nested = ["class_name": "Sequential", "config": ["name": .string("s\(i)"), "layers": [nested]]]
+                }
+                return nested
+            }
+            do { _ = try KerasModelFile.load(path) } catch let error as KerasIOError {
+                XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description)
+                if depth == 400 { XCTAssertTrue(error.description.contains("nesting too deep"), error.description) }
+            }
+        }
+    }
+
+    // MARK: Attribute edits
+
+    /// The string attributes legacy loading trusts: `layer_names`,
+    /// `weight_names`, `keras_version`, and the configs' storage types.
+    func testAttributeEditsOfLegacyFiles() throws {
+        var tally = Tally()
+        var rng = FuzzRandom(seed: Self.seed &+ 2)
+        let sources = try Self.fixtures("models", ".h5").filter { !$0.lastPathComponent.hasSuffix(".weights.h5") }
+        for source in sources {
+            for i in 0..<(30 * Self.scale) {
+                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-attr-\(i).h5").path
+                try FileManager.default.copyItem(atPath: source.path, toPath: path)
+                let file = try HDF5File(path: path, mode: .readWrite)
+                let how = try editAttributes(file, &rng)
+                try file.flush()
+                let weightsOnly = source.lastPathComponent.contains("weights_only")
+                expectLoadOrError(path, "\(source.lastPathComponent) #\(i): \(how)", &tally) {
+                    if weightsOnly {
+                        let modelFile = source.deletingLastPathComponent()
+                            .appendingPathComponent(source.lastPathComponent.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))
+                        let model = try KerasModelFile.load(modelFile.path).model
+                        try KerasModelFile.loadWeights(into: model, from: path, byName: rng.chance(0.5), skipMismatch: rng.chance(0.3))
+                    } else {
+                        _ = try KerasModelFile.load(path)
+                    }
+                }
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        report("attribute edits of legacy .h5 files", tally)
+    }
+
+    private func editAttributes(_ file: HDF5File, _ rng: inout FuzzRandom) throws -> String {
+        let root: Group = file.contains("model_weights") && !file.hasAttribute("layer_names") ? try file.group("model_weights") : file
+        var names = root.hasAttribute("layer_names") ? try root.attribute("layer_names").readStrings() : []
+        let groups = names.filter { root.contains($0) }
+        switch rng.below(9) {
+        case 0:
+            guard !names.isEmpty else { return "nothing" }
+            let removed = names.remove(at: rng.below(names.count))
+            try root.writeAttribute("layer_names", strings: names, encoding: .ascii, form: .variableLength)
+            return "layer_names without '\(removed)'"
+        case 1:
+            guard !names.isEmpty else { return "nothing" }
+            names[rng.below(names.count)] = rng.pick(["missing", "", "/", "model_weights", "../x", "a/b/c"])
+            try root.writeAttribute("layer_names", strings: names, encoding: .ascii, form: .variableLength)
+            return "layer_names with a renamed entry"
+        case 2:
+            names = rng.chance(0.5) ? names.reversed() : names + names
+            try root.writeAttribute("layer_names", strings: names, encoding: .ascii, form: .fixedLength(.nullPadded))
+            return "layer_names reversed or doubled, fixed-length"
+        case 3:
+            try root.writeAttribute("layer_names", values: [1.5, 2.5], shape: [2])
+            return "layer_names as numbers"
+        case 4:
+            // Keras's chunked form, with a gap or a duplicate.
+            try root.deleteAttribute("layer_names")
+            let half = names.count / 2
+            try root.writeAttribute("layer_names0", strings: Array(names[..<half]), encoding: .ascii, form: .fixedLength(.nullPadded))
+            try root.writeAttribute(rng.chance(0.5) ? "layer_names2" : "layer_names1", strings: Array(names[half...]),
+                                    encoding: .ascii, form: .fixedLength(.nullPadded))
+            return "layer_names chunked"
+        case 5, 6:
+            guard let layer = groups.isEmpty ? nil : rng.pick(groups) else { return "nothing" }
+            let group = try root.group(layer)
+            var weights = try group.hasAttribute("weight_names") ? group.attribute("weight_names").readStrings() : []
+            let how: String
+            switch rng.below(5) {
+            case 0 where !weights.isEmpty: weights.removeLast(); how = "one fewer"
+            case 1 where !weights.isEmpty: weights[rng.below(weights.count)] = "missing:0"; how = "a missing dataset"
+            case 2: weights.append(weights.first ?? "x"); how = "one more"
+            case 3: weights = weights.isEmpty ? [] : [layer]; how = "a group instead of a dataset"
+            default: weights = weights.reversed(); how = "reversed"
+            }
+            try group.writeAttribute("weight_names", strings: weights, encoding: .ascii, form: .variableLength)
+            return "weight_names of '\(layer)': \(how)"
+        case 7:
+            guard file.hasAttribute("model_config") else { return "nothing" }
+            let v = rng.pick(["", "1", "2.2.4", "3.", "99.0.0", "three"])
+            try file.writeAttribute("keras_version", string: v, encoding: .utf8, form: .variableLength)
+            return "keras_version '\(v)'"
+        default:
+            guard file.hasAttribute("model_config") else { return "nothing" }
+            if rng.chance(0.5) {
+                try file.writeAttribute("model_config", values: [Int32(7)], shape: [1])
+                return "model_config as a number"
+            }
+            let text = try file.attribute("model_config").readString()
+            try file.writeAttribute("model_config", string: text, encoding: .utf8, form: .fixedLength(.spacePadded))
+            return "model_config fixed-length, space-padded"
+        }
+    }
+
+    // MARK: Byte mutations in child processes
+
+    func testByteMutationsInChildProcesses() throws {
+        var rng = FuzzRandom(seed: Self.seed &+ 3)
+        let perFile = 20 * Self.scale
+        // (file, the model giving the architecture for a weights-only file)
+        var sources: [(URL, URL?)] = []
+        for url in try Self.legacyModels() + Self.archives() { sources.append((url, nil)) }
+        for url in try Self.fixtures("models", ".weights.h5") {
+            sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights.h5", with: ".keras"))))
+        }
+        for url in try Self.fixtures("models", ".weights_only.h5") {
+            sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))))
+        }
+        var jobs: [(file: String, model: String?)] = []
+        var descriptions: [String] = []
+        for (source, model) in sources {
+            let data = [UInt8](try Data(contentsOf: source))
+            let isZip = data.starts(with: [0x50, 0x4B])
+            let members = isZip ? try StoredZipArchive.members(data) : []
+            let spots = ByteMutation.hotspots(data)
+            let memberSpots = members.map { ByteMutation.hotspots($0.1) }
+            for i in 0..<perFile {
+                var mutated: [UInt8], how: String
+                if isZip && rng.chance(0.6) {
+                    // Inside a member, with a valid checksum, to reach the JSON and HDF5 readers.
+                    let m = rng.below(members.count)
+                    var changed = members
+                    (changed[m].1, how) = ByteMutation.mutate(members[m].1, hotspots: memberSpots[m], &rng)
+                    how = "\(members[m].0): \(how)"
+                    mutated = StoredZipArchive.archive(changed)
+                } else {
+                    (mutated, how) = ByteMutation.mutate(data, hotspots: spots, &rng)
+                }
+                let name = source.lastPathComponent.replacingOccurrences(of: ".", with: "_")
+                let path = folder.appendingPathComponent("\(name)-\(i).\(source.pathExtension)").path
+                try Data(mutated).write(to: URL(fileURLWithPath: path))
+                jobs.append((path, model?.path))
+                descriptions.append("\(source.lastPathComponent) #\(i): \(how)")
+            }
+        }
+        try runInChildProcesses(jobs, descriptions, "byte mutations")
+    }
+
+    /// Runs the CLI on every job in child processes and checks the contract:
+    /// exit status 0, or 2 with one stderr line naming the file; crashes are
+    /// classified by a backtrace as inside libhdf5 (counted and reported) or
+    /// in our code (failures), and so are timeouts.
+    private func runInChildProcesses(_ jobs: [(file: String, model: String?)], _ descriptions: [String], _ name: String) throws {
+        guard let binary = CLIFuzzRunner.locateBinary() else {
+            XCTFail("no keras-delta next to the test bundle; build it (`swift build --product keras-delta`) or set KERAS_DELTA_CLI")
+            return
+        }
+        let runner = CLIFuzzRunner(binary: binary)
+        let start = Date()
+        let outcomes = try runner.run(jobs, in: folder)
+        let seconds = Date().timeIntervalSince(start)
+
+        var loaded = 0, rejected = 0, timeouts: [String] = [], contractBreaks: [String] = []
+        var crashed: [Int] = []
+        for (index, outcome) in outcomes.enumerated() {
+            let job = jobs[index], what = descriptions[index]
+            switch outcome {
+            case .loaded: loaded += 1
+            case .rejected(let stderr):
+                let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true)
+                if lines.count == 1, lines[0].hasPrefix("keras-delta: \(job.file): ") {
+                    rejected += 1
+                } else {
+                    contractBreaks.append("\(what): stderr is not one line naming the file: \(stderr.prefix(300))")
+                }
+            case .failed(let status, let stderr):
+                contractBreaks.append("\(what): exit status \(status): \(stderr.prefix(300))")
+            case .timeout:
+                timeouts.append(what)
+            case .signal:
+                crashed.append(index)
+            }
+        }
+
+        // `FUZZ_KEEP=DIR` keeps a copy of every crashing or hanging file.
+        if let keep = ProcessInfo.processInfo.environment["FUZZ_KEEP"] {
+            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            for (index, outcome) in outcomes.enumerated() where outcome == .timeout || crashed.contains(index) {
+                let file = jobs[index].file
+                try? FileManager.default.copyItem(atPath: file, toPath: keep + "/" + (file as NSString).lastPathComponent)
+            }
+        }
+
+        // Classify crashes by where they happened: rerun them with a backtrace,
+        // then under valgrind unless Swift's runtime reported the failure.
+        var inLibHDF5: [String] = [], unattributed: [String] = [], inOurCode: [String] = []
+        if !crashed.isEmpty {
+            let again = try runner.run(crashed.map { jobs[$0] }, in: folder, backtrace: true)
+            for (index, outcome) in zip(crashed, again) {
+                let what = descriptions[index]
+                guard case .signal(let signal, let stderr) = outcome else {
+                    inOurCode.append("\(what): crashed once, then \(outcome) (not deterministic)")
+                    continue
+                }
+                switch runner.classifyCrash(jobs[index], stderr: stderr) {
+                case .libHDF5(let where_): inLibHDF5.append("\(what): signal \(signal): \(where_)")
+                case .unattributed(let where_): unattributed.append("\(what): signal \(signal): \(where_)")
+                case .ours(let where_): inOurCode.append("\(what): signal \(signal): \(where_)")
+                }
+            }
+        }
+        print("FuzzTests: \(name): \(jobs.count) cases in \(String(format: "%.0f", seconds)) s: \(loaded) loaded, "
+              + "\(rejected) rejected with one line naming the file, \(timeouts.count) timeouts, "
+              + "\(inLibHDF5.count) crashes inside libhdf5, \(unattributed.count) unattributed crashes (memory corruption; "
+              + "install valgrind to attribute them), \(inOurCode.count) crashes in our code, \(contractBreaks.count) other contract breaks")
+        for c in inLibHDF5 { print("FuzzTests: crash inside libhdf5: \(c)") }
+        for c in unattributed { print("FuzzTests: unattributed crash: \(c)") }
+        for c in inOurCode { print("FuzzTests: crash in our code: \(c)") }
+        for c in inOurCode.prefix(20) { XCTFail("crash in our code: \(c)") }
+        for c in timeouts.prefix(20) { XCTFail("timeout (\(runner.seconds) s): \(c)") }
+        for c in contractBreaks.prefix(20) { XCTFail(c) }
+        XCTAssertEqual(inOurCode.count + timeouts.count + contractBreaks.count, 0)
+    }
+
+}
+
+/// Aborts with the case at hand when one case runs for more than a minute,
+/// so a hang is reported rather than waited for; and knows the process's
+/// resident memory.
+final class FuzzWatchdog: @unchecked Sendable {
+    static let shared = FuzzWatchdog()
+    private let lock = NSLock()
+    private var current: (String, Date)?
+    let residentLimit: Int
+
+    private init() {
+        residentLimit = FuzzWatchdog.residentBytes() + (3 << 30)
+        let thread = Thread { [unowned self] in
+            while true {
+                Thread.sleep(forTimeInterval: 1)
+                self.lock.lock()
+                let c = self.current
+                self.lock.unlock()
+                if let (what, start) = c, Date().timeIntervalSince(start) > 60 {
+                    FileHandle.standardError.write(Data("FuzzTests: hang for over 60 s on: \(what)\n".utf8))
+                    abort()
+                }
+            }
+        }
+        thread.start()
+    }
+
+    /// `FUZZ_VERBOSE=1` prints every case before it runs, to find the one that crashed.
+    static let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] != nil
+
+    func begin(_ what: String) {
+        if Self.verbose { FileHandle.standardError.write(Data("FuzzTests: case \(what)\n".utf8)) }
+        lock.lock()
+        current = (what, Date())
+        lock.unlock()
+    }
+
+    func end() {
+        lock.lock()
+        current = nil
+        lock.unlock()
+    }
+
+    /// The resident set size, from /proc/self/statm.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+}
