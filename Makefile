@@ -13,6 +13,7 @@ build: setup
 
 test: setup
 	$(SWIFT) build -c release --product keras-delta
+	$(PYTHON) tools/gen_application_models.py
 	$(SWIFT) test --disable-swift-testing
 	$(PYTHON) -m pytest tests/interop -q
 
@@ -33,6 +34,7 @@ fixtures: setup
 	cd tools && ../$(PYTHON) gen_model_fixtures.py
 	$(PYTHON) tools/gen_config_keys.py
 	$(PYTHON) tools/gen_keras_io_fixtures.py
+	$(PYTHON) tools/gen_video_models.py
 	$(PYTHON) tools/gen_training_fixtures.py
 
 clean:

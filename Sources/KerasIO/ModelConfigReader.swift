@@ -132,7 +132,9 @@ public struct ModelConfigReader {
         var created: [String: Layer] = [:]
         var order: [String] = []
         var pending: [String: [JSONValue]] = [:]
-        for entry in entries {
+        for original in entries {
+            // Keras 3 ops and tf-keras TFOpLambda calls become the equivalent layers.
+            let entry = try OperationNodes.layerEntry(for: original) ?? original
             let layer = try makeLayer(entry)
             let name = entry["name"]?.stringValue ?? layer.name
             guard created[name] == nil else { throw KerasIOError(part: "model_config", "two layers are named '\(name)'") }

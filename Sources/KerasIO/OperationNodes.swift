@@ -1,0 +1,213 @@
+import Layers
+
+/// Operations a functional config records that are not Keras layers, rewritten
+/// into the equivalent layer entries before the model is rebuilt:
+/// - Keras 3 ops called on symbolic tensors (`x + 3.0`, `x * (1/6)`,
+///   `ops.relu(x)`), written as `{"module": "keras.src.ops.numpy", "class_name": "Add",
+///   "config": {"name": "add"}}` with the call's constants among the node's `args`.
+///   In a legacy `.h5` the module is absent; an op is then told from the layer
+///   of the same class name (`Add`, `Multiply`, …) by its config, which has no
+///   `trainable` key, and by its call, which passes the operands separately
+///   instead of as one list.
+/// - tf-keras `TFOpLambda` layers (`tf.__operators__.add`, `tf.math.multiply`,
+///   `tf.nn.silu`, …), whose second operand is the `y` keyword of the node
+///   (a number or a `[layer, node, tensor]` reference).
+///
+/// keras.applications' MobileNetV3 (`hard_sigmoid` as `ReLU(6)(x + 3) * (1/6)`)
+/// and ConvNeXt (the residual `+`) are written this way. The rewrite uses
+/// layers both Keras versions load, so a converted model stays portable:
+/// tensor ∘ tensor becomes `Add`/`Subtract`/`Multiply`/`Maximum`/`Minimum`,
+/// tensor ∘ constant becomes `Rescaling(scale, offset)`, and unary functions
+/// become `Activation`.
+enum OperationNodes {
+    private enum Binary: String {
+        case add, subtract, multiply, divide, maximum, minimum
+    }
+
+    private enum Kind {
+        case binary(Binary)
+        case activation(String)
+        case negative
+    }
+
+    /// Keras 3 op class names (keras.src.ops.numpy / keras.src.ops.nn).
+    private static let keras3Ops: [String: Kind] = [
+        "Add": .binary(.add), "Subtract": .binary(.subtract), "Multiply": .binary(.multiply),
+        "Divide": .binary(.divide), "TrueDivide": .binary(.divide), "Maximum": .binary(.maximum), "Minimum": .binary(.minimum),
+        "Negative": .negative, "Tanh": .activation("tanh"), "Exp": .activation("exponential"),
+        "Relu": .activation("relu"), "Relu6": .activation("relu6"), "Sigmoid": .activation("sigmoid"),
+        "Silu": .activation("silu"), "Swish": .activation("silu"), "HardSigmoid": .activation("hard_sigmoid"),
+        "HardSilu": .activation("hard_silu"), "HardSwish": .activation("hard_silu"), "Elu": .activation("elu"),
+        "Selu": .activation("selu"), "Softplus": .activation("softplus"), "Softsign": .activation("softsign"),
+        "Mish": .activation("mish"),
+    ]
+
+    /// tf-keras `TFOpLambda` functions (the `function` config key, `tf.` dropped).
+    private static let tfFunctions: [String: Kind] = [
+        "__operators__.add": .binary(.add), "math.add": .binary(.add), "add": .binary(.add),
+        "math.subtract": .binary(.subtract), "subtract": .binary(.subtract),
+        "math.multiply": .binary(.multiply), "multiply": .binary(.multiply),
+        "math.truediv": .binary(.divide), "math.divide": .binary(.divide), "truediv": .binary(.divide), "divide": .binary(.divide),
+        "math.maximum": .binary(.maximum), "maximum": .binary(.maximum),
+        "math.minimum": .binary(.minimum), "minimum": .binary(.minimum),
+        "math.negative": .negative, "negative": .negative,
+        "nn.relu": .activation("relu"), "nn.relu6": .activation("relu6"), "nn.elu": .activation("elu"),
+        "nn.selu": .activation("selu"), "nn.silu": .activation("swish"), "nn.swish": .activation("swish"),
+        "math.sigmoid": .activation("sigmoid"), "nn.sigmoid": .activation("sigmoid"), "sigmoid": .activation("sigmoid"),
+        "math.tanh": .activation("tanh"), "nn.tanh": .activation("tanh"), "tanh": .activation("tanh"),
+        "math.exp": .activation("exponential"), "exp": .activation("exponential"),
+        "math.softplus": .activation("softplus"), "nn.softplus": .activation("softplus"),
+        "math.softsign": .activation("softsign"), "nn.softsign": .activation("softsign"),
+    ]
+
+    /// One operand of a call: a tensor reference or a constant.
+    private enum Operand {
+        case tensor(JSONValue)
+        case constant(JSONValue)
+    }
+
+    /// The layer entry standing for `entry` when it is an operation, else nil.
+    static func layerEntry(for entry: JSONValue) throws -> JSONValue? {
+        guard let className = entry["class_name"]?.stringValue, let name = entry["name"]?.stringValue
+                ?? entry["config"]?["name"]?.stringValue else { return nil }
+        let kind: Kind
+        let keras2: Bool
+        if className == "TFOpLambda" || className == "SlicingOpLambda" {
+            let function = entry["config"]?["function"]?.stringValue ?? ""
+            guard className == "TFOpLambda", let k = tfFunctions[function] else {
+                throw KerasIOError(part: "layer '\(name)'", "the TensorFlow operation tf.\(function) (\(className)) is not supported; "
+                                   + "supported: \(tfFunctions.keys.sorted().map { "tf." + $0 }.joined(separator: ", "))")
+            }
+            kind = k
+            keras2 = true
+        } else {
+            let module = entry["module"]?.stringValue
+            guard let k = keras3Ops[className] else {
+                if let module, module.hasPrefix("keras.src.ops") {
+                    throw KerasIOError(part: "layer '\(name)'", "the Keras operation \(module).\(className) is not supported")
+                }
+                return nil
+            }
+            // A layer's config always carries `trainable`; an op's only its name and arguments.
+            let isOp = module.map { $0.hasPrefix("keras.src.ops") } ?? (entry["config"]?["trainable"] == nil)
+            guard isOp else { return nil }
+            kind = k
+            keras2 = false
+        }
+        var layer: JSONObject?
+        var nodes: [JSONValue] = []
+        for node in entry["inbound_nodes"]?.arrayValue ?? [] {
+            let operands = keras2 ? try tfOperands(node, layer: name) : try opOperands(node, layer: name)
+            let (config, tensors) = try rewrite(kind, operands, name: name)
+            if let layer, layer["class_name"] != config["class_name"] || layer["config"] != config["config"] {
+                throw KerasIOError(part: "layer '\(name)'", "an operation called twice with different arguments is not supported")
+            }
+            layer = config
+            nodes.append(["args": .array([.array(tensors.map { ["class_name": "__keras_tensor__", "config": ["keras_history": $0]] })]),
+                          "kwargs": [:]])
+        }
+        guard var result = layer else {
+            throw KerasIOError(part: "layer '\(name)'", "an operation (\(className)) that is never called")
+        }
+        result["name"] = .string(name)
+        result["inbound_nodes"] = .array(nodes)
+        return .object(result)
+    }
+
+    /// Keras 3: the node's positional `args`, each a keras tensor or a constant.
+    private static func opOperands(_ node: JSONValue, layer: String) throws -> [Operand] {
+        guard let args = node["args"]?.arrayValue else {
+            throw KerasIOError(part: "layer '\(layer)'", "bad inbound node \(node.serialized().prefix(200)) for an operation")
+        }
+        if let kwargs = node["kwargs"]?.objectValue, kwargs.keys.contains(where: { kwargs[$0]?.isNull == false }) {
+            throw KerasIOError(part: "layer '\(layer)'", "keyword arguments of an operation are not supported: \(kwargs.keys.sorted())")
+        }
+        return try args.map { a in
+            if a["class_name"]?.stringValue == "__keras_tensor__" {
+                guard let history = a["config"]?["keras_history"] else {
+                    throw KerasIOError(part: "layer '\(layer)'", "a keras tensor without keras_history")
+                }
+                return .tensor(history)
+            }
+            return .constant(a)
+        }
+    }
+
+    /// tf-keras: `[[layer, node, tensor, {"y": …, "name": …}]]`; the first
+    /// operand is the reference, the others are keyword arguments, where a
+    /// `[layer, node, tensor]` list is a tensor.
+    private static func tfOperands(_ node: JSONValue, layer: String) throws -> [Operand] {
+        // A node is a list of one reference, or (for a call on a single tensor) the reference itself.
+        guard let list = node.arrayValue, let ref = list.first?.stringValue != nil ? list : list.count == 1 ? list[0].arrayValue : nil,
+              ref.count >= 3 else {
+            throw KerasIOError(part: "layer '\(layer)'", "bad inbound node \(node.serialized().prefix(200)) for TFOpLambda")
+        }
+        var operands: [Operand] = [.tensor(.array(Array(ref.prefix(3))))]
+        let kwargs = ref.count > 3 ? ref[3].objectValue ?? JSONObject() : JSONObject()
+        for key in kwargs.keys.sorted() where key != "name" {
+            guard key == "y", let y = kwargs[key] else {
+                throw KerasIOError(part: "layer '\(layer)'", "argument '\(key)' of a TensorFlow operation is not supported")
+            }
+            if let a = y.arrayValue, a.count == 3, a[0].stringValue != nil, a[1].intValue != nil, a[2].intValue != nil {
+                operands.append(.tensor(y))
+            } else {
+                operands.append(.constant(y))
+            }
+        }
+        return operands
+    }
+
+    /// The layer (`class_name` and `config`) computing `kind` on `operands`,
+    /// and the tensors it is called on.
+    private static func rewrite(_ kind: Kind, _ operands: [Operand], name: String) throws -> (JSONObject, [JSONValue]) {
+        func fail(_ message: String) -> KerasIOError { KerasIOError(part: "layer '\(name)'", message) }
+        func layer(_ className: String, _ config: JSONObject = [:]) -> JSONObject {
+            var c = config
+            c["name"] = .string(name)
+            return ["class_name": .string(className), "config": .object(c)]
+        }
+        switch kind {
+        case .activation(let activation):
+            guard operands.count == 1, case .tensor(let t) = operands[0] else { throw fail("expects one tensor argument") }
+            return (layer("Activation", ["activation": .string(activation)]), [t])
+        case .negative:
+            guard operands.count == 1, case .tensor(let t) = operands[0] else { throw fail("expects one tensor argument") }
+            return (layer("Rescaling", ["scale": -1.0, "offset": 0.0]), [t])
+        case .binary(let op):
+            guard operands.count == 2 else { throw fail("\(op.rawValue) expects two arguments, got \(operands.count)") }
+            switch (operands[0], operands[1]) {
+            case (.tensor(let a), .tensor(let b)):
+                let classes: [Binary: String] = [.add: "Add", .subtract: "Subtract", .multiply: "Multiply",
+                                                 .maximum: "Maximum", .minimum: "Minimum"]
+                guard let className = classes[op] else { throw fail("\(op.rawValue) of two tensors is not supported") }
+                return (layer(className), [a, b])
+            case (.tensor(let t), .constant(let c)):
+                switch op {
+                case .add: return (layer("Rescaling", ["scale": 1.0, "offset": try number(c, name)]), [t])
+                case .subtract: return (layer("Rescaling", ["scale": 1.0, "offset": try map(c, name) { -$0 }]), [t])
+                case .multiply: return (layer("Rescaling", ["scale": try number(c, name), "offset": 0.0]), [t])
+                case .divide: return (layer("Rescaling", ["scale": try map(c, name) { 1 / $0 }, "offset": 0.0]), [t])
+                case .maximum, .minimum: throw fail("\(op.rawValue) of a tensor and a constant is not supported")
+                }
+            case (.constant(let c), .tensor(let t)):
+                switch op {
+                case .add: return (layer("Rescaling", ["scale": 1.0, "offset": try number(c, name)]), [t])
+                case .subtract: return (layer("Rescaling", ["scale": -1.0, "offset": try number(c, name)]), [t])
+                case .multiply: return (layer("Rescaling", ["scale": try number(c, name), "offset": 0.0]), [t])
+                default: throw fail("\(op.rawValue) of a constant and a tensor is not supported")
+                }
+            case (.constant, .constant):
+                throw fail("\(op.rawValue) of two constants is not supported")
+            }
+        }
+    }
+
+    /// A constant operand: a number or a nested list of numbers.
+    private static func number(_ v: JSONValue, _ name: String) throws -> JSONValue { try map(v, name) { $0 } }
+
+    private static func map(_ v: JSONValue, _ name: String, _ f: (Double) -> Double) throws -> JSONValue {
+        if let d = v.doubleValue { return .double(f(d)) }
+        if let a = v.arrayValue { return .array(try a.map { try map($0, name, f) }) }
+        throw KerasIOError(part: "layer '\(name)'", "operation argument \(v.serialized().prefix(100)) is neither a tensor nor a number")
+    }
+}
