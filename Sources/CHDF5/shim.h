@@ -6,8 +6,10 @@
 // header wraps each one the HDF5 target needs in a `static inline` function.
 // Version-dependent calls (1.10 vs 1.12+) are hidden here too.
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <hdf5.h>
 
 // MARK: Property lists, dataspaces, error stacks
@@ -15,7 +17,6 @@
 static inline hid_t kd_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t kd_h5s_all(void) { return H5S_ALL; }
 static inline hid_t kd_h5p_file_create(void) { return H5P_FILE_CREATE; }
-static inline hid_t kd_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t kd_h5p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline hid_t kd_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t kd_h5p_link_create(void) { return H5P_LINK_CREATE; }
@@ -85,6 +86,67 @@ static inline void kd_h5_innermost_error(char *buffer, size_t size) {
     kd_h5_error_sink sink = {buffer, size};
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, kd_h5_error_walker, &sink);
 }
+
+// MARK: Crash guard
+
+// libhdf5 1.10 can fault on some corrupted files: a damaged global heap makes
+// H5HG_read read or write out of bounds while a variable-length string is
+// read. A command-line tool installs this guard so that a fault while a read
+// is guarded ends the process with one prepared line on stderr and exit
+// status 2; a fault anywhere else goes to the handler that was there before.
+
+typedef struct {
+    const char *line;
+    size_t length;
+} kd_crash_note;
+
+// (Storage lives in functions: Swift emits only the parts of a header it uses.)
+/// The calling thread's note, NULL outside guarded reads.
+static inline const kd_crash_note **kd_crash_current(void) {
+    static _Thread_local const kd_crash_note *current = NULL;
+    return &current;
+}
+
+/// The handlers installed before the guard, for SIGSEGV (0) and SIGBUS (1).
+static inline struct sigaction *kd_crash_previous(int bus) {
+    static struct sigaction previous[2];
+    return &previous[bus ? 1 : 0];
+}
+
+static void kd_crash_handler(int signal, siginfo_t *info, void *context) {
+    (void)info;
+    (void)context;
+    const kd_crash_note *note = *kd_crash_current();
+    if (note != NULL) {
+        ssize_t written = write(STDERR_FILENO, note->line, note->length);
+        (void)written;
+        _exit(2);
+    }
+    // Outside a guarded read: restore the previous handler; the faulting
+    // instruction runs again and reaches it.
+    sigaction(signal, kd_crash_previous(signal == SIGBUS), NULL);
+}
+
+/// Installs the handler for SIGSEGV and SIGBUS; 0 on success.
+static inline int kd_crash_guard_install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = kd_crash_handler;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGSEGV, &action, kd_crash_previous(0)) != 0) return -1;
+    return sigaction(SIGBUS, &action, kd_crash_previous(1));
+}
+
+/// Makes `note` the line printed if the calling thread faults; returns the
+/// previous one, to give back to `kd_crash_guard_leave`.
+static inline const kd_crash_note *kd_crash_guard_enter(const kd_crash_note *note) {
+    const kd_crash_note *previous = *kd_crash_current();
+    *kd_crash_current() = note;
+    return previous;
+}
+
+static inline void kd_crash_guard_leave(const kd_crash_note *previous) { *kd_crash_current() = previous; }
 
 // MARK: Version-dependent calls
 

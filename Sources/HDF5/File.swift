@@ -74,7 +74,9 @@ public final class HDF5File: Group {
             throw HDF5Error.library(kind: .openFailed, filePath: path, objectPath: "/", action: "cannot read the file")
         }
         guard signature > 0 else { throw failure(.notHDF5, "not an HDF5 file (no HDF5 signature)") }
-        let id = H5Fopen(path, writable ? kd_h5f_acc_rdwr() : kd_h5f_acc_rdonly(), kd_h5p_default())
+        let id = CrashGuard.guarded(filePath: path, objectPath: "/", "opening the file") {
+            H5Fopen(path, writable ? kd_h5f_acc_rdwr() : kd_h5f_acc_rdonly(), kd_h5p_default())
+        }
         guard id >= 0 else {
             throw HDF5Error.library(kind: .openFailed, filePath: path, objectPath: "/", action: "cannot open the file")
         }

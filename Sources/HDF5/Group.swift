@@ -13,6 +13,10 @@ public enum ObjectKind: Equatable, Sendable {
 public class Group: HDF5Object {
     /// Whether `path` names an existing object (a dangling link does not count).
     public func contains(_ path: String) -> Bool {
+        file.guarded(objectPath, "looking up '\(path)'") { exists(path) }
+    }
+
+    private func exists(_ path: String) -> Bool {
         kd_h5_silence_error_printing()
         let components = path.split(separator: "/")
         guard !components.isEmpty else { return path.hasPrefix("/") }
@@ -29,7 +33,7 @@ public class Group: HDF5Object {
     /// - Throws: `.notFound` when nothing exists at `path`.
     public func kind(of path: String) throws -> ObjectKind {
         guard contains(path) else { throw error(.notFound, "'\(path)' not found") }
-        switch kd_h5_object_type(handle.id, path) {
+        switch file.guarded(objectPath, "reading the type of '\(path)'", { kd_h5_object_type(handle.id, path) }) {
         case H5O_TYPE_GROUP: return .group
         case H5O_TYPE_DATASET: return .dataset
         default: return .other
@@ -42,6 +46,10 @@ public class Group: HDF5Object {
     /// library and by h5py with `track_order=True` do; otherwise the names come
     /// in name order.
     public func childNames(order: IterationOrder = .name) throws -> [String] {
+        try file.guarded(objectPath, "listing the group") { try readChildNames(order: order) }
+    }
+
+    private func readChildNames(order: IterationOrder) throws -> [String] {
         kd_h5_silence_error_printing()
         var info = H5G_info_t()
         try file.check(H5Gget_info(handle.id, &info), objectPath, "reading group information failed")
@@ -68,8 +76,8 @@ public class Group: HDF5Object {
     /// - Throws: `.notFound` when it does not exist, `.typeMismatch` when it is not a group.
     public func group(_ path: String) throws -> Group {
         try requireKind(.group, at: path)
-        let handle = try file.own(H5Gopen2(self.handle.id, path, kd_h5p_default()), .group, self.path(of: path),
-                                  "opening group failed")
+        let id = file.guarded(self.path(of: path), "opening the group") { H5Gopen2(self.handle.id, path, kd_h5p_default()) }
+        let handle = try file.own(id, .group, self.path(of: path), "opening group failed")
         return Group(file: file, handle: handle, objectPath: self.path(of: path))
     }
 
@@ -77,9 +85,11 @@ public class Group: HDF5Object {
     /// - Throws: `.notFound` when it does not exist, `.typeMismatch` when it is not a dataset.
     public func dataset(_ path: String) throws -> Dataset {
         try requireKind(.dataset, at: path)
-        let handle = try file.own(H5Dopen2(self.handle.id, path, kd_h5p_default()), .dataset, self.path(of: path),
-                                  "opening dataset failed")
-        return try Dataset(file, handle, at: self.path(of: path))
+        let id = file.guarded(self.path(of: path), "opening the dataset") { H5Dopen2(self.handle.id, path, kd_h5p_default()) }
+        let handle = try file.own(id, .dataset, self.path(of: path), "opening dataset failed")
+        return try file.guarded(self.path(of: path), "reading the dataset's type and shape") {
+            try Dataset(file, handle, at: self.path(of: path))
+        }
     }
 
     /// Creates a group at `path`, and any missing groups on the way. New

@@ -49,11 +49,15 @@ public class HDF5Object {
     /// Whether an attribute called `name` is attached to this object.
     public func hasAttribute(_ name: String) -> Bool {
         kd_h5_silence_error_printing()
-        return H5Aexists(handle.id, name) > 0
+        return file.guarded(objectPath, "looking up attribute '\(name)'") { H5Aexists(handle.id, name) > 0 }
     }
 
     /// The names of the attributes attached to this object.
     public func attributeNames(order: IterationOrder = .name) throws -> [String] {
+        try file.guarded(objectPath, "listing attributes") { try readAttributeNames(order: order) }
+    }
+
+    private func readAttributeNames(order: IterationOrder) throws -> [String] {
         kd_h5_silence_error_printing()
         let count = kd_h5_attribute_count(handle.id)
         try file.check(count, objectPath, "counting attributes failed")
@@ -80,9 +84,11 @@ public class HDF5Object {
     /// - Throws: `HDF5Error` of kind `.notFound` when there is none.
     public func attribute(_ name: String) throws -> Attribute {
         guard hasAttribute(name) else { throw error(.notFound, "attribute '\(name)' not found") }
-        let handle = try file.own(H5Aopen(self.handle.id, name, kd_h5p_default()), .attribute, objectPath,
-                                  "opening attribute '\(name)' failed")
-        return try Attribute(file: file, handle: handle, name: name, objectPath: objectPath)
+        return try file.guarded(objectPath, "opening attribute '\(name)'") {
+            let handle = try file.own(H5Aopen(self.handle.id, name, kd_h5p_default()), .attribute, objectPath,
+                                      "opening attribute '\(name)' failed")
+            return try Attribute(file: file, handle: handle, name: name, objectPath: objectPath)
+        }
     }
 
     /// Removes the attribute called `name`.

@@ -90,6 +90,10 @@ extension StoredValues {
 
     /// All values converted to `T` by HDF5, in row-major order, with one read.
     func readNumbers<T: HDF5Numeric>(_ type: T.Type) throws -> [T] {
+        try file.guarded(errorPath, "reading \(subject)") { try readNumbersUnguarded(T.self) }
+    }
+
+    private func readNumbersUnguarded<T: HDF5Numeric>(_ type: T.Type) throws -> [T] {
         kd_h5_silence_error_printing()
         guard layout.count > 0 else { return [] }
         let memoryType = try prepareNumericRead(T.self, limitMemory: true)
@@ -102,6 +106,10 @@ extension StoredValues {
 
     /// Reads all values converted to `T` into `buffer`, which must hold exactly `count` elements.
     func readNumbers<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws {
+        try file.guarded(errorPath, "reading \(subject)") { try readNumbersUnguarded(into: buffer) }
+    }
+
+    private func readNumbersUnguarded<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws {
         kd_h5_silence_error_printing()
         guard buffer.count == layout.count else {
             throw error(.invalidArgument, "buffer holds \(buffer.count) elements but \(subject) has \(layout.count)")
@@ -114,6 +122,10 @@ extension StoredValues {
     /// Every string, fixed- or variable-length; an empty list for zero-length
     /// values of any type (Keras writes empty name lists as float64 `(0,)`).
     func readStringValues() throws -> [String] {
+        try file.guarded(errorPath, "reading \(subject)") { try readStringValuesUnguarded() }
+    }
+
+    private func readStringValuesUnguarded() throws -> [String] {
         kd_h5_silence_error_printing()
         guard layout.count > 0 else { return [] }
         guard layout.elementType == .string else {

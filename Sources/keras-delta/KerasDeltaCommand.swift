@@ -15,6 +15,11 @@ struct KerasDeltaCommand: ParsableCommand {
     /// contract's exit status: 2 for bad input, 1 for a failure of the work.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
+        // A fault inside libhdf5 on a corrupted file ends like any bad input
+        // (KERAS_DELTA_CRASH_GUARD=off leaves the crash to the debugger).
+        if ProcessInfo.processInfo.environment["KERAS_DELTA_CRASH_GUARD"] != "off" {
+            CrashGuard.install(prefix: "keras-delta: ")
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -353,6 +353,7 @@ struct CLIFuzzRunner {
         p.standardOutput = FileHandle.nullDevice
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
+        env["KERAS_DELTA_CRASH_GUARD"] = "off"
         p.environment = env
         guard (try? p.run()) != nil else { return .unattributed("valgrind did not start") }
         let report = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -409,6 +410,7 @@ struct CLIFuzzRunner {
             p.arguments = ["-c", script, binary, list.path]
             if backtrace {
                 var env = ProcessInfo.processInfo.environment
+                env["KERAS_DELTA_CRASH_GUARD"] = "off"
                 env["SWIFT_BACKTRACE"] = "enable=yes,interactive=no,color=no,sanitize=no,threads=crashed,registers=none,images=none"
                 p.environment = env
             }
