@@ -93,12 +93,36 @@ def conv_lstm(k):
     return k.Model(x, L.Dense(3, name="logits")(h), name="conv_lstm")
 
 
+def td_nested_sequential(k):
+    """A per-frame encoder built as its own Sequential model, under TimeDistributed."""
+    L = k.layers
+    frame = k.Sequential([k.Input((10, 10, 3)), L.Conv2D(4, 3, strides=2, activation="relu"), L.BatchNormalization(),
+                          L.Flatten(), L.Dense(6, activation="relu")], name="frame_encoder")
+    x = k.Input((4, 10, 10, 3), name="frames")
+    h = L.TimeDistributed(frame, name="td_frames")(x)
+    h = L.LSTM(5, name="lstm")(h)
+    return k.Model(x, L.Dense(3, name="logits")(h), name="td_nested_sequential")
+
+
+def td_application(k):
+    """A keras.applications backbone (a nested Functional model) per frame, then a Bidirectional GRU."""
+    L = k.layers
+    backbone = k.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False, weights=None,
+                                          pooling="avg")
+    x = k.Input((3, 32, 32, 3), name="frames")
+    h = L.TimeDistributed(backbone, name="td_backbone")(x)
+    h = L.Bidirectional(L.GRU(4), name="bi_gru")(h)
+    return k.Model(x, L.Dense(3, name="logits")(h), name="td_application")
+
+
 CASES = {
     "conv3d_net": (conv3d_net, (2, 6, 12, 12, 3)),
     "td_cnn_lstm": (td_cnn_lstm, (2, 5, 10, 10, 3)),
     "td_cnn_gru": (td_cnn_gru, (2, 4, 8, 8, 2)),
     "bidirectional": (bidirectional, (3, 7, 6)),
     "conv_lstm": (conv_lstm, (2, 4, 8, 8, 2)),
+    "td_nested_sequential": (td_nested_sequential, (2, 4, 10, 10, 3)),
+    "td_application": (td_application, (2, 3, 32, 32, 3)),
 }
 
 

@@ -28,14 +28,24 @@ enum KerasArchive {
         let model = try RandomState.withPlaceholderWeights(maxValues: weightBytes) {
             try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: configMember)
         }
-        try withWeights(archive) { try NativeWeights.read(into: model, from: $0) }
         let compile = config["compile_config"].flatMap { $0.objectValue?.keys.isEmpty == false ? $0 : nil }
+        try withWeights(archive) { file in
+            try NativeWeights.read(into: model, from: file)
+            // Keras restores the optimizer only when it compiles the model from the file.
+            if let compile, let state = try OptimizerWeights.readNative(file, className: compile["optimizer"]?["class_name"]?.stringValue,
+                                                                        origin: path + ": " + weightsMember + ":") {
+                try model.attachOptimizerState(state)
+            }
+        }
         return LoadedModel(model: model, trainingConfig: compile, kerasVersion: version, format: .kerasArchive)
     }
 
     /// Loads the archive's weights into an existing model.
     static func readWeights(into model: Model, from path: String, skipMismatch: Bool) throws {
-        try withWeights(try open(path)) { try NativeWeights.read(into: model, from: $0, skipMismatch: skipMismatch) }
+        try withWeights(try open(path)) { file in
+            try NativeWeights.read(into: model, from: file, skipMismatch: skipMismatch)
+            try NativeWeights.attachOptimizerState(from: file, to: model, origin: path + ": " + weightsMember + ":")
+        }
     }
 
     private static func open(_ path: String) throws -> Archive {
@@ -90,7 +100,7 @@ enum KerasArchive {
         try AtomicWrite.write(to: path) { temporary in
             let weights = temporary + ".weights.h5"
             defer { try? FileManager.default.removeItem(atPath: weights) }
-            try NativeWeights.write(model, to: try HDF5File(path: weights, mode: .create))
+            try NativeWeights.write(model, to: try HDF5File(path: weights, mode: .create), withOptimizer: trainingConfig != nil)
             let archive = try Archive(url: URL(fileURLWithPath: temporary), accessMode: .create)
             for (name, text) in [(metadataMember, metadata.serialized()), (configMember, JSONValue.object(config).serialized())] {
                 let data = Data(text.utf8)

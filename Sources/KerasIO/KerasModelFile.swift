@@ -76,7 +76,8 @@ public enum KerasModelFile {
     /// ``KerasFileFormat/forWriting(_:)``): a legacy `.h5` that tf-keras and
     /// Keras 3 both load, a `.keras` archive, or `.weights.h5` weights only.
     /// `trainingConfig`, a `training_config` or `compile_config`, is stored
-    /// with full models. The file is written to a temporary file in the same
+    /// with full models, and with it the optimizer state once the optimizer
+    /// is built (or as read from a file); `.weights.h5` always holds that state. The file is written to a temporary file in the same
     /// folder and renamed when complete, so a failure leaves no partial file
     /// and an existing file untouched.
     public static func save(_ model: Model, to path: String, trainingConfig: JSONValue? = nil) throws {
@@ -96,7 +97,9 @@ public enum KerasModelFile {
     /// - a Keras 3 `.weights.h5` or `.keras` archive, by Keras 3's layout.
     ///
     /// With `skipMismatch`, layers whose weight count or shapes differ keep
-    /// their weights; otherwise the first mismatch throws.
+    /// their weights; otherwise the first mismatch throws. The optimizer
+    /// state of a Keras 3 file goes to the model's compiled optimizer (built
+    /// for the trainable weights if needed), or waits for `compile`.
     public static func loadWeights(into model: Model, from path: String, byName: Bool = false, skipMismatch: Bool = false) throws {
         try KerasIOError.attributing(to: path) {
             let format = try KerasFileFormat.detect(path)
@@ -111,7 +114,10 @@ public enum KerasModelFile {
                 } else {
                     try LegacyWeights.loadByOrder(model, from: file, skipMismatch: skipMismatch)
                 }
-            case .weightsH5: try NativeWeights.read(into: model, from: try HDF5File(path: path), skipMismatch: skipMismatch)
+            case .weightsH5:
+                let file = try HDF5File(path: path)
+                try NativeWeights.read(into: model, from: file, skipMismatch: skipMismatch)
+                try NativeWeights.attachOptimizerState(from: file, to: model, origin: path + ":")
             case .kerasArchive: try KerasArchive.readWeights(into: model, from: path, skipMismatch: skipMismatch)
             }
         }

@@ -18,6 +18,10 @@ enum LegacyModelFile {
         }
         try LegacyWeights.loadByOrder(model, from: file)
         let training = file.hasAttribute("training_config") ? try json(file, "training_config") : nil
+        // Keras restores the optimizer only when it compiles the model from the file.
+        if training != nil, let state = try OptimizerWeights.readLegacy(file, trainingConfig: training, origin: path + ":") {
+            try model.attachOptimizerState(state)
+        }
         return LoadedModel(model: model, trainingConfig: training, kerasVersion: version, format: .legacyModel)
     }
 
@@ -35,7 +39,8 @@ enum LegacyModelFile {
     }
 
     /// Writes `model` with a Keras-2-style config that tf-keras and Keras 3
-    /// both load, and `trainingConfig` (in either Keras form) when given.
+    /// both load, and `trainingConfig` (in either Keras form) with the
+    /// optimizer state (``OptimizerWeights/writeLegacy(_:to:)``) when given.
     static func write(_ model: Model, to path: String, trainingConfig: JSONValue?) throws {
         let version = VersionSemantics.legacyVersion(of: model)
         let config = try ModelConfigWriter(style: .legacy).modelConfig(model)
@@ -49,6 +54,7 @@ enum LegacyModelFile {
                                         encoding: .ascii, form: .variableLength)
             }
             try LegacyWeights.write(model, to: try file.createGroup("model_weights"), kerasVersion: version)
+            if trainingConfig != nil, let state = model.optimizerStateToSave { try OptimizerWeights.writeLegacy(state, to: file) }
             try file.flush()
         }
     }

@@ -127,20 +127,24 @@ enum LegacyWeights {
     /// One dataset per variable, named by the variable's path (Keras 3 style,
     /// no `:0`) and listed in `weight_names`.
     private static func writeSubset(_ variables: [Variable], to group: Group) throws {
-        var names: [String] = []
-        var used = Set<String>()
-        for variable in variables {
-            var name = variable.name
-            var n = 1
-            while !used.insert(name).inserted {
-                name = "\(variable.name)_\(n)"
-                n += 1
-            }
-            names.append(name)
-        }
+        let names = uniqueNames(variables.map(\.name))
         try writeNames(names, as: "weight_names", on: group)
         for (variable, name) in zip(variables, names) {
             try group.createDataset(name, shape: variable.shape, values: variable.value.scalars)
+        }
+    }
+
+    /// `names` with a repeated name suffixed `_1`, `_2`, … so each names its own dataset.
+    static func uniqueNames(_ names: [String]) -> [String] {
+        var used = Set<String>()
+        return names.map { base in
+            var name = base
+            var n = 1
+            while !used.insert(name).inserted {
+                name = "\(base)_\(n)"
+                n += 1
+            }
+            return name
         }
     }
 

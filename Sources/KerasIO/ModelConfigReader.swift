@@ -35,7 +35,7 @@ public struct ModelConfigReader {
             guard let body = entry["config"]?.objectValue else {
                 throw KerasIOError(part: "model_config", "layer of class '\(className)' has no config object")
             }
-            let config = LayerConfig(body, keras2: keras2)
+            let config = LayerConfig(body, keras2: keras2, makeNested: makeLayer)
             // "Custom>Name" and "package>Name": try the full name, then the bare class.
             let bare = className.split(separator: ">").last.map(String.init) ?? className
             if LayerRegistry.type(className: className, registeredName: registered) != nil {
@@ -112,7 +112,8 @@ public struct ModelConfigReader {
             }
             for a in args { try collect(a) }
             if let kwargs = node["kwargs"]?.objectValue {
-                for (key, value) in kwargs where value.serialized().contains("__keras_tensor__") {
+                // A mask argument is the propagated mask (see OperationNodes.maskComputations).
+                for (key, value) in kwargs where key != "mask" && value.serialized().contains("__keras_tensor__") {
                     throw KerasIOError(part: "layer '\(layer)'", "tensor keyword argument '\(key)' is not supported")
                 }
             }
@@ -132,7 +133,8 @@ public struct ModelConfigReader {
         var created: [String: Layer] = [:]
         var order: [String] = []
         var pending: [String: [JSONValue]] = [:]
-        for original in entries {
+        let maskComputations = OperationNodes.maskComputations(entries)
+        for original in entries where !maskComputations.contains(original["name"]?.stringValue ?? "") {
             // Keras 3 ops and tf-keras TFOpLambda calls become the equivalent layers.
             let entry = try OperationNodes.layerEntry(for: original) ?? original
             let layer = try makeLayer(entry)

@@ -41,8 +41,9 @@ enum NativeWeights {
 
     private static func varsPath(_ path: String) -> String { path.isEmpty ? "vars" : "\(path)/vars" }
 
-    /// Writes `model`'s weights into the empty file `file`.
-    static func write(_ model: Model, to file: HDF5File) throws {
+    /// Writes `model`'s weights into the empty file `file`, and its optimizer
+    /// state (`optimizer/vars`) when `withOptimizer` and it has one.
+    static func write(_ model: Model, to file: HDF5File, withOptimizer: Bool = true) throws {
         var visited = Set<ObjectIdentifier>()
         try walk(model, path: "", visited: &visited) { layer, path in
             let vars = try file.createGroup(varsPath(path))
@@ -51,6 +52,13 @@ enum NativeWeights {
                 try vars.createDataset("\(i)", shape: variable.shape, values: variable.value.scalars)
             }
         }
+        if withOptimizer, let state = model.optimizerStateToSave { try OptimizerWeights.writeNative(state, to: file) }
+    }
+
+    /// Gives `model` the optimizer state of `file`, if it has one (`load_weights`):
+    /// restored into a compiled model's optimizer, or kept until `compile`.
+    static func attachOptimizerState(from file: HDF5File, to model: Model, origin: String) throws {
+        if let state = try OptimizerWeights.readNative(file, className: nil, origin: origin) { try model.attachOptimizerState(state) }
     }
 
     /// Loads the weights of `file` into `model`. Every layer must find exactly

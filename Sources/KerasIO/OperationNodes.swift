@@ -66,6 +66,32 @@ enum OperationNodes {
         case constant(JSONValue)
     }
 
+    /// The names of the operation entries that only compute masks. Keras 3
+    /// records the masks it propagates (``Layer/computeMask(_:masks:)``) as
+    /// op nodes — `NotEqual` and `Any` for `Masking`, `NotEqual` for
+    /// `Embedding(mask_zero=True)`, `LogicalOr` for merges — feeding `mask`
+    /// keyword arguments. Masks propagate through the rebuilt model by
+    /// themselves, so these nodes and the `mask` arguments are left out.
+    static func maskComputations(_ entries: [JSONValue]) -> Set<String> {
+        var byName: [String: JSONValue] = [:]
+        for e in entries { if let name = e["name"]?.stringValue ?? e["config"]?["name"]?.stringValue { byName[name] = e } }
+        /// The layers whose tensors `v` holds.
+        func producers(_ v: JSONValue) -> [String] {
+            if v["class_name"]?.stringValue == "__keras_tensor__" {
+                return [v["config"]?["keras_history"]?.arrayValue?.first?.stringValue].compactMap { $0 }
+            }
+            return (v.arrayValue ?? []).flatMap(producers)
+        }
+        var pending = entries.flatMap { e in (e["inbound_nodes"]?.arrayValue ?? []).flatMap { producers($0["kwargs"]?["mask"] ?? .null) } }
+        var found = Set<String>()
+        while let name = pending.popLast() {
+            guard let e = byName[name], e["module"]?.stringValue?.hasPrefix("keras.src.ops") == true,
+                  found.insert(name).inserted else { continue }
+            pending += (e["inbound_nodes"]?.arrayValue ?? []).flatMap { producers($0["args"] ?? .null) }
+        }
+        return found
+    }
+
     /// The layer entry standing for `entry` when it is an operation, else nil.
     static func layerEntry(for entry: JSONValue) throws -> JSONValue? {
         guard let className = entry["class_name"]?.stringValue, let name = entry["name"]?.stringValue

@@ -153,12 +153,12 @@ public final class TrainingState {
     }
 
     /// The weighted sum of the outputs' losses; records each output's loss
-    /// when there are several.
-    func compiledLoss(yTrue: [Tensor], yPred: [Tensor], sampleWeight: Tensor?) throws -> Tensor? {
+    /// when there are several. `masks` are the outputs' masks.
+    func compiledLoss(yTrue: [Tensor], yPred: [Tensor], masks: [Tensor?], sampleWeight: Tensor?) throws -> Tensor? {
         var total: Tensor?
         for (i, loss) in losses.enumerated() {
             guard let loss else { continue }
-            var value = try loss(yTrue[i], yPred[i], sampleWeight: sampleWeight)
+            var value = try loss(yTrue[i], yPred[i], sampleWeight: sampleWeight, mask: masks[i])
             try outputLossTrackers[i]?.update(value.detached, sampleWeight: Tensor(Float(yPred[i].shape.first ?? 1)))
             if let w = lossWeights?[i] { value = value * w }
             total = try total.map { try $0 + value } ?? value
@@ -166,13 +166,13 @@ public final class TrainingState {
         return total
     }
 
-    /// Updates the compiled metrics with a batch.
-    func updateMetrics(yTrue: [Tensor], yPred: [Tensor], sampleWeight: Tensor?) throws {
+    /// Updates the compiled metrics with a batch and the outputs' masks.
+    func updateMetrics(yTrue: [Tensor], yPred: [Tensor], masks: [Tensor?], sampleWeight: Tensor?) throws {
         for (i, list) in metrics.enumerated() {
-            for m in list { try m.update(yTrue: yTrue[i], yPred: yPred[i], sampleWeight: nil) }
+            for m in list { try m.update(yTrue: yTrue[i], yPred: yPred[i], sampleWeight: nil, mask: masks[i]) }
         }
         for (i, list) in weightedMetrics.enumerated() {
-            for m in list { try m.update(yTrue: yTrue[i], yPred: yPred[i], sampleWeight: sampleWeight) }
+            for m in list { try m.update(yTrue: yTrue[i], yPred: yPred[i], sampleWeight: sampleWeight, mask: masks[i]) }
         }
     }
 
@@ -322,8 +322,12 @@ extension Model {
             "metrics": config.metrics, "weighted_metrics": config.weightedMetrics,
             "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false,
         ]
-        compileState = TrainingState(optimizer: opt, losses: losses, sharedLoss: sharedLoss, lossWeights: lossWeights,
-                                     metrics: metrics, weightedMetrics: weightedMetrics, compileConfig: compileConfig)
+        let loaded = (compileState as? LoadedOptimizerState)?.optimizerState
+        let state = TrainingState(optimizer: opt, losses: losses, sharedLoss: sharedLoss, lossWeights: lossWeights,
+                                  metrics: metrics, weightedMetrics: weightedMetrics, compileConfig: compileConfig)
+        compileState = state
+        // Optimizer state read from a file continues here (Keras's load_model).
+        if let loaded { try state.restoreLoaded(loaded, model: self) }
     }
 
     /// Compiles from a saved training config: Keras 3's `compile_config`

@@ -214,9 +214,9 @@ extension Model {
     }
 
     /// The compiled loss plus every added loss (activity penalties) and weight penalty.
-    private func totalLoss(_ state: TrainingState, _ batch: ArrayData, _ predictions: [Tensor]) throws -> Tensor {
+    private func totalLoss(_ state: TrainingState, _ batch: ArrayData, _ predictions: [Tensor], _ masks: [Tensor?]) throws -> Tensor {
         var terms: [Tensor] = []
-        if let compiled = try state.compiledLoss(yTrue: batch.y, yPred: predictions, sampleWeight: batch.sampleWeight) {
+        if let compiled = try state.compiledLoss(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight) {
             terms.append(compiled)
         }
         for l in losses { terms.append(try l.sum()) }
@@ -240,10 +240,10 @@ extension Model {
             throw TrainingError.nonFinite(reason)
         }
         let tape = GradientTape()
-        let (loss, predictions) = try tape.record { () -> (Tensor, [Tensor]) in
-            let predictions = try self.callAsFunction(batch.x, training: true)
+        let (loss, predictions, masks) = try tape.record { () -> (Tensor, [Tensor], [Tensor?]) in
+            let (predictions, masks) = try self.callAsFunction(batch.x, masks: batch.x.map { _ in nil }, training: true)
             try buildTraining(state, yTrue: batch.y, yPred: predictions)
-            return (try totalLoss(state, batch, predictions), predictions)
+            return (try totalLoss(state, batch, predictions, masks), predictions, masks)
         }
         guard loss.scalar.isFinite else { try reject("the loss is \(loss.scalar)") }
         let variables = trainableWeights
@@ -256,17 +256,17 @@ extension Model {
             let constraints = Dictionary(weightConstraints.map { (ObjectIdentifier($0.0), $0.1) }, uniquingKeysWith: { a, _ in a })
             try state.optimizer.apply(gradients, to: variables, constraints: constraints)
         }
-        try state.updateMetrics(yTrue: batch.y, yPred: predictions.map { $0.detached }, sampleWeight: batch.sampleWeight)
+        try state.updateMetrics(yTrue: batch.y, yPred: predictions.map { $0.detached }, masks: masks, sampleWeight: batch.sampleWeight)
     }
 
     /// Keras's `test_step`: forward in inference mode, loss, metrics.
     private func testStep(_ state: TrainingState, _ batch: ArrayData) throws {
         try withoutGradient {
-            let predictions = try self.callAsFunction(batch.x, training: false)
+            let (predictions, masks) = try self.callAsFunction(batch.x, masks: batch.x.map { _ in nil }, training: false)
             try buildTraining(state, yTrue: batch.y, yPred: predictions)
-            let loss = try totalLoss(state, batch, predictions)
+            let loss = try totalLoss(state, batch, predictions, masks)
             try state.lossTracker.update(loss, sampleWeight: Tensor(Float(batch.count)))
-            try state.updateMetrics(yTrue: batch.y, yPred: predictions, sampleWeight: batch.sampleWeight)
+            try state.updateMetrics(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight)
         }
     }
 

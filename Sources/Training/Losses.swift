@@ -43,8 +43,12 @@ open class Loss {
     }
 
     /// The loss of a batch: per-sample values, weighted by `sampleWeight`, reduced.
-    public func callAsFunction(_ yTrue: Tensor, _ yPred: Tensor, sampleWeight: Tensor? = nil) throws -> Tensor {
-        let (values, mask) = try maskedCall(yTrue.detached, yPred)
+    /// `mask` is the predictions' mask (Keras's `_keras_mask` on `y_pred`):
+    /// masked entries weigh nothing, and a mean is over the unmasked ones.
+    public func callAsFunction(_ yTrue: Tensor, _ yPred: Tensor, sampleWeight: Tensor? = nil,
+                               mask predictionMask: Tensor? = nil) throws -> Tensor {
+        let (values, valuesMask) = try maskedCall(yTrue.detached, yPred)
+        let mask = try predictionMask.map { m in try valuesMask.map { try m * $0 } ?? m } ?? valuesMask
         return try reduceWeightedValues(values, sampleWeight: sampleWeight, mask: mask, reduction: reduction)
     }
 

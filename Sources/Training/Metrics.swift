@@ -23,6 +23,13 @@ open class Metric {
         throw TrainingError.unsupported("metric '\(name)' (\(Self.className)) does not take targets and predictions")
     }
 
+    /// Accumulates a batch whose predictions carry a mask (Keras's
+    /// `_keras_mask` on `y_pred`). Only mean metrics of a function use it, as
+    /// in Keras; others ignore it.
+    open func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, mask: Tensor?) throws {
+        try update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
+    }
+
     /// The current value.
     open func result() -> Float { fatalError("\(Self.className) must override result()") }
 
@@ -93,6 +100,11 @@ open class MeanMetricWrapper: Mean {
     open override func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor? = nil) throws {
         let values = try withoutGradient { try function(yTrue.detached, yPred.detached) }
         try update(values, sampleWeight: sampleWeight)
+    }
+
+    /// Masked entries get weight 0, so the mean is over the unmasked ones.
+    open override func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, mask: Tensor?) throws {
+        try update(yTrue: yTrue, yPred: yPred, sampleWeight: try applyMask(sampleWeight, mask, reduction: .sum))
     }
 }
 

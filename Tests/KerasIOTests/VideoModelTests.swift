@@ -8,16 +8,20 @@ import KerasIO
 /// `Fixtures/video`): a Conv3D network with (2+1)D convolutions, a
 /// TimeDistributed CNN with LSTMs and with GRUs (both bias layouts),
 /// Bidirectional RNNs of every kind and merge mode over per-frame features,
-/// and ConvLSTM2D. Each is saved by Keras 3 (`.keras`, `.h5`) and by tf-keras
+/// ConvLSTM2D, and TimeDistributed over nested models (a Sequential frame
+/// encoder; a keras.applications MobileNetV2 backbone). Each is saved by Keras 3 (`.keras`, `.h5`) and by tf-keras
 /// (`.h5`), and predicts what Keras predicted within `1e-4·(1+|y|)`.
 final class VideoModelTests: XCTestCase {
-    static let cases = ["conv3d_net", "td_cnn_lstm", "td_cnn_gru", "bidirectional", "conv_lstm"]
+    static let cases = ["conv3d_net", "td_cnn_lstm", "td_cnn_gru", "bidirectional", "conv_lstm", "td_nested_sequential",
+                        "td_application"]
 
     func testConv3DNetwork() throws { try check("conv3d_net") }
     func testTimeDistributedCNNWithLSTM() throws { try check("td_cnn_lstm") }
     func testTimeDistributedCNNWithGRU() throws { try check("td_cnn_gru") }
     func testBidirectionalRNNs() throws { try check("bidirectional") }
     func testConvLSTM2D() throws { try check("conv_lstm") }
+    func testTimeDistributedNestedSequential() throws { try check("td_nested_sequential") }
+    func testTimeDistributedApplicationBackbone() throws { try check("td_application") }
 
     func testEveryGeneratedCaseIsTested() throws {
         let names = try Self.manifest().compactMap { $0["name"]?.stringValue }

@@ -24,6 +24,16 @@ final class TrainingParityTests: XCTestCase {
     func testLSTM() throws { try runModel("rnn") }
     func testResidualFunctional() throws { try runModel("residual") }
 
+    /// Masked sequence models (tools/gen_mask_fixtures.py): the output mask
+    /// weights the loss (a mean over unmasked steps) and the metrics.
+    func testMaskedLSTM() throws {
+        try runCase("masking/masked_lstm", "fit", try Fixture.json("masking/masked_lstm/model.json"))
+    }
+
+    func testMaskedEmbeddingGRU() throws {
+        try runCase("masking/embedding_gru", "fit", try Fixture.json("masking/embedding_gru/model.json"))
+    }
+
     /// Runs every case of one model; prints one line per case with its worst error.
     private func runModel(_ name: String) throws {
         let meta = try Fixture.json("parity/\(name)/model.json")
@@ -33,15 +43,16 @@ final class TrainingParityTests: XCTestCase {
         let cases = try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasSuffix(".json") && $0 != "model.json" }.map { String($0.dropLast(5)) }.sorted()
         XCTAssertGreaterThanOrEqual(cases.count, 18)
-        for c in cases { try runCase(name, c, meta) }
+        for c in cases { try runCase("parity/\(name)", c, meta) }
     }
 
-    private func runCase(_ modelName: String, _ caseName: String, _ meta: JSONValue) throws {
-        let label = "\(modelName)/\(caseName)"
-        let spec = try Fixture.json("parity/\(modelName)/\(caseName).json")
+    /// Fits the model of `folder` (`parity/<model>`, `masking/<model>`) as in case `caseName`.
+    private func runCase(_ folder: String, _ caseName: String, _ meta: JSONValue) throws {
+        let label = "\(folder)/\(caseName)"
+        let spec = try Fixture.json("\(folder)/\(caseName).json")
         NameScope.reset()
         let model = try buildFunctional(spec["model_config"] ?? XCTUnwrap(meta["config"]))
-        let initPath = spec["model_config"] != nil ? "parity/\(modelName)/\(caseName).init.npy" : "parity/\(modelName)/init.npy"
+        let initPath = spec["model_config"] != nil ? "\(folder)/\(caseName).init.npy" : "\(folder)/init.npy"
         let layout = try XCTUnwrap(meta["weights"]?.arrayValue)
         try loadWeights(model, layout, try Fixture.npy(initPath).scalars, label)
 
@@ -55,16 +66,16 @@ final class TrainingParityTests: XCTestCase {
         try model.compile(optimizer: try Optimizers.deserialize(try XCTUnwrap(spec["optimizer"])), loss: loss, metrics: metrics)
 
         let fit = try XCTUnwrap(spec["fit"])
-        let x = try Fixture.npy("parity/\(modelName)/x.npy"), y = try Fixture.npy("parity/\(modelName)/y.npy")
+        let x = try Fixture.npy("\(folder)/x.npy"), y = try Fixture.npy("\(folder)/y.npy")
         let classWeight = fit["class_weight"]?.objectValue.map { o in
             Dictionary(uniqueKeysWithValues: o.map { (Int($0.key)!, Float($0.value.doubleValue!)) })
         }
-        let sampleWeight = caseName == "feature_sample_weight" ? try Fixture.npy("parity/\(modelName)/sample_weight.npy") : nil
+        let sampleWeight = caseName == "feature_sample_weight" ? try Fixture.npy("\(folder)/sample_weight.npy") : nil
         let history = try model.fit(x: x, y: y, batchSize: fit["batch_size"]?.intValue, epochs: 3, shuffle: false,
                                     validationSplit: fit["validation_split"]?.doubleValue ?? 0, classWeight: classWeight,
                                     sampleWeight: sampleWeight, verbose: 0)
 
-        let expected = try Fixture.npy("parity/\(modelName)/\(caseName).npy").scalars
+        let expected = try Fixture.npy("\(folder)/\(caseName).npy").scalars
         let actual = try flatWeights(model, layout)
         let weightError = Self.worstRelativeError(actual, expected)
         var historyError: Float = 0

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CLI = ROOT / ".build" / "release" / "keras-delta"
+# KERAS_DELTA_CLI points the suite at another build of the binary.
+CLI = pathlib.Path(os.environ.get("KERAS_DELTA_CLI", ROOT / ".build" / "release" / "keras-delta"))
 
 
 def cli(*args):

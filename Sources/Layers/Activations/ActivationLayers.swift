@@ -7,6 +7,9 @@ import Tensor
 /// let relu6 = try ReLU(maxValue: 6)
 /// ```
 public final class ReLU: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let maxValue: Double?
     public let negativeSlope: Double
     public let threshold: Double
@@ -45,6 +48,9 @@ public final class ReLU: UnaryLayer {
 /// `keras.layers.LeakyReLU`: `x` for `x ≥ 0`, else `negative_slope · x`.
 /// Reads Keras 2's `alpha` and writes back the key it read.
 public final class LeakyReLU: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let negativeSlope: Double
     /// Whether the config names the slope `alpha` (tf-keras) rather than `negative_slope`.
     private let slopeKey: String
@@ -74,6 +80,9 @@ public final class LeakyReLU: UnaryLayer {
 /// `keras.layers.PReLU`: `relu(x) − alpha · relu(−x)` with a learned `alpha`
 /// per input element, shared (size 1) along `shared_axes`.
 public final class PReLU: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public var alphaOptions: WeightOptions
     /// Axes (1-based, batch excluded) along which `alpha` is shared.
     public let sharedAxes: [Int]?
@@ -128,6 +137,9 @@ public final class PReLU: UnaryLayer {
 
 /// `keras.layers.ELU`: `x` for `x > 0`, else `alpha · (eˣ − 1)`.
 public final class ELU: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let alpha: Double
 
     public convenience init(alpha: Double = 1, name: String? = nil) throws {
@@ -150,6 +162,9 @@ public final class ELU: UnaryLayer {
 
 /// `keras.layers.Softmax` over one axis or several (the `mask` argument is not supported).
 public final class Softmax: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let axis: AxisList
 
     public convenience init(axis: Int = -1, name: String? = nil) throws {
@@ -178,6 +193,9 @@ public final class Softmax: UnaryLayer {
 
 /// tf-keras's `ThresholdedReLU`: `x` where `x > theta`, else 0.
 public final class ThresholdedReLU: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let theta: Double
 
     public convenience init(theta: Double = 1, name: String? = nil) throws {

@@ -2,6 +2,9 @@ import Tensor
 
 /// `keras.layers.Activation`: applies a named activation.
 public final class ActivationLayer: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public var activation: ActivationFunction
 
     public override class var className: String { "Activation" }

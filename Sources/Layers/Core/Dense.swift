@@ -64,6 +64,9 @@ public struct ActivationFunction {
 
 /// `keras.layers.Dense`: `activation(x · kernel + bias)` over the last axis.
 public final class Dense: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let units: Int
     public var activation: ActivationFunction
     public let useBias: Bool

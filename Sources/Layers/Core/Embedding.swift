@@ -3,8 +3,8 @@ import Tensor
 /// `keras.layers.Embedding`: maps integer indices in `[0, input_dim)` to rows
 /// of the `embeddings` matrix `[input_dim, output_dim]`. Inputs hold the
 /// indices as floats (truncated like TensorFlow's integer cast); an index out
-/// of range is an error. `mask_zero` is kept in the config; masks are not
-/// propagated.
+/// of range is an error. With `mask_zero`, index 0 is padding: it is masked
+/// for later layers.
 public final class Embedding: UnaryLayer {
     public let inputDim: Int
     public let outputDim: Int
@@ -46,6 +46,14 @@ public final class Embedding: UnaryLayer {
     }
 
     public override func computeOutputShape(_ inputShape: Shape) throws -> Shape { inputShape + [outputDim] }
+
+    public override var supportsMasking: Bool { maskZero }
+
+    /// `inputs != 0`, for the indices the inputs hold.
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        let x = inputs[0]
+        return [Tensor(shape: x.shape, scalars: x.scalars.map { $0.rounded(.towardZero) != 0 ? 1 : 0 })]
+    }
 
     public override func call(_ x: Tensor, training: Bool) throws -> Tensor {
         let indices = try x.scalars.map { v -> Int in

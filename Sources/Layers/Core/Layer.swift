@@ -83,6 +83,24 @@ open class Layer {
     /// Output shapes for input shapes, without computing anything.
     open func computeOutputShapes(_ inputShapes: [Shape]) throws -> [Shape] { inputShapes }
 
+    // MARK: Masking
+
+    /// Whether the layer passes masks on (Keras's `supports_masking`). A layer
+    /// that does not drops the masks of its inputs, as Keras 3 does.
+    open var supportsMasking: Bool { false }
+
+    /// The computation given the inputs' masks (Keras's `mask` argument of
+    /// `call`): one per input, `nil` where unmasked, a 0/1 tensor of the
+    /// input's shape without its last axis. By default masks are ignored.
+    open func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
+        try call(inputs, training: training)
+    }
+
+    /// The masks of the outputs (Keras's `compute_mask`), asked only when the
+    /// layer ``supportsMasking``: by default the first input's mask, for the
+    /// first output. Missing entries mean unmasked outputs.
+    open func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] { [masks.first ?? nil] }
+
     // MARK: Weights
 
     /// Creates a variable named `<layer>/<name>`, appended to ``ownWeights``.
@@ -199,8 +217,27 @@ open class Layer {
 
     /// Calls the layer on concrete tensors, building it first if needed.
     public func callAsFunction(_ inputs: [Tensor], training: Bool = false) throws -> [Tensor] {
+        try run(inputs, masks: nil, training: training)
+    }
+
+    /// Calls the layer on concrete tensors and their masks (`nil`: unmasked),
+    /// as Keras's `__call__` on masked tensors: returns the outputs and, one
+    /// per output, their masks from ``computeMask(_:masks:)`` when the layer
+    /// ``supportsMasking``, else none.
+    public func callAsFunction(_ inputs: [Tensor], masks: [Tensor?],
+                               training: Bool = false) throws -> (outputs: [Tensor], masks: [Tensor?]) {
+        guard masks.count == inputs.count else {
+            throw LayerError.shapeMismatch(layer: name, "got \(masks.count) masks for \(inputs.count) inputs")
+        }
+        let outputs = try run(inputs, masks: masks, training: training)
+        let computed = supportsMasking ? try computeMask(inputs, masks: masks) : []
+        return (outputs, outputs.indices.map { $0 < computed.count ? computed[$0] : nil })
+    }
+
+    /// Builds, calls (with masks when given) and records activity penalties.
+    private func run(_ inputs: [Tensor], masks: [Tensor?]?, training: Bool) throws -> [Tensor] {
         try buildIfNeeded(inputs.map { $0.shape.map { Optional($0) } })
-        let outputs = try call(inputs, training: training)
+        let outputs = try masks.map { try call(inputs, masks: $0, training: training) } ?? call(inputs, training: training)
         if let activityRegularizer {
             // Keras divides by the batch size so the strength does not depend on it.
             for o in outputs {

@@ -5,12 +5,19 @@ public struct LayerConfig {
     /// Whether the config was written by Keras 2 (tf-keras): formulas that
     /// differ between versions follow the writer.
     public var keras2 = false
+    /// Builds a serialized layer `{"class_name", "config", ...}` nested in this
+    /// config (a wrapper's `layer`, an RNN's `cell`). A file reader sets it so
+    /// that nested models (`Sequential`, `Functional`) are rebuilt with their
+    /// graphs; without it nested layers come from ``LayerRegistry``.
+    public var makeNested: ((JSONValue) throws -> Layer)?
     /// The layer name, for error messages.
     public var layerName: String { values["name"]?.stringValue ?? "<unnamed>" }
 
-    public init(_ values: JSONObject = JSONObject(), keras2: Bool = false) {
+    public init(_ values: JSONObject = JSONObject(), keras2: Bool = false,
+                makeNested: ((JSONValue) throws -> Layer)? = nil) {
         self.values = values
         self.keras2 = keras2
+        self.makeNested = makeNested
     }
 
     public subscript(key: String) -> JSONValue? {

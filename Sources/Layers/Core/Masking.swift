@@ -1,8 +1,8 @@
 import Tensor
 
 /// `keras.layers.Masking`: zeroes the timesteps (positions along all but the
-/// last axis) whose features all equal `mask_value`. The mask itself is not
-/// propagated to later layers.
+/// last axis) whose features all equal `mask_value`, and masks them for later
+/// layers: the mask is `any(x != mask_value, axis=-1)`.
 public final class Masking: UnaryLayer {
     public let maskValue: Double
 
@@ -21,10 +21,19 @@ public final class Masking: UnaryLayer {
         return c
     }
 
+    public override var supportsMasking: Bool { true }
+
     public override func call(_ x: Tensor, training: Bool) throws -> Tensor {
+        try Tensor.where(try keep(x, keepDims: true), x, Tensor(0))
+    }
+
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        [try keep(inputs[0], keepDims: false)]
+    }
+
+    /// `any(x != mask_value, axis=-1)`: 1 minus "all features equal the mask value".
+    private func keep(_ x: Tensor, keepDims: Bool) throws -> Tensor {
         guard x.rank >= 1 else { throw LayerError.shapeMismatch(layer: name, "expects inputs of rank ≥ 1, got a scalar") }
-        // any(x != mask_value, axis=-1): 1 minus "all features equal the mask value".
-        let allMasked = try Tensor.equal(x, Tensor(Float(maskValue))).min(axes: [-1], keepDims: true)
-        return try Tensor.where(1 - allMasked, x, Tensor(0))
+        return try withoutGradient { 1 - (try Tensor.equal(x, Tensor(Float(maskValue))).min(axes: [-1], keepDims: keepDims)) }
     }
 }

@@ -1,8 +1,13 @@
 import Tensor
 
 /// `keras.layers.Concatenate`: joins the inputs along `axis`; all other axes must agree.
+///
+/// Masks: each input's mask (all ones when it has none) is broadcast to the
+/// input's shape, the masks are joined along `axis`, and an output position
+/// is kept if any (Keras 3) or every (tf-keras) entry on its last axis is.
 public final class Concatenate: Layer {
     public let axis: Int
+    private let keras2: Bool
 
     public convenience init(axis: Int = -1, name: String? = nil) throws {
         try self.init(config: Self.swiftConfig(name: name, ["axis": .int(axis)]))
@@ -10,6 +15,7 @@ public final class Concatenate: Layer {
 
     public required init(config: LayerConfig) throws {
         axis = try config.int("axis", default: -1)
+        keras2 = config.keras2
         try super.init(config: config)
     }
 
@@ -42,6 +48,18 @@ public final class Concatenate: Layer {
     public override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
         _ = try computeOutputShapes(inputs.map { $0.shape.map { Optional($0) } })
         return [try Tensor.concatenate(inputs, axis: try resolveAxis(axis, rank: inputs[0].rank, layer: name))]
+    }
+
+    public override var supportsMasking: Bool { true }
+
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        guard masks.contains(where: { $0 != nil }) else { return [nil] }
+        let full = try zip(inputs, masks).map { x, mask -> Tensor in
+            guard let mask else { return Tensor.ones(x.shape) }
+            return mask.rank < x.rank ? try mask.expandingDims(at: -1).broadcast(to: x.shape) : mask
+        }
+        let joined = try Tensor.concatenate(full, axis: try resolveAxis(axis, rank: inputs[0].rank, layer: name))
+        return [keras2 ? try joined.min(axes: [-1]) : try joined.max(axes: [-1])]
     }
 }
 

@@ -3,16 +3,42 @@ import Tensor
 /// The base of the elementwise merge layers (`keras.layers.Merge`): combines
 /// a list of inputs with NumPy broadcasting. Inputs of lower rank first get
 /// size-1 axes inserted after the batch axis, as Keras does.
+///
+/// Masks: Keras 3 ORs the input masks (none if an input has none); tf-keras
+/// ANDs those given.
 public class Merge: Layer {
     /// The number of inputs the layer accepts.
     class var inputCounts: ClosedRange<Int> { 1...Int.max }
+    /// Whether the layer follows tf-keras's masking.
+    let keras2: Bool
 
     public convenience init(name: String? = nil) throws {
         try self.init(config: Self.swiftConfig(name: name, [:]))
     }
 
+    public required init(config: LayerConfig) throws {
+        keras2 = config.keras2
+        try super.init(config: config)
+    }
+
     /// Combines inputs of equal rank.
     func merge(_ inputs: [Tensor]) throws -> Tensor { preconditionFailure("\(Self.self) must override merge") }
+
+    /// Combines inputs of equal rank given their masks (nil for an input
+    /// whose rank was raised); by default the masks do not change the values.
+    func merge(_ inputs: [Tensor], masks: [Tensor?]) throws -> Tensor { try merge(inputs) }
+
+    public override var supportsMasking: Bool { true }
+
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        let given = masks.compactMap { $0 }
+        if keras2 {
+            guard let first = given.first else { return [nil] }
+            return [try given.dropFirst().reduce(first) { try Tensor.minimum($0, $1) }]
+        }
+        guard given.count == masks.count, let first = given.first else { return [nil] }
+        return [try given.dropFirst().reduce(first) { try Tensor.maximum($0, $1) }]
+    }
 
     public override func build(_ inputShapes: [Shape]) throws {
         _ = try computeOutputShapes(inputShapes)
@@ -46,12 +72,18 @@ public class Merge: Layer {
     }
 
     public override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, masks: inputs.map { _ in nil }, training: training)
+    }
+
+    public override func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
         try checkCount(inputs.count)
         let rank = inputs.map { $0.rank }.max()!
         let expanded = try inputs.map { x -> Tensor in
             try x.rank < rank ? x.reshaped(to: [x.shape[0]] + [Int](repeating: 1, count: rank - x.rank) + x.shape.dropFirst()) : x
         }
-        do { return [try merge(expanded)] } catch let error as TensorError {
+        // An input whose rank is raised is a new tensor in Keras, without a mask.
+        let kept = zip(inputs, masks).map { x, m in x.rank < rank || keras2 ? nil : m }
+        do { return [try merge(expanded, masks: kept)] } catch let error as TensorError {
             throw LayerError.shapeMismatch(layer: name, "cannot merge inputs of shapes \(inputs.map { $0.shape }): \(error)")
         }
     }
@@ -76,9 +108,27 @@ public final class Subtract: Merge {
     override func merge(_ inputs: [Tensor]) throws -> Tensor { try inputs[0] - inputs[1] }
 }
 
-/// `keras.layers.Multiply`: the product of the inputs.
+/// `keras.layers.Multiply`: the product of the inputs. In Keras 3 masked
+/// entries count as 1, and when every input is masked the entries masked in
+/// all of them are 0.
 public final class Multiply: Merge {
     override func merge(_ inputs: [Tensor]) throws -> Tensor { try inputs.dropFirst().reduce(inputs[0], *) }
+
+    override func merge(_ inputs: [Tensor], masks: [Tensor?]) throws -> Tensor {
+        guard masks.contains(where: { $0 != nil }) else { return try merge(inputs) }
+        var output: Tensor?, outputMask: Tensor?
+        for (x, mask) in zip(inputs, masks) {
+            var x = x
+            if let mask {
+                let m = try broadcastMask(mask, like: x)
+                x = try Tensor.where(m, x, Tensor(1))
+                outputMask = try outputMask.map { try Tensor.maximum($0, m) } ?? m
+            }
+            output = try output.map { try $0 * x } ?? x
+        }
+        guard !masks.contains(where: { $0 == nil }), let outputMask else { return output! }
+        return try Tensor.where(outputMask, output!, Tensor(0))
+    }
 }
 
 /// `keras.layers.Average`: the mean of the inputs.
@@ -88,12 +138,44 @@ public final class Average: Merge {
     }
 }
 
-/// `keras.layers.Maximum`: the elementwise maximum of the inputs.
+/// `keras.layers.Maximum`: the elementwise maximum of the inputs (masked
+/// entries skipped in Keras 3, see ``mergeSkippingMasked(_:masks:_:)``).
 public final class Maximum: Merge {
     override func merge(_ inputs: [Tensor]) throws -> Tensor { try inputs.dropFirst().reduce(inputs[0], Tensor.maximum) }
+
+    override func merge(_ inputs: [Tensor], masks: [Tensor?]) throws -> Tensor {
+        try mergeSkippingMasked(inputs, masks: masks, Tensor.maximum)
+    }
 }
 
-/// `keras.layers.Minimum`: the elementwise minimum of the inputs.
+/// `keras.layers.Minimum`: the elementwise minimum of the inputs (masked
+/// entries skipped in Keras 3, see ``mergeSkippingMasked(_:masks:_:)``).
 public final class Minimum: Merge {
     override func merge(_ inputs: [Tensor]) throws -> Tensor { try inputs.dropFirst().reduce(inputs[0], Tensor.minimum) }
+
+    override func merge(_ inputs: [Tensor], masks: [Tensor?]) throws -> Tensor {
+        try mergeSkippingMasked(inputs, masks: masks, Tensor.minimum)
+    }
+}
+
+/// Keras 3's `_apply_merge_op_and_or_mask`: folds `op` over the inputs, an
+/// entry masked on one side taking the other side's value.
+private func mergeSkippingMasked(_ inputs: [Tensor], masks: [Tensor?],
+                                 _ op: (Tensor, Tensor) throws -> Tensor) throws -> Tensor {
+    var output = inputs[0]
+    var outputMask = try masks[0].map { try broadcastMask($0, like: inputs[0]) }
+    for (x, mask) in zip(inputs, masks).dropFirst() {
+        var x = x
+        let m = try mask.map { try broadcastMask($0, like: x) }
+        if let m { x = try Tensor.where(m, x, output) }
+        if let outputMask { output = try Tensor.where(outputMask, output, x) }
+        outputMask = try m.flatMap { m in try outputMask.map { try Tensor.maximum($0, m) } }
+        output = try op(output, x)
+    }
+    return output
+}
+
+/// A `[batch, ...]` mask broadcast over the last axis of `x`.
+private func broadcastMask(_ mask: Tensor, like x: Tensor) throws -> Tensor {
+    try mask.expandingDims(at: -1).broadcast(to: x.shape)
 }

@@ -162,11 +162,28 @@ open class Model: Layer {
     /// with the BatchNormalization and ReLU nodes that follow them (see
     /// ``FusedConvolution``).
     open override func call(_ inputValues: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputValues, masks: inputValues.map { _ in nil }, training: training)
+    }
+
+    /// The masks of the outputs of the latest call, as Keras leaves them on
+    /// the output tensors (`_keras_mask`); `nil` where unmasked.
+    public internal(set) var outputMasks: [Tensor?] = []
+
+    /// A model passes on the masks its graph computes.
+    open override var supportsMasking: Bool { true }
+
+    open override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] { outputMasks }
+
+    /// Runs the graph with masks on the inputs: each node gets its inputs'
+    /// masks and gives its outputs theirs (see ``Layer/callAsFunction(_:masks:training:)``).
+    /// A fused convolution chain's output is unmasked, as a convolution drops masks.
+    open override func call(_ inputValues: [Tensor], masks inputMasks: [Tensor?], training: Bool) throws -> [Tensor] {
         try checkInputShapes(inputValues.map { $0.shape.map { Optional($0) } })
         for l in graphLayers { l.clearLosses() }
-        var values: [Int: Tensor] = [:]
+        var values: [Int: Tensor] = [:], masks: [Int: Tensor] = [:]
         var remaining = consumers
         for (t, v) in zip(inputs, inputValues) { values[t.id] = v }
+        for (t, m) in zip(inputs, inputMasks) { masks[t.id] = m }
         let fused = !training && GradientTape.isDisabled ? inferenceFusion : [:]
         let absorbed = Set(fused.values.flatMap { $0.absorbed.map { ObjectIdentifier($0) } })
         for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
@@ -183,17 +200,20 @@ open class Model: Layer {
                 values[chain.outputID] = try chain.run(args[0], residual: residual)
                 reads += [chain.residualID].compactMap { $0 }
             } else {
-                let outs = try node.layer.callAsFunction(args, training: training)
+                let (outs, outMasks) = try node.layer.callAsFunction(args, masks: node.inputs.map { masks[$0.id] },
+                                                                     training: training)
                 guard outs.count == node.outputIDs.count else {
                     throw LayerError.shapeMismatch(layer: node.layer.name, "returned \(outs.count) outputs, expected \(node.outputIDs.count)")
                 }
                 for (id, v) in zip(node.outputIDs, outs) { values[id] = v }
+                for (id, m) in zip(node.outputIDs, outMasks) { masks[id] = m }
             }
             for id in reads {
                 remaining[id]! -= 1
-                if remaining[id] == 0 { values[id] = nil }
+                if remaining[id] == 0 { (values[id], masks[id]) = (nil, nil) }
             }
         }
+        outputMasks = outputs.map { masks[$0.id] }
         return outputs.map { values[$0.id]! }
     }
 

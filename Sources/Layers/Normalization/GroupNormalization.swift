@@ -6,6 +6,9 @@ import Tensor
 /// `groups = -1` (one channel per group, instance normalization) becomes the
 /// channel count when the layer is built, as in Keras.
 public final class GroupNormalization: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public private(set) var groups: Int
     public let axis: Int
     public let epsilon: Double
@@ -78,6 +81,9 @@ public final class GroupNormalization: UnaryLayer {
 
 /// `keras.layers.UnitNormalization`: scales each sample to unit L2 norm over `axis`.
 public final class UnitNormalization: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let axis: AxisList
     private let keras2: Bool
 

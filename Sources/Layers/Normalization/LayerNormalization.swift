@@ -7,6 +7,9 @@ import Tensor
 /// With the deprecated `rms_scaling` the layer divides by the standard
 /// deviation without centering and has only `gamma`, as Keras 3 does.
 public final class LayerNormalization: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     /// The normalized axes, sorted as Keras sorts them (negative axes stay negative).
     public let axes: [Int]
     public let epsilon: Double

@@ -64,6 +64,19 @@ public final class GlobalMaxPooling3D: BaseGlobalPooling {
 public final class GlobalAveragePooling1D: BaseGlobalPooling {
     override class var rank: Int { 1 }
     override class var mode: PoolMode { .average }
+
+    /// Averages over the unmasked steps only; the output is unmasked.
+    public override var supportsMasking: Bool { true }
+
+    public override func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
+        guard let mask = masks.first ?? nil else { return try call(inputs, training: training) }
+        try requireSpatialInput(inputs[0])
+        let m = try mask.expandingDims(at: 2)
+        let total = try Tensor.where(m, inputs[0], Tensor(0)).sum(axes: [1], keepDims: keepdims)
+        return [try total / m.sum(axes: [1], keepDims: keepdims)]
+    }
+
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] { [nil] }
 }
 
 /// `keras.layers.GlobalAveragePooling2D` over `[batch, height, width, channels]`.

@@ -5,6 +5,9 @@ import Tensor
 /// `invert`). The statistics are either the `mean` and `variance` config values
 /// or the `mean`, `variance` and `count` weights that `adapt` fills in Keras.
 public final class Normalization: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     /// The kept axes as written (an empty list normalizes with scalars).
     public let axes: [Int]
     public let invert: Bool

@@ -3,6 +3,9 @@ import Tensor
 /// `keras.layers.Rescaling`: `x · scale + offset`. `scale` and `offset` are
 /// numbers or arrays that broadcast against the input (e.g. one value per channel).
 public final class Rescaling: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     /// The config values as written: numbers, lists, or serialized NumPy arrays.
     public let scaleValue: JSONValue
     public let offsetValue: JSONValue

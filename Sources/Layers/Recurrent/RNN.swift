@@ -151,6 +151,13 @@ open class RecurrentCell: Layer {
 /// `call` returns `[output]`, or `[output] + states` with ``returnState``.
 /// Extra inputs after the sequence are initial states (Keras's `initial_state`).
 /// `stateful=True` is rejected; `unroll` is accepted and has no effect.
+///
+/// A `[batch, time]` mask on the sequence skips timesteps as Keras's
+/// `backend.rnn` does: a masked step keeps the previous states and repeats
+/// the previous output (zeros before the first unmasked step), or outputs
+/// zeros with ``zeroOutputForMask``. The sequence output keeps the mask; the
+/// last output and the states are unmasked. As in Keras 3, the mask is not
+/// applied when initial states are given as inputs (it still propagates).
 open class RNN: Layer {
     public let cell: RecurrentCell
     /// Output every timestep (`[batch, time, ...]`) instead of the last one.
@@ -163,6 +170,8 @@ open class RNN: Layer {
     public let unroll: Bool
     /// tf-keras `time_major`: inputs and sequence outputs are `[time, batch, ...]`.
     public let timeMajor: Bool
+    /// Output zeros at masked timesteps instead of the previous output.
+    public var zeroOutputForMask: Bool
     let keras2: Bool
 
     /// Whether the cell's keys are written flat into this layer's config
@@ -184,6 +193,7 @@ open class RNN: Layer {
         goBackwards = try config.bool("go_backwards", default: false)
         unroll = try config.bool("unroll", default: false)
         timeMajor = try config.bool("time_major", default: false)
+        zeroOutputForMask = try config.bool("zero_output_for_mask", default: false)
         keras2 = config.keras2
         guard try !config.bool("stateful", default: false) else {
             throw LayerError.badConfig(layer: config.layerName, "stateful=True is not supported: "
@@ -225,6 +235,8 @@ open class RNN: Layer {
         c["go_backwards"] = .bool(goBackwards)
         c["stateful"] = false
         c["unroll"] = .bool(unroll)
+        // tf-keras writes the key only when set.
+        if !keras2 || zeroOutputForMask { c["zero_output_for_mask"] = .bool(zeroOutputForMask) }
         if Self.flatCellConfig {
             cell.writeConfig(to: &c)
         } else {
@@ -276,7 +288,18 @@ open class RNN: Layer {
 
     // MARK: Calling
 
+    open override var supportsMasking: Bool { true }
+
+    /// The sequence output keeps the input mask; the last output and states have none.
+    open override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        [returnSequences ? masks.first ?? nil : nil]
+    }
+
     open override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, masks: inputs.map { _ in nil }, training: training)
+    }
+
+    open override func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
         let sequence = inputs[0]
         let shape = try sequenceShape([sequence.shape.map { $0 }])
         if let expected = builtInputShapes.first {
@@ -296,17 +319,36 @@ open class RNN: Layer {
         let steps = try unstack(try projected.reshaped(to: [time, batch] + projected.shape.dropFirst()))
 
         var states = try initialStates(Array(inputs.dropFirst()), batch: batch, shapes: stateShapes)
+        let stepMasks = try inputs.count == 1 ? (masks.first ?? nil).map { try timestepMasks($0, time: time, batch: batch) } : nil
         let recurrentMask = training ? dropoutMask(rate: cell.recurrentDropout, shape: [batch] + stateShapes[0]) : nil
         let weights = try cell.recurrentWeights()
         var outputs: [Tensor] = []
         outputs.reserveCapacity(returnSequences ? time : 1)
+        var previousOutput = Tensor(0)
         for t in goBackwards ? Array((0..<time).reversed()) : Array(0..<time) {
-            let (y, next) = try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
+            var (y, next) = try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
+            if let keep = stepMasks?[t] {
+                y = try Tensor.where(keep, y, zeroOutputForMask ? Tensor(0) : previousOutput)
+                next = try zip(next, states).map { try Tensor.where(keep, $0, $1) }
+                previousOutput = y
+            }
             states = next
             if returnSequences || t == (goBackwards ? 0 : time - 1) { outputs.append(y) }
         }
         let output = returnSequences ? try Tensor.stack(outputs, axis: timeAxis) : outputs[0]
         return [output] + (returnState ? states : [])
+    }
+
+    /// The per-timestep masks of a mask shaped like the input's first two
+    /// axes, each `[batch, 1...]` to broadcast over a step's output and states.
+    private func timestepMasks(_ mask: Tensor, time: Int, batch: Int) throws -> [Tensor] {
+        let expected = timeMajor ? [time, batch] : [batch, time]
+        guard mask.shape == expected else {
+            throw LayerError.shapeMismatch(layer: name, "expects a mask of shape \(expected), got \(mask.shape)")
+        }
+        let timeFirst = timeMajor ? mask : try mask.transposed([1, 0])
+        let ones = [Int](repeating: 1, count: cell.stepRank - 1)
+        return try unstack(timeFirst).map { try $0.reshaped(to: [batch] + ones) }
     }
 
     /// Zero states, or the given initial states after checking their shapes.
@@ -350,7 +392,7 @@ private let sequenceKeys: Set<String> = [
 func makeFlatCell<C: RecurrentCell>(_ config: LayerConfig, name: String, _ make: (LayerConfig) throws -> C) throws -> C {
     var values = JSONObject()
     for (key, value) in config.values where !sequenceKeys.contains(key) { values[key] = value }
-    let cell = try make(LayerConfig(values, keras2: config.keras2))
+    let cell = try make(LayerConfig(values, keras2: config.keras2, makeNested: config.makeNested))
     cell.name = name
     return cell
 }
@@ -361,6 +403,7 @@ func makeNestedLayer(_ config: LayerConfig, key: String) throws -> Layer {
           let inner = object["config"]?.objectValue else {
         throw config.fail(key, "a serialized layer {\"class_name\": ..., \"config\": {...}}")
     }
+    if let makeNested = config.makeNested { return try makeNested(.object(object)) }
     return try LayerRegistry.makeLayer(className: className, registeredName: object["registered_name"]?.stringValue,
                                        config: LayerConfig(inner, keras2: config.keras2))
 }

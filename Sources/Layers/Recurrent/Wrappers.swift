@@ -58,15 +58,31 @@ public final class TimeDistributed: Layer {
     }
 
     public override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, masks: [nil], training: training)
+    }
+
+    /// The `[batch, time, ...]` mask reaches the wrapped layer folded like
+    /// the input, as Keras passes each timestep's slice; the output keeps
+    /// the input mask (Keras 3's default `compute_mask`).
+    public override func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
         _ = try stepShape(inputs.map { $0.shape.map { $0 } })
         let x = inputs[0]
         let (batch, time) = (x.shape[0], x.shape[1])
         let folded = try x.reshaped(to: [batch * time] + x.shape.dropFirst(2))
+        let mask = try (masks.first ?? nil).map { m -> Tensor in
+            guard m.rank >= 2, m.shape[0] == batch, m.shape[1] == time else {
+                throw LayerError.shapeMismatch(layer: name, "expects a mask of shape starting (\(batch), \(time)), got \(m.shape)")
+            }
+            return try m.reshaped(to: [batch * time] + m.shape.dropFirst(2))
+        }
         // Keras 3 runs the wrapped layer's `call`; tf-keras calls the layer
         // (which also applies its activity regularizer).
-        let outputs = keras2 ? try layer([folded], training: training) : try layer.call([folded], training: training)
+        let outputs = keras2 ? try layer([folded], masks: [mask], training: training).outputs
+            : try layer.call([folded], masks: [mask], training: training)
         return try outputs.map { try $0.reshaped(to: [batch, time] + $0.shape.dropFirst()) }
     }
+
+    public override var supportsMasking: Bool { true }
 }
 
 /// `keras.layers.Bidirectional`: runs a recurrent layer forwards and a copy
@@ -125,7 +141,7 @@ public final class Bidirectional: Layer {
             var c = template.getConfig()
             c["name"] = .string("backward_" + (keras2 ? base : removing("backward_", from: base)))
             c["go_backwards"] = .bool(!template.goBackwards)
-            backwardLayer = try type(of: template).init(config: LayerConfig(c, keras2: keras2))
+            backwardLayer = try type(of: template).init(config: LayerConfig(c, keras2: keras2, makeNested: config.makeNested))
         }
         guard forwardLayer.goBackwards != backwardLayer.goBackwards else {
             throw LayerError.badConfig(layer: layerName, "the forward and backward layers must differ in go_backwards")
@@ -135,6 +151,8 @@ public final class Bidirectional: Layer {
             throw LayerError.badConfig(layer: layerName, "the forward and backward layers must agree in "
                 + "return_sequences, return_state and time_major")
         }
+        // Keras outputs zeros at masked steps of returned sequences, so the two directions line up.
+        for layer in [forwardLayer, backwardLayer] { layer.zeroOutputForMask = layer.returnSequences }
         try super.init(config: config)
     }
 
@@ -153,15 +171,18 @@ public final class Bidirectional: Layer {
     public override func getConfig() -> JSONObject {
         var c = super.getConfig()
         c["merge_mode"] = mergeMode.map { .string($0) } ?? .null
-        func original(_ layer: RNN, _ prefix: String) -> JSONObject {
+        /// The layer as given, before its name prefix and the forced `zero_output_for_mask`.
+        func original(_ layer: RNN, _ prefix: String, _ source: JSONValue?) -> JSONObject {
             var config = layer.getConfig()
             config["name"] = .string(String(layer.name.dropFirst(prefix.count)))
+            config["zero_output_for_mask"] = source?["config"]?["zero_output_for_mask"]
             return config
         }
         if keras2 {
-            c["layer"] = serializeNestedLayer(forwardLayer, config: original(forwardLayer, "forward_"), source: sourceConfig["layer"])
+            c["layer"] = serializeNestedLayer(forwardLayer, config: original(forwardLayer, "forward_", sourceConfig["layer"]),
+                                              source: sourceConfig["layer"])
             if let given = sourceConfig["backward_layer"], !given.isNull {
-                c["backward_layer"] = serializeNestedLayer(backwardLayer, config: original(backwardLayer, "backward_"),
+                c["backward_layer"] = serializeNestedLayer(backwardLayer, config: original(backwardLayer, "backward_", given),
                                                            source: given)
             }
         } else {
@@ -193,14 +214,30 @@ public final class Bidirectional: Layer {
         return outputs + f.dropFirst() + b.dropFirst()
     }
 
+    public override var supportsMasking: Bool { true }
+
+    /// Returned sequences keep the input mask (both of them without a merge mode).
+    public override func computeMask(_ inputs: [Tensor], masks: [Tensor?]) throws -> [Tensor?] {
+        let mask = masks.first ?? nil
+        return returnSequences ? (mergeMode == nil ? [mask, mask] : [mask]) : []
+    }
+
     public override func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, masks: inputs.map { _ in nil }, training: training)
+    }
+
+    /// Both directions see the sequence's mask, as in Keras 3 not when initial states are given.
+    public override func call(_ inputs: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
         let states = inputs.dropFirst()
         guard states.count % 2 == 0 else {
             throw LayerError.shapeMismatch(layer: name, "expects as many forward as backward initial states, got \(states.count) in all")
         }
         let half = states.count / 2
-        let f = try forwardLayer([inputs[0]] + states.prefix(half), training: training)
-        let b = try backwardLayer([inputs[0]] + states.suffix(half), training: training)
+        let mask = states.isEmpty ? masks.first ?? nil : nil
+        let f = try forwardLayer([inputs[0]] + states.prefix(half), masks: [mask] + states.prefix(half).map { _ in nil },
+                                 training: training).outputs
+        let b = try backwardLayer([inputs[0]] + states.suffix(half), masks: [mask] + states.suffix(half).map { _ in nil },
+                                  training: training).outputs
         let y = f[0]
         let yRev = returnSequences ? try b[0].flipped(axes: [forwardLayer.timeMajor ? 0 : 1]) : b[0]
         let outputs: [Tensor]

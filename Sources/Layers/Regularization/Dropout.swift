@@ -12,6 +12,9 @@ func keepMask(_ shape: [Int], rate: Double) -> Tensor {
 /// training-time masking. Units sharing a position along axes where the mask
 /// shape is 1 are dropped together.
 public class BaseDropout: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let rate: Double
     /// The mask shape; `nil` entries take the input's size (`nil` for the whole input).
     public let noiseShape: Shape?

@@ -3,6 +3,9 @@ import Tensor
 /// `keras.layers.GaussianNoise`: adds zero-mean normal noise of standard
 /// deviation `stddev` at training time; the identity at inference.
 public final class GaussianNoise: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let stddev: Double
     /// The seed as configured; draws come from ``RandomState/generator``.
     public let seed: Int?
@@ -34,6 +37,9 @@ public final class GaussianNoise: UnaryLayer {
 /// `keras.layers.GaussianDropout`: multiplies by normal noise of mean 1 and
 /// standard deviation `sqrt(rate / (1 − rate))` at training time; the identity at inference.
 public final class GaussianDropout: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let rate: Double
     /// The seed as configured; draws come from ``RandomState/generator``.
     public let seed: Int?
@@ -66,6 +72,9 @@ public final class GaussianDropout: UnaryLayer {
 /// `keras.layers.ActivityRegularization`: the identity that adds
 /// `l1 · Σ|x| + l2 · Σx²` (divided by the batch size) to the layer's losses.
 public final class ActivityRegularization: UnaryLayer {
+    /// Passes the input mask on, as Keras does.
+    public override var supportsMasking: Bool { true }
+
     public let l1: Double
     public let l2: Double
 

@@ -30,6 +30,14 @@ public final class Adadelta: Optimizer {
         accumulatedDeltas = makeSlots()
     }
 
+    /// The two accumulators interleaved per variable.
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in accumulatedGrads.indices {
+            try visitSlot(i, "accumulated_grad", &accumulatedGrads[i], body)
+            try visitSlot(i, "accumulated_delta_var", &accumulatedDeltas[i], body)
+        }
+    }
+
     public override func update(_ g: [Float], variable: Variable, slot: Int, learningRate lr: Float) {
         let rho = Float(self.rho), oneMinusRho = Float(1 - self.rho), eps = Float(epsilon)
         accumulatedGrads[slot].withUnsafeMutableBufferPointer { G in

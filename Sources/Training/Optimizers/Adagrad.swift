@@ -28,6 +28,10 @@ public final class Adagrad: Optimizer {
         accumulators = makeSlots(Float(initialAccumulatorValue))
     }
 
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in accumulators.indices { try visitSlot(i, "accumulator", &accumulators[i], body) }
+    }
+
     public override func update(_ g: [Float], variable: Variable, slot: Int, learningRate lr: Float) {
         let eps = Float(epsilon)
         accumulators[slot].withUnsafeMutableBufferPointer { a in

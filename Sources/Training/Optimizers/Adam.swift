@@ -40,6 +40,15 @@ public class Adam: Optimizer {
         if amsgrad { velocityHats = makeSlots() }
     }
 
+    /// Momentum and velocity interleaved per variable, then the AMSGrad maxima.
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in momentums.indices {
+            try visitSlot(i, "momentum", &momentums[i], body)
+            try visitSlot(i, "velocity", &velocities[i], body)
+        }
+        for i in velocityHats.indices { try visitSlot(i, "velocity_hat", &velocityHats[i], body) }
+    }
+
     public override func update(_ g: [Float], variable: Variable, slot: Int, learningRate lr: Float) {
         let step = Float(iterations + 1)
         let b1Power = Foundation.pow(Float(beta1), step), b2Power = Foundation.pow(Float(beta2), step)

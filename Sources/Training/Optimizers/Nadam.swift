@@ -37,6 +37,19 @@ public final class Nadam: Optimizer {
         uProduct = 1
     }
 
+    /// Momentum and velocity interleaved per variable, then the momentum
+    /// product, which Keras creates unnamed (`nadam/variable`).
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in momentums.indices {
+            try visitSlot(i, "momentum", &momentums[i], body)
+            try visitSlot(i, "velocity", &velocities[i], body)
+        }
+        guard built else { return }
+        var product = [uProduct]
+        try body("variable", [], &product)
+        uProduct = product[0]
+    }
+
     private func mu(_ step: Float) -> Float { Float(beta1) * (1 - 0.5 * Foundation.pow(Float(0.96), step)) }
 
     public override func prepareStep() {

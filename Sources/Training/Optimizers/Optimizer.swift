@@ -49,7 +49,7 @@ open class Optimizer {
     /// Scales all gradients together so their global L2 norm is at most this.
     public let globalClipnorm: Double?
     /// The number of update steps applied so far.
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
     /// The variables the optimizer was built for, in order; slot `i` belongs to variable `i`.
     public private(set) var trainedVariables: [Variable] = []
 
@@ -143,6 +143,21 @@ open class Optimizer {
 
     /// Called once per step before the per-variable updates (Nadam's momentum product).
     open func prepareStep() {}
+
+    /// A slot variable's Keras 3 path after the optimizer name, its shape and its values.
+    public typealias SlotVisitor = (_ path: String, _ shape: [Int], _ values: inout [Float]) throws -> Void
+
+    /// Calls `body` with each slot variable in Keras's creation order (the
+    /// order of `optimizer.variables` after `iteration` and `learning_rate`);
+    /// see ``visitSlot(_:_:_:_:)``. Subclasses with state override it.
+    open func forEachSlot(_ body: SlotVisitor) rethrows {}
+
+    /// Visits the `kind` buffer of trained variable `index` under Keras's name
+    /// `<variable path with _>_<kind>` (`add_variable_from_reference`).
+    public func visitSlot(_ index: Int, _ kind: String, _ values: inout [Float], _ body: SlotVisitor) rethrows {
+        let variable = trainedVariables[index]
+        try body(variable.name.replacingOccurrences(of: "/", with: "_") + "_" + kind, variable.shape, &values)
+    }
 
     /// Updates one variable from its (clipped) gradient. `slot` indexes this
     /// optimizer's per-variable state.

@@ -40,6 +40,13 @@ public final class RMSprop: Optimizer {
         averageGradients = centered ? makeSlots() : variables.map { _ in [] }
     }
 
+    /// All velocities, then the momentum buffers, then the average gradients (each when used).
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in velocities.indices { try visitSlot(i, "velocity", &velocities[i], body) }
+        if momentum > 0 { for i in momentums.indices { try visitSlot(i, "momentum", &momentums[i], body) } }
+        if centered { for i in averageGradients.indices { try visitSlot(i, "average_gradient", &averageGradients[i], body) } }
+    }
+
     public override func update(_ g: [Float], variable: Variable, slot: Int, learningRate lr: Float) {
         let rho = Float(self.rho), oneMinusRho = Float(1 - self.rho), eps = Float(epsilon), mu = Float(momentum)
         let centered = self.centered, useMomentum = momentum > 0

@@ -31,6 +31,10 @@ public final class SGD: Optimizer {
         if momentum != 0 { momentums = makeSlots() }
     }
 
+    public override func forEachSlot(_ body: SlotVisitor) rethrows {
+        for i in momentums.indices { try visitSlot(i, "momentum", &momentums[i], body) }
+    }
+
     public override func update(_ g: [Float], variable: Variable, slot: Int, learningRate lr: Float) {
         guard momentum != 0 else {
             variable.update { w in for i in w.indices { w[i] -= g[i] * lr } }

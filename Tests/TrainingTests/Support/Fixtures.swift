@@ -93,7 +93,8 @@ func buildFunctional(_ config: JSONValue) throws -> Model {
         }
         return try (args.arrayValue ?? []).flatMap { try tensors(in: $0) }
     }
-    for entry in try XCTUnwrap(config["layers"]?.arrayValue) {
+    // Keras 3 ops in these configs only compute the masks the layers propagate themselves.
+    for entry in try XCTUnwrap(config["layers"]?.arrayValue) where entry["module"]?.stringValue?.hasPrefix("keras.src.ops") != true {
         let className = try XCTUnwrap(entry["class_name"]?.stringValue)
         let layer = try LayerRegistry.makeLayer(className: className, config: LayerConfig(try XCTUnwrap(entry["config"]?.objectValue)))
         if let input = layer as? InputLayer {
