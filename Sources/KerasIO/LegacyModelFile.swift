@@ -39,8 +39,14 @@ enum LegacyModelFile {
     }
 
     /// Writes `model` with a Keras-2-style config that tf-keras and Keras 3
-    /// both load, and `trainingConfig` (in either Keras form) with the
-    /// optimizer state (``OptimizerWeights/writeLegacy(_:to:)``) when given.
+    /// both load, and `trainingConfig` (in either Keras form) when given.
+    ///
+    /// Optimizer state is not written: no `optimizer_weights` list continues
+    /// in both versions. Keras 3 builds the optimizer for an empty variable
+    /// list when it restores `.h5` optimizer weights, so its `fit` then fails
+    /// ("Unknown variable", its own files included), and tf-keras compiles
+    /// such a config into its legacy optimizers, whose slots are ordered
+    /// differently. `.keras` files carry the state.
     static func write(_ model: Model, to path: String, trainingConfig: JSONValue?) throws {
         let version = VersionSemantics.legacyVersion(of: model)
         let config = try ModelConfigWriter(style: .legacy).modelConfig(model)
@@ -54,7 +60,6 @@ enum LegacyModelFile {
                                         encoding: .ascii, form: .variableLength)
             }
             try LegacyWeights.write(model, to: try file.createGroup("model_weights"), kerasVersion: version)
-            if trainingConfig != nil, let state = model.optimizerStateToSave { try OptimizerWeights.writeLegacy(state, to: file) }
             try file.flush()
         }
     }

@@ -41,19 +41,6 @@ enum OptimizerWeights {
 
     // MARK: Legacy .h5
 
-    /// Writes `state` as `optimizer_weights` in the layout both tf-keras and
-    /// Keras 3 read by position: without the `learning_rate` entry, which
-    /// tf-keras optimizers do not have (its value is in `training_config`).
-    /// Names are the Keras 3 paths, as for the model's weights.
-    static func writeLegacy(_ state: OptimizerState, to file: HDF5File) throws {
-        var variables = state.variables
-        if state.hasLearningRate { variables.remove(at: 1) }
-        let group = try file.createGroup(legacyGroup)
-        let names = LegacyWeights.uniqueNames(variables.map(\.path))
-        try LegacyWeights.writeNames(names, as: "weight_names", on: group)
-        for (variable, name) in zip(variables, names) { try write(variable, as: name, in: group) }
-    }
-
     /// The state in `optimizer_weights`, or nil when the file has none. A list
     /// without `learning_rate` (tf-keras, KerasIO) gets it back from
     /// `training_config` when the rate there is a number, so the state is

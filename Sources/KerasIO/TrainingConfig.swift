@@ -29,6 +29,15 @@ enum TrainingConfig {
         }
     }
 
+    /// Optimizer keys that tf-keras's legacy optimizers reject, with the value
+    /// at which dropping them changes nothing (nil: any value). tf-keras builds
+    /// those optimizers from any config without `is_legacy_optimizer: false`,
+    /// a key Keras 3 rejects in turn; a non-default value is kept, for Keras 3.
+    private static let keras3Only: [String: JSONValue?] = [
+        "weight_decay": .null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": .null,
+        "loss_scale_factor": .null, "gradient_accumulation_steps": .null, "jit_compile": nil, "mesh": nil,
+    ]
+
     /// `config` as a legacy `training_config`, which tf-keras and Keras 3 both compile from.
     static func legacy(_ config: JSONValue) throws -> JSONValue {
         var out = JSONObject()
@@ -58,7 +67,11 @@ enum TrainingConfig {
         var body = given["config"]?.objectValue ?? JSONObject()
         if let accepted = AcceptedKeys.of(.optimizer, className) { body = accepted.restrict(body, style: style) }
         switch style {
-        case .legacy: return ["class_name": .string(className), "config": .object(body)]
+        case .legacy:
+            for (key, value) in body where keras3Only[key].map({ $0 == nil || sameValue($0!, value) }) == true {
+                body[key] = nil
+            }
+            return ["class_name": .string(className), "config": .object(body)]
         case .keras3: return ["module": "keras.optimizers", "class_name": .string(className), "config": .object(body), "registered_name": nil]
         }
     }

@@ -86,7 +86,12 @@ extension Tensor {
     }
 
     /// `tf.nn.sigmoid`.
-    public func sigmoid() -> Tensor { unary("sigmoid", stableSigmoid, { _, y in y * (1 - y) }) }
+    /// The result keeps `self` as its ``kerasLogits``.
+    public func sigmoid() -> Tensor {
+        var y = unary("sigmoid", stableSigmoid, { _, y in y * (1 - y) })
+        y.kerasLogits = self
+        return y
+    }
 
     /// `tf.nn.tanh`.
     public func tanh() -> Tensor { unary("tanh", Foundation.tanh, { _, y in 1 - y * y }) }
@@ -193,16 +198,19 @@ extension Tensor {
         return try halves[0] * halves[1].sigmoid()
     }
 
-    /// Softmax over `axis`: `exp(x − max) / Σ exp(x − max)`.
+    /// Softmax over `axis`: `exp(x − max) / Σ exp(x − max)`. The result keeps
+    /// `self` as its ``kerasLogits``.
     public func softmax(axis: Int = -1) throws -> Tensor {
         let a = try checkAxis(axis, "softmax")
         let y = try withoutGradient { () -> Tensor in
             let e = try (try detached - (try detached.max(axes: [a], keepDims: true))).exp()
             return try e / (try e.sum(axes: [a], keepDims: true))
         }
-        return Tensor.record("softmax", y, [self]) { g in
+        var output = Tensor.record("softmax", y, [self]) { g in
             [try y * (try g - (try (try g * y).sum(axes: [a], keepDims: true)))]
         }
+        output.kerasLogits = self
+        return output
     }
 
     /// Log-softmax over `axis`: `x − max − log Σ exp(x − max)`.

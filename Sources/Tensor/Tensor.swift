@@ -15,6 +15,16 @@ public struct Tensor {
     public internal(set) var scalars: [Float]
     /// The node recording how this tensor was computed, when a tape is watching.
     var node: TapeNode?
+    private var logits: LogitsBox?
+
+    /// The input of the `softmax` or `sigmoid` that computed this tensor, as
+    /// Keras keeps it (`_keras_logits`): crossentropy losses use it in place of
+    /// the probabilities, which is exact where the probabilities underflow.
+    /// Any other op's result has none.
+    public internal(set) var kerasLogits: Tensor? {
+        get { logits?.tensor }
+        set { logits = newValue.map(LogitsBox.init) }
+    }
 
     /// Creates a tensor from a shape and its elements in row-major order.
     /// - Precondition: `scalars.count` equals the product of `shape`.
@@ -68,6 +78,7 @@ public struct Tensor {
     public var detached: Tensor {
         var t = self
         t.node = nil
+        if let logits { t.kerasLogits = logits.tensor.detached }
         return t
     }
 
@@ -87,4 +98,10 @@ extension Tensor: Equatable {
     public static func == (a: Tensor, b: Tensor) -> Bool {
         a.shape == b.shape && a.scalars == b.scalars
     }
+}
+
+/// Holds ``Tensor/kerasLogits`` (a struct cannot contain itself).
+private final class LogitsBox {
+    let tensor: Tensor
+    init(_ tensor: Tensor) { self.tensor = tensor }
 }

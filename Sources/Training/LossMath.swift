@@ -22,6 +22,13 @@ func squeezeOrExpand(_ x1: Tensor, _ x2: Tensor, expandRank1: Bool = true) throw
     return (a, b)
 }
 
+/// Keras's `_get_logits`: a softmax or sigmoid output that kept its logits
+/// (``Tensor/kerasLogits``) is replaced by them, and then counts as logits.
+func kerasLogits(_ output: Tensor, fromLogits: Bool) -> (Tensor, fromLogits: Bool) {
+    if let logits = output.kerasLogits { return (logits, true) }
+    return (output, fromLogits)
+}
+
 /// `x / y`, or 0 where `y` is 0 (`divide_no_nan`), for a scalar divisor.
 func divideNoNan(_ x: Tensor, _ y: Float) -> Tensor {
     y == 0 ? x * 0 : x / y

@@ -201,7 +201,8 @@ public final class BinaryCrossentropy: Loss {
         let (t0, p) = try squeezeOrExpand(yTrue, yPred)
         var t = t0
         if labelSmoothing != 0 { t = t * Float(1 - labelSmoothing) + Float(0.5 * labelSmoothing) }
-        return try BinaryCrossentropy.elementwise(t, p, fromLogits: fromLogits).mean(axes: [axis])
+        let (output, logits) = kerasLogits(p, fromLogits: fromLogits)
+        return try BinaryCrossentropy.elementwise(t, output, fromLogits: logits).mean(axes: [axis])
     }
 
     public override func getConfig() -> JSONObject {
@@ -246,7 +247,8 @@ public final class CategoricalCrossentropy: Loss {
             let classes = Float(t.shape[t.rank - 1])
             t = t * Float(1 - labelSmoothing) + Float(labelSmoothing) / classes
         }
-        if fromLogits { return try softmaxCrossEntropy(labels: t, logits: p, axis: axis) }
+        let (output, logits) = kerasLogits(p, fromLogits: fromLogits)
+        if logits { return try softmaxCrossEntropy(labels: t, logits: output, axis: axis) }
         let normalized = try p / (try p.sum(axes: [axis], keepDims: true))
         let clipped = normalized.clip(kerasEpsilon, oneMinusEpsilon)
         return -(try (try t * clipped.log()).sum(axes: [axis]))
@@ -297,7 +299,8 @@ public final class SparseCategoricalCrossentropy: Loss {
             p = try p * (try mask.expandingDims(at: -1))
             valid = mask
         }
-        let logits = fromLogits ? p : p.clip(kerasEpsilon, oneMinusEpsilon).log()
+        let (output, fromLogits) = kerasLogits(p, fromLogits: fromLogits)
+        let logits = fromLogits ? output : output.clip(kerasEpsilon, oneMinusEpsilon).log()
         var result = try sparseSoftmaxCrossEntropy(labels: labels, logits: logits)
         if let valid { result = try result * valid }
         return (result, valid)

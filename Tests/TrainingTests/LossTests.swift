@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 import Tensor
 @testable import Training
@@ -28,6 +29,34 @@ final class LossTests: XCTestCase {
             XCTAssertTrue(jsonEquivalent(.object(ours), .object(keras)), "\(label): config \(ours) vs Keras \(keras)")
             let again = try Losses.deserialize(loss.serialize())
             XCTAssertTrue(jsonEquivalent(.object(again.getConfig()), .object(loss.getConfig())), "\(label): round trip")
+        }
+    }
+
+    /// Keras computes crossentropy of a softmax or sigmoid output from the
+    /// logits kept on it (`_keras_logits`). Hand derivation for logits
+    /// z = [50, 0, 0] and class 1: the loss is logsumexp(z) − z₁ = 50 + log(1 +
+    /// 2e⁻⁵⁰) = 50 in float32, and its gradient in z is softmax(z) − onehot =
+    /// [1, −1, 0]; from the probabilities the clip at 1e-7 would give
+    /// −log(1e-7) ≈ 16.118 and no gradient. For the sigmoid of z = −50 and
+    /// target 1: softplus(50) = 50, gradient sigmoid(−50) − 1 = −1.
+    func testSoftmaxAndSigmoidOutputsUseTheirLogits() throws {
+        let z = Tensor(shape: [1, 3], scalars: [50, 0, 0])
+        let cases: [(Loss, Tensor, Tensor, (Tensor) throws -> Tensor, [Float])] = [
+            (SparseCategoricalCrossentropy(), z, Tensor(shape: [1], scalars: [1]), { try $0.softmax() }, [1, -1, 0]),
+            (CategoricalCrossentropy(), z, Tensor(shape: [1, 3], scalars: [0, 1, 0]), { try $0.softmax() }, [1, -1, 0]),
+            (BinaryCrossentropy(), Tensor(shape: [1, 1], scalars: [-50]), Tensor(shape: [1, 1], scalars: [1]),
+             { $0.sigmoid() }, [-1]),
+        ]
+        for (loss, logits, target, activation, expectedGradient) in cases {
+            let tape = GradientTape()
+            let x = tape.watch(logits)
+            let value = try loss(target, try activation(x))
+            XCTAssertEqual(value.scalars[0], 50, accuracy: 1e-5, "\(loss.name)")
+            let grad = try XCTUnwrap(try tape.gradient(of: value, wrt: [x])[0])
+            for (g, e) in zip(grad.scalars, expectedGradient) { XCTAssertEqual(g, e, accuracy: 1e-6, "\(loss.name) gradient") }
+            // Any other op in between drops the logits: the clipped probabilities count.
+            let viaProbabilities = try loss(target, try activation(logits) * 1)
+            XCTAssertEqual(viaProbabilities.scalars[0], -Float(log(1e-7)), accuracy: 1e-3, "\(loss.name) without logits")
         }
     }
 
