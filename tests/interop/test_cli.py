@@ -111,3 +111,43 @@ def test_quick_demo_exports_files_keras_loads(tmp_path):
     for name in ("frame_cnn_trained.h5", "frame_cnn_trained.keras"):
         model = keras.models.load_model(tmp_path / name)
         assert model.output_shape == (None, 6)
+
+
+@pytest.mark.parametrize("activation,loss", [("softmax", "sparse_categorical_crossentropy"),
+                                             ("softmax", "categorical_crossentropy"),
+                                             ("sigmoid", "binary_crossentropy")])
+def test_saturated_crossentropy_matches_keras(tmp_path, activation, loss):
+    """Crossentropy of a softmax/sigmoid output whose probabilities underflow
+    the 1e-7 clip: Keras computes it from the logits (`_keras_logits`), so
+    loss and gradients stay exact where the clipped probabilities give
+    −log(1e-7) and no gradient. Loss from `evaluate` and weights after `fit`."""
+    import keras
+    rng = np.random.default_rng(5)
+    keras.utils.set_random_seed(5)
+    units = 1 if activation == "sigmoid" else 3
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
+    # Logits of ±40 or so: the wrong class gets a probability far below 1e-7.
+    model.layers[0].set_weights([rng.normal(scale=20.0, size=(4, units)).astype("float32"), np.zeros(units, "float32")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss=loss)
+    path = tmp_path / "model.h5"
+    model.save(path)
+    x = rng.normal(size=(10, 4)).astype("float32")
+    labels = rng.integers(0, units if units > 1 else 2, size=(10,))
+    y = {"sparse_categorical_crossentropy": labels.astype("int32"),
+         "categorical_crossentropy": np.eye(3, dtype="float32")[labels],
+         "binary_crossentropy": labels.reshape(-1, 1).astype("float32")}[loss]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    expected = model.evaluate(x, y, batch_size=10, verbose=0)
+    assert expected > -np.log(1e-7) / 10, "the case must saturate"
+    r = cli("evaluate", path, "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--batch-size", 10)
+    assert r.returncode == 0, r.stderr
+    assert abs(float(r.stdout.split("loss:")[1].split()[0]) - expected) <= 1e-5 * max(1.0, abs(expected))
+    out = tmp_path / "fitted.h5"
+    r = cli("fit", path, "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "-o", out, "--epochs", 2,
+            "--batch-size", 5, "--no-shuffle")
+    assert r.returncode == 0, r.stderr
+    model.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=0)
+    for a, b in zip(keras.models.load_model(out).weights, model.weights):
+        a, b = np.asarray(a), np.asarray(b)
+        assert np.all(np.abs(a - b) <= 1e-4 * np.maximum(np.abs(b), 1e-2)), f"weight {b.shape} differs"
