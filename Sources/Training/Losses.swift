@@ -157,9 +157,9 @@ public final class CosineSimilarity: Loss {
     }
 }
 
-/// Binary crossentropy, averaged over `axis`, from probabilities (clipped to
-/// `[ε, 1 − ε]`) or logits, with optional label smoothing towards ½.
-public final class BinaryCrossentropy: Loss {
+/// The options binary and categorical crossentropy share: `from_logits`,
+/// `label_smoothing` and `axis`.
+public class SmoothedCrossentropy: Loss {
     public let fromLogits: Bool
     public let labelSmoothing: Double
     public let axis: Int
@@ -178,6 +178,19 @@ public final class BinaryCrossentropy: Loss {
         axis = try c.int("axis", default: -1)
         try super.init(config: c)
     }
+
+    public override func getConfig() -> JSONObject {
+        var c = super.getConfig()
+        c["from_logits"] = .bool(fromLogits)
+        c["label_smoothing"] = .double(labelSmoothing)
+        c["axis"] = .int(axis)
+        return c
+    }
+}
+
+/// Binary crossentropy, averaged over `axis`, from probabilities (clipped to
+/// `[ε, 1 − ε]`) or logits, with optional label smoothing towards ½.
+public final class BinaryCrossentropy: SmoothedCrossentropy {
 
     /// Elementwise binary crossentropy (`keras.ops.binary_crossentropy`).
     static func elementwise(_ target: Tensor, _ output: Tensor, fromLogits: Bool) throws -> Tensor {
@@ -204,37 +217,11 @@ public final class BinaryCrossentropy: Loss {
         let (output, logits) = kerasLogits(p, fromLogits: fromLogits)
         return try BinaryCrossentropy.elementwise(t, output, fromLogits: logits).mean(axes: [axis])
     }
-
-    public override func getConfig() -> JSONObject {
-        var c = super.getConfig()
-        c["from_logits"] = .bool(fromLogits)
-        c["label_smoothing"] = .double(labelSmoothing)
-        c["axis"] = .int(axis)
-        return c
-    }
 }
 
 /// Categorical crossentropy over `axis` against one-hot (or soft) targets, from
 /// probabilities (renormalized, clipped to `[ε, 1 − ε]`) or logits.
-public final class CategoricalCrossentropy: Loss {
-    public let fromLogits: Bool
-    public let labelSmoothing: Double
-    public let axis: Int
-
-    public init(fromLogits: Bool = false, labelSmoothing: Double = 0, axis: Int = -1, name: String? = nil,
-                reduction: LossReduction = .sumOverBatchSize) {
-        self.fromLogits = fromLogits
-        self.labelSmoothing = labelSmoothing
-        self.axis = axis
-        super.init(name: name, reduction: reduction)
-    }
-
-    public required init(config c: ObjectConfig) throws {
-        fromLogits = try c.bool("from_logits", default: false)
-        labelSmoothing = try c.double("label_smoothing", default: 0)
-        axis = try c.int("axis", default: -1)
-        try super.init(config: c)
-    }
+public final class CategoricalCrossentropy: SmoothedCrossentropy {
 
     public override func call(_ yTrue: Tensor, _ yPred: Tensor) throws -> Tensor {
         let (t0, p) = try squeezeOrExpand(yTrue, yPred)
@@ -252,14 +239,6 @@ public final class CategoricalCrossentropy: Loss {
         let normalized = try p / (try p.sum(axes: [axis], keepDims: true))
         let clipped = normalized.clip(kerasEpsilon, oneMinusEpsilon)
         return -(try (try t * clipped.log()).sum(axes: [axis]))
-    }
-
-    public override func getConfig() -> JSONObject {
-        var c = super.getConfig()
-        c["from_logits"] = .bool(fromLogits)
-        c["label_smoothing"] = .double(labelSmoothing)
-        c["axis"] = .int(axis)
-        return c
     }
 }
 
