@@ -215,6 +215,16 @@ def merge_misc(k):
     return k.Model([a, b], L.Softmax()(L.Flatten()(d)), name="merge_misc")
 
 
+def dict_io(k):
+    """Inputs and outputs given as dicts: Keras 3 writes `input_layers` and
+    `output_layers` as dicts and flattens them in sorted key order."""
+    L = k.layers
+    rgb, flow = k.Input((5,), name="rgb"), k.Input((3,), name="flow")
+    h = L.Concatenate(name="join")([L.Dense(4, activation="relu", name="rgb_dense")(rgb), flow])
+    return k.Model({"rgb": rgb, "flow": flow},
+                   {"logits": L.Dense(3, name="logits")(h), "aux": L.Dense(1, name="aux")(flow)}, name="dict_io")
+
+
 MODEL_CASES = {
     "dense_mlp": (dense_mlp, lambda x: [x(5, 8)]),
     "conv_bn_pool": (conv_bn_pool, lambda x: [x(3, 12, 12, 3)]),
@@ -227,6 +237,8 @@ MODEL_CASES = {
     "frozen_nested": (frozen_nested, lambda x: [x(3, 5)]),
     "embedding": (embedding, lambda x: [np.floor((x(4, 6) + 1) * 6).astype(np.float32)]),
     "merge_misc": (merge_misc, lambda x: [x(3, 4, 6), x(3, 4, 6)]),
+    # Inputs and outputs in sorted key order: flow, rgb; aux, logits.
+    "dict_io": (dict_io, lambda x: [x(3, 3), x(3, 5)]),
 }
 # Cases also written by tf-keras (`<case>_keras2.h5`).
 KERAS2_CASES = ["dense_mlp", "conv_bn_pool", "recurrent", "video", "nested_multi_input", "shared_nested", "frozen_nested",
@@ -248,7 +260,13 @@ def save_model_case(case, k, inputs, tag, ext, rng):
     build = MODEL_CASES[case][0]
     model = build(k)
     randomize(model, rng)
-    outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+    feed = inputs if len(inputs) > 1 else inputs[0]
+    structure = getattr(model, "_inputs_struct", None)  # Keras 3 functional models
+    if isinstance(structure, dict):
+        feed = dict(zip(sorted(structure), inputs))
+    outputs = model.predict(feed, verbose=0)
+    if isinstance(outputs, dict):
+        outputs = [outputs[key] for key in sorted(outputs)]
     outputs = outputs if isinstance(outputs, list) else [outputs]
     name = f"{case}_{tag}"
     for i, x in enumerate(inputs):

@@ -205,6 +205,11 @@ public struct ModelConfigReader {
         }
 
         func refs(_ key: String) throws -> [TensorRef] {
+            // Keras 3 writes dict inputs/outputs as a dict; its `model.inputs`
+            // and `model.outputs` flatten them in sorted key order.
+            if let named = config[key]?.objectValue {
+                return try named.keys.sorted().map { try tensorRef(named[$0]!) }
+            }
             guard let v = config[key], let a = v.arrayValue else {
                 throw KerasIOError(part: "model_config", "a functional model config needs '\(key)'")
             }

@@ -8,7 +8,7 @@ import KerasIO
 enum ModelFixtures {
     /// Every case, by file stem: `<model>_keras3` (a `.keras`) and `<model>_keras2` (a tf-keras `.h5`).
     static let keras3 = ["dense_mlp", "conv_bn_pool", "conv_misc", "volume", "recurrent", "video",
-                         "nested_multi_input", "shared_nested", "frozen_nested", "embedding", "merge_misc"].map { "\($0)_keras3" }
+                         "nested_multi_input", "shared_nested", "frozen_nested", "embedding", "merge_misc", "dict_io"].map { "\($0)_keras3" }
     static let keras2 = ["dense_mlp", "conv_bn_pool", "recurrent", "video", "nested_multi_input", "shared_nested",
                          "frozen_nested", "merge_misc"].map { "\($0)_keras2" }
     static var all: [String] { keras3 + keras2 }
