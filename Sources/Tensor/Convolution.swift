@@ -1,3 +1,4 @@
+import Dispatch
 // N-D convolution (1-D, 2-D, 3-D; strides, dilation, groups, valid/same/causal
 // padding) as im2col + GEMM, with both gradients. Layouts are Keras's:
 // channels-last inputs and [spatial..., in_channels / groups, out_channels]
@@ -9,6 +10,8 @@ struct ConvolutionPlan {
     /// Bytes of patch matrix built at once; larger convolutions run in chunks
     /// that reuse one buffer, which stays in the last-level cache.
     static let columnBufferBytes = 8 << 20
+    /// The patch rows one core handles at a time in the kernel gradient: about its L2.
+    static let cacheChunkBytes = 512 << 10
 
     let layout: ColumnLayout
     let outChannels: Int
@@ -119,6 +122,9 @@ struct ConvolutionPlan {
     }
 
     /// `dw = ∂⟨conv(x, w), dy⟩/∂w`: patchesᵀ · dy, accumulated over chunks.
+    /// Each core takes a contiguous share of small chunks, whose patch rows
+    /// stay in its cache between im2col and the GEMM, into a partial `dw`;
+    /// the partials are summed in core order (deterministic).
     func kernelGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         if isPointwise {
@@ -129,17 +135,33 @@ struct ConvolutionPlan {
             return
         }
         let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
-        var beta: Float = 0
-        forEachChunk { chunk, columns in
-            layout.im2col(x, chunk: chunk, into: columns)
-            let first = chunk.lines.lowerBound * ow
-            for group in 0..<groups {
-                sgemm(transA: true, m: groupWidth, n: og, k: chunk.lines.count * ow,
-                      a: columns + group * groupWidth, lda: width,
-                      b: dy + first * cout + group * og, ldb: cout,
-                      beta: beta, c: dw + group * og, ldc: cout)
+        let rowFloats = ow * width
+        let chunks = ColumnChunk.plan(geometry, maxLines: Swift.max(1, ConvolutionPlan.cacheChunkBytes / 4 / rowFloats))
+        let workers = Swift.min(Parallelism.cores, chunks.count)
+        let size = groupWidth * cout, capacity = (chunks.map { $0.lines.count }.max() ?? 0) * rowFloats
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(0, workers - 1) * size)
+        defer { partials.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let target = w == 0 ? dw : partials + (w - 1) * size
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+            defer { columns.deallocate() }
+            var beta: Float = 0
+            for chunk in chunks[(w * chunks.count / workers)..<((w + 1) * chunks.count / workers)] {
+                layout.im2col(x, chunk: chunk, into: columns, parallel: false)
+                let first = chunk.lines.lowerBound * ow
+                for group in 0..<groups {
+                    sgemm(transA: true, m: groupWidth, n: og, k: chunk.lines.count * ow,
+                          a: columns + group * groupWidth, lda: width,
+                          b: dy + first * cout + group * og, ldb: cout,
+                          beta: beta, c: target + group * og, ldc: cout, parallel: false)
+                }
+                beta = 1
             }
-            beta = 1
+            if beta == 0 { target.update(repeating: 0, count: size) }
+        }
+        for w in 1..<Swift.max(1, workers) {
+            let partial = partials + (w - 1) * size
+            for i in 0..<size { dw[i] += partial[i] }
         }
     }
 }

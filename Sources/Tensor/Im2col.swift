@@ -86,14 +86,16 @@ struct ColumnChunk {
 extension ColumnLayout {
     /// Writes the patch rows of `chunk`'s output lines to `columns`, which
     /// holds `chunk.lines.count · W'` rows of `width` floats. Padding taps are
-    /// zero. Runs on all cores.
-    func im2col(_ input: UnsafePointer<Float>, chunk: ColumnChunk, into columns: UnsafeMutablePointer<Float>) {
+    /// zero. Runs on all cores when `parallel`.
+    func im2col(_ input: UnsafePointer<Float>, chunk: ColumnChunk, into columns: UnsafeMutablePointer<Float>,
+                parallel: Bool = true) {
         let g = geometry
         let (ow, cin, cg) = (g.output.w, g.channels, groupChannels)
         let (kd, kh, kw) = (g.window.d, g.window.h, g.window.w)
         let width = self.width, runs = copiesRuns
         let firstLine = chunk.lines.lowerBound
-        parallelFor(chunk.lines.count, grain: Swift.max(1, 16_384 / Swift.max(1, ow * width))) { range in
+        let grain = parallel ? Swift.max(1, 16_384 / Swift.max(1, ow * width)) : chunk.lines.count
+        parallelFor(chunk.lines.count, grain: grain) { range in
             for local in range {
                 let (n, od, oh) = g.outputCoordinates(firstLine + local)
                 var dst = columns + local * ow * width
