@@ -64,7 +64,7 @@ def save_case(family, name, layer, inputs, rng, training=False, differentiable_i
     is_keras2 = keras2 if keras2 is not None else layer.__class__.__module__.startswith("tf_keras")
     xs = [tf.Variable(x) if x.dtype.kind == "f" else tf.constant(x) for x in inputs]
     call_inputs = xs if len(xs) > 1 else xs[0]
-    layer(call_inputs)  # build
+    layer(call_inputs, training=training)  # build (in the mode of the recorded call)
     values = randomize_weights(layer, rng) if weights is None else weights
     if weights is not None:
         layer.set_weights(weights)

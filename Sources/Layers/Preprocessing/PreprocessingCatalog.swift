@@ -3,5 +3,8 @@ extension LayerCatalog {
     static let preprocessing: [(String, Layer.Type)] = [
         ("Rescaling", Rescaling.self), ("Normalization", Normalization.self),
         ("Resizing", Resizing.self), ("CenterCrop", CenterCrop.self),
+        ("RandomFlip", RandomFlip.self), ("RandomContrast", RandomContrast.self),
+        ("RandomBrightness", RandomBrightness.self), ("RandomRotation", RandomRotation.self),
+        ("RandomZoom", RandomZoom.self), ("RandomTranslation", RandomTranslation.self),
     ]
 }
