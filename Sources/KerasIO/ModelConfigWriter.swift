@@ -39,6 +39,9 @@ public struct ModelConfigWriter {
     /// `layer`, an RNN's `cell`): both versions deserialize those the
     /// Keras 3 way, by module and class, whatever the style.
     func object(for layer: Layer, wrapped: Bool = false) throws -> JSONObject {
+        if let op = layer as? OperationLayer {
+            throw KerasIOError(part: "layer '\(layer.name)'", "the Keras operation \(op.module).\(op.op) can only be saved in a functional model of a .keras archive")
+        }
         let id = ClassIdentity(layer)
         let full = style == .keras3 || wrapped
         var object: JSONObject = full ? ["module": id.module, "class_name": .string(id.className)]
@@ -93,6 +96,10 @@ public struct ModelConfigWriter {
         let graph = GraphIndex(model)
         var layers: [JSONValue] = []
         for layer in model.layers {
+            if style == .keras3, let op = layer as? OperationLayer {
+                layers.append(.object(try operationEntry(op, graph)))
+                continue
+            }
             var entry = try object(for: layer)
             entry["name"] = .string(Self.writtenName(layer))
             entry["inbound_nodes"] = .array(try inboundNodes(of: layer, graph))
@@ -108,6 +115,19 @@ public struct ModelConfigWriter {
         return ["name": .string(Self.writtenName(model)), "trainable": .bool(model.trainable), "layers": .array(layers),
                 "input_layers": try endpoints(model.inputs, flatSingle: style == .keras3),
                 "output_layers": try endpoints(model.outputs, flatSingle: style == .keras3)]
+    }
+
+    /// An ``OperationLayer`` as the Keras 3 op node it was read from: the op's
+    /// class and arguments, called on its tensors followed by its constants.
+    private func operationEntry(_ op: OperationLayer, _ graph: GraphIndex) throws -> JSONObject {
+        var config: JSONObject = ["name": .string(Self.writtenName(op))]
+        for (key, value) in op.arguments { config[key] = value }
+        let nodes = try inboundNodes(of: op, graph).map { node -> JSONValue in
+            let tensors = node["args"]?.arrayValue.map { $0.count == 1 && $0[0].arrayValue != nil ? $0[0].arrayValue! : $0 } ?? []
+            return ["args": .array(tensors + op.constants), "kwargs": [:]]
+        }
+        return ["module": .string(op.module), "class_name": .string(op.op), "config": .object(config),
+                "registered_name": .string(op.op), "name": .string(Self.writtenName(op)), "inbound_nodes": .array(nodes)]
     }
 
     /// The calls of `layer` within the model, in the node format of the style.

@@ -17,8 +17,12 @@ import Layers
 /// and ConvNeXt (the residual `+`) are written this way. The rewrite uses
 /// layers both Keras versions load, so a converted model stays portable:
 /// tensor ∘ tensor becomes `Add`/`Subtract`/`Multiply`/`Maximum`/`Minimum`,
-/// tensor ∘ constant becomes `Rescaling(scale, offset)`, and unary functions
-/// become `Activation`.
+/// tensor ∘ constant becomes `Rescaling(scale, offset)`, unary functions
+/// become `Activation`, concatenation `Concatenate`, a reshape that keeps the
+/// batch axis `Reshape` and a transpose that keeps it `Permute`. Operations no
+/// layer computes (reductions, `x[...]`, `sqrt`, `x / y`, …) become an
+/// ``OperationLayer`` holding the Keras 3 op's class and arguments; tf-keras
+/// functions are translated to the same Keras 3 ops.
 enum OperationNodes {
     private enum Binary: String {
         case add, subtract, multiply, divide, maximum, minimum
@@ -28,6 +32,8 @@ enum OperationNodes {
         case binary(Binary)
         case activation(String)
         case negative
+        /// A Keras 3 op class computed by a layer other than an activation or a merge.
+        case operation(String)
     }
 
     /// Keras 3 op class names (keras.src.ops.numpy / keras.src.ops.nn).
@@ -39,8 +45,8 @@ enum OperationNodes {
         "Silu": .activation("silu"), "Swish": .activation("silu"), "HardSigmoid": .activation("hard_sigmoid"),
         "HardSilu": .activation("hard_silu"), "HardSwish": .activation("hard_silu"), "Elu": .activation("elu"),
         "Selu": .activation("selu"), "Softplus": .activation("softplus"), "Softsign": .activation("softsign"),
-        "Mish": .activation("mish"),
-    ]
+        "Mish": .activation("mish"), "Concatenate": .operation("Concatenate"),
+    ].merging(OperationLayer.supported.map { ($0, .operation($0)) }) { a, _ in a }
 
     /// tf-keras `TFOpLambda` functions (the `function` config key, `tf.` dropped).
     private static let tfFunctions: [String: Kind] = [
@@ -58,7 +64,21 @@ enum OperationNodes {
         "math.exp": .activation("exponential"), "exp": .activation("exponential"),
         "math.softplus": .activation("softplus"), "nn.softplus": .activation("softplus"),
         "math.softsign": .activation("softsign"), "nn.softsign": .activation("softsign"),
+        "math.reduce_mean": .operation("Mean"), "reduce_mean": .operation("Mean"),
+        "math.reduce_sum": .operation("Sum"), "reduce_sum": .operation("Sum"),
+        "math.reduce_max": .operation("Max"), "reduce_max": .operation("Max"),
+        "math.reduce_min": .operation("Min"), "reduce_min": .operation("Min"),
+        "concat": .operation("Concatenate"), "reshape": .operation("Reshape"),
+        "compat.v1.transpose": .operation("Transpose"), "transpose": .operation("Transpose"),
+        "expand_dims": .operation("ExpandDims"), "compat.v1.squeeze": .operation("Squeeze"), "squeeze": .operation("Squeeze"),
+        "math.sqrt": .operation("Sqrt"), "sqrt": .operation("Sqrt"), "math.abs": .operation("Absolute"), "abs": .operation("Absolute"),
+        "math.square": .operation("Square"), "square": .operation("Square"), "math.pow": .operation("Power"), "pow": .operation("Power"),
+        "__operators__.getitem": .operation("GetItem"),
     ]
+
+    /// tf keyword arguments under their Keras 3 op argument names; `y` of
+    /// `tf.math.pow` and `slice_spec` of `getitem` are positional there.
+    private static let tfArguments = ["axis": "axis", "keepdims": "keepdims", "shape": "newshape", "perm": "axes"]
 
     /// One operand of a call: a tensor reference or a constant.
     private enum Operand {
@@ -100,7 +120,7 @@ enum OperationNodes {
         let keras2: Bool
         if className == "TFOpLambda" || className == "SlicingOpLambda" {
             let function = entry["config"]?["function"]?.stringValue ?? ""
-            guard className == "TFOpLambda", let k = tfFunctions[function] else {
+            guard let k = tfFunctions[function] else {
                 throw KerasIOError(part: "layer '\(name)'", "the TensorFlow operation tf.\(function) (\(className)) is not supported; "
                                    + "supported: \(tfFunctions.keys.sorted().map { "tf." + $0 }.joined(separator: ", "))")
             }
@@ -123,8 +143,14 @@ enum OperationNodes {
         var layer: JSONObject?
         var nodes: [JSONValue] = []
         for node in entry["inbound_nodes"]?.arrayValue ?? [] {
-            let operands = keras2 ? try tfOperands(node, layer: name) : try opOperands(node, layer: name)
-            let (config, tensors) = try rewrite(kind, operands, name: name)
+            let (config, tensors): (JSONObject, [JSONValue])
+            if case .operation(let op) = kind {
+                let call = keras2 ? try tfCall(node, layer: name) : try opCall(node, arguments: entry["config"]?.objectValue ?? [:], layer: name)
+                (config, tensors) = try operation(op, module: entry["module"]?.stringValue, call, name: name)
+            } else {
+                let operands = keras2 ? try tfOperands(node, layer: name) : try opOperands(node, layer: name)
+                (config, tensors) = try rewrite(kind, operands, name: name)
+            }
             if let layer, layer["class_name"] != config["class_name"] || layer["config"] != config["config"] {
                 throw KerasIOError(part: "layer '\(name)'", "an operation called twice with different arguments is not supported")
             }
@@ -138,6 +164,97 @@ enum OperationNodes {
         result["name"] = .string(name)
         result["inbound_nodes"] = .array(nodes)
         return .object(result)
+    }
+
+    /// The arguments of one call of an ``Kind/operation(_:)``: the op's config
+    /// arguments, its tensors (keras histories) and the constants after them.
+    private struct Call {
+        var arguments: JSONObject
+        var tensors: [JSONValue]
+        var constants: [JSONValue]
+    }
+
+    /// Keras 3: the tensors lead `args` (a list of tensors for `Concatenate`), the constants follow.
+    private static func opCall(_ node: JSONValue, arguments: JSONObject, layer: String) throws -> Call {
+        var call = Call(arguments: arguments, tensors: [], constants: [])
+        call.arguments["name"] = nil
+        let args = (node["args"]?.arrayValue ?? []).flatMap { a -> [JSONValue] in
+            a.arrayValue?.first?["class_name"]?.stringValue == "__keras_tensor__" ? a.arrayValue! : [a]
+        }
+        for operand in try opOperands(["args": .array(args), "kwargs": node["kwargs"] ?? [:]], layer: layer) {
+            switch operand {
+            case .tensor(let t) where call.constants.isEmpty: call.tensors.append(t)
+            case .tensor: throw KerasIOError(part: "layer '\(layer)'", "a tensor after a constant argument is not supported")
+            case .constant(let c): call.constants.append(c)
+            }
+        }
+        return call
+    }
+
+    /// tf-keras: each reference carries the keyword arguments; `tf.concat`
+    /// lists its tensors, `y` of `tf.math.pow` and a `getitem`'s `slice_spec`
+    /// become the positional constant of the Keras 3 op.
+    private static func tfCall(_ node: JSONValue, layer: String) throws -> Call {
+        func fail(_ message: String) -> KerasIOError { KerasIOError(part: "layer '\(layer)'", message) }
+        guard let list = node.arrayValue, !list.isEmpty else { throw fail("bad inbound node \(node.serialized().prefix(200)) for TFOpLambda") }
+        let refs = list.first?.stringValue != nil ? [list] : try list.map { r -> [JSONValue] in
+            guard let a = r.arrayValue else { throw fail("bad inbound node \(node.serialized().prefix(200)) for TFOpLambda") }
+            return a
+        }
+        var call = Call(arguments: [:], tensors: [], constants: [])
+        for ref in refs {
+            guard ref.count >= 3 else { throw fail("bad inbound node \(node.serialized().prefix(200)) for TFOpLambda") }
+            call.tensors.append(.array(Array(ref.prefix(3))))
+        }
+        let kwargs = refs[0].count > 3 ? refs[0][3].objectValue ?? [:] : [:]
+        for (key, value) in kwargs {
+            switch key {
+            case "name": continue
+            case "conjugate" where value.boolValue == false: continue
+            case "y":
+                if let a = value.arrayValue, a.count == 3, a[0].stringValue != nil { call.tensors.append(value) } else { call.constants.append(value) }
+            case "slice_spec": call.constants.append(keras3Key(value))
+            default:
+                guard let k = tfArguments[key] else { throw fail("argument '\(key)' of a TensorFlow operation is not supported") }
+                call.arguments[k] = value
+            }
+        }
+        return call
+    }
+
+    /// A tf-keras `slice_spec` in the form of a Keras 3 `GetItem` key.
+    private static func keras3Key(_ spec: JSONValue) -> JSONValue {
+        if let a = spec.arrayValue { return .array(a.map(keras3Key)) }
+        if spec["class_name"]?.stringValue == "__ellipsis__" { return ["class_name": "__ellipsis__", "config": [:]] }
+        if let o = spec.objectValue, o["start"] != nil || o["stop"] != nil || o["step"] != nil {
+            return ["class_name": "__slice__", "config": ["start": o["start"] ?? .null, "stop": o["stop"] ?? .null, "step": o["step"] ?? .null]]
+        }
+        return spec
+    }
+
+    /// The layer computing the Keras 3 op `op` on `call`: `Concatenate`, a
+    /// batch-keeping `Reshape` or `Permute`, else an ``OperationLayer``.
+    private static func operation(_ op: String, module: String?, _ call: Call, name: String) throws -> (JSONObject, [JSONValue]) {
+        func layer(_ className: String, _ config: JSONObject) -> JSONObject {
+            var c = config
+            c["name"] = .string(name)
+            return ["class_name": .string(className), "config": .object(c)]
+        }
+        let axes = call.arguments[op == "Reshape" ? "newshape" : "axes"]?.arrayValue?.compactMap(\.intValue) ?? []
+        switch op {
+        case "Concatenate":
+            guard call.arguments["axis"]?.intValue != 0 else {
+                throw KerasIOError(part: "layer '\(name)'", "concatenation along the batch axis is not supported")
+            }
+            return (layer("Concatenate", ["axis": call.arguments["axis"] ?? -1]), call.tensors)
+        case "Reshape" where axes.first == -1 && !axes.dropFirst().contains(-1):
+            return (layer("Reshape", ["target_shape": .array(axes.dropFirst().map { .int($0) })]), call.tensors)
+        case "Transpose" where axes.first == 0 && axes.allSatisfy({ $0 >= 0 }):
+            return (layer("Permute", ["dims": .array(axes.dropFirst().map { .int($0) })]), call.tensors)
+        default:
+            return (layer("Operation", ["op": .string(op), "module": .string(module ?? "keras.src.ops.numpy"),
+                                        "arguments": .object(call.arguments), "constants": .array(call.constants)]), call.tensors)
+        }
     }
 
     /// Keras 3: the node's positional `args`, each a keras tensor or a constant.
@@ -196,6 +313,8 @@ enum OperationNodes {
         case .activation(let activation):
             guard operands.count == 1, case .tensor(let t) = operands[0] else { throw fail("expects one tensor argument") }
             return (layer("Activation", ["activation": .string(activation)]), [t])
+        case .operation:
+            throw fail("an operation's call is read by opCall/tfCall")
         case .negative:
             guard operands.count == 1, case .tensor(let t) = operands[0] else { throw fail("expects one tensor argument") }
             return (layer("Rescaling", ["scale": -1.0, "offset": 0.0]), [t])
@@ -205,7 +324,9 @@ enum OperationNodes {
             case (.tensor(let a), .tensor(let b)):
                 let classes: [Binary: String] = [.add: "Add", .subtract: "Subtract", .multiply: "Multiply",
                                                  .maximum: "Maximum", .minimum: "Minimum"]
-                guard let className = classes[op] else { throw fail("\(op.rawValue) of two tensors is not supported") }
+                guard let className = classes[op] else {
+                    return (layer("Operation", ["op": "TrueDivide", "module": "keras.src.ops.numpy"]), [a, b])
+                }
                 return (layer(className), [a, b])
             case (.tensor(let t), .constant(let c)):
                 switch op {
