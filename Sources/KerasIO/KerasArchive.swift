@@ -28,7 +28,7 @@ enum KerasArchive {
         let model = try RandomState.withPlaceholderWeights(maxValues: weightBytes) {
             try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: configMember)
         }
-        let compile = config["compile_config"].flatMap { $0.objectValue?.keys.isEmpty == false ? $0 : nil }
+        let compile: JSONValue? = config["compile_config"].flatMap { $0.objectValue?.keys.isEmpty == false ? $0 : .none }
         try withWeights(archive) { file in
             try NativeWeights.read(into: model, from: file)
             // Keras restores the optimizer only when it compiles the model from the file.

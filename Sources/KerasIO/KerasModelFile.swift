@@ -81,6 +81,8 @@ public enum KerasModelFile {
     /// folder and renamed when complete, so a failure leaves no partial file
     /// and an existing file untouched.
     public static func save(_ model: Model, to path: String, trainingConfig: JSONValue? = nil) throws {
+        // JSON null or an empty object means "not compiled", as in Keras's files.
+        let trainingConfig = trainingConfig.flatMap { $0.objectValue?.keys.isEmpty == false ? $0 : .none }
         try KerasIOError.attributing(to: path) {
             switch try KerasFileFormat.forWriting(path) {
             case .kerasArchive: try KerasArchive.write(model, to: path, trainingConfig: trainingConfig)

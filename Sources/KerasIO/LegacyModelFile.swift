@@ -17,7 +17,8 @@ enum LegacyModelFile {
             try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: "model_config")
         }
         try LegacyWeights.loadByOrder(model, from: file)
-        let training = file.hasAttribute("training_config") ? try json(file, "training_config") : nil
+        // (`Optional.none`, not JSON null: JSONValue is nil-literal expressible.)
+        let training: JSONValue? = file.hasAttribute("training_config") ? try json(file, "training_config") : .none
         // Keras restores the optimizer only when it compiles the model from the file.
         if training != nil, let state = try OptimizerWeights.readLegacy(file, trainingConfig: training, origin: path + ":") {
             try model.attachOptimizerState(state)

@@ -86,4 +86,20 @@ final class RoundTripTests: XCTestCase {
         try KerasModelFile.save(model, to: h5, trainingConfig: compile)
         XCTAssertEqual(try KerasModelFile.load(h5).trainingConfig, legacy)
     }
+
+    /// An uncompiled model (Keras 3 writes `compile_config: {}`, a legacy file
+    /// has no `training_config`) loads with no training config and converts
+    /// to every format without one.
+    func testUncompiledModelsConvertWithoutATrainingConfig() throws {
+        let folder = try temporaryFolder(self)
+        for name in ["conv_misc_keras3", "dense_mlp_keras2"] {
+            let loaded = try KerasModelFile.load(try ModelFixtures.modelURL(name).path)
+            XCTAssertNil(loaded.trainingConfig, name)
+            for ext in ["h5", "keras", "weights.h5"] {
+                let path = folder.appendingPathComponent("\(name).\(ext)").path
+                try KerasModelFile.save(loaded.model, to: path, trainingConfig: loaded.trainingConfig)
+                if ext != "weights.h5" { XCTAssertNil(try KerasModelFile.load(path).trainingConfig, "\(name).\(ext)") }
+            }
+        }
+    }
 }
