@@ -170,7 +170,8 @@ extension ConvolutionPlan {
     /// The convolution of `x` with `w` as a new tensor (no tape). With
     /// `winograd`, a 3×3 stride-1 convolution may use ``WinogradPlan``, which
     /// rounds differently from the GEMM whose adjoints the gradients are.
-    func forward(_ x: Tensor, _ w: Tensor, epilogue: ChannelEpilogue? = nil, winograd: Bool = false) -> Tensor {
+    func forward(_ x: Tensor, _ w: Tensor, epilogue: ChannelEpilogue? = nil, winograd: Bool = false,
+                 kernelCache: (WinogradKernelCache, version: Int)? = nil) -> Tensor {
         let shape = outputShape
         let count = shape.reduce(1, *)
         let y = [Float](unsafeUninitializedCapacity: count) { buf, done in
@@ -184,7 +185,7 @@ extension ConvolutionPlan {
                 x.scalars.withUnsafeBufferPointer { px in
                     w.scalars.withUnsafeBufferPointer { pw in
                         if winograd, let fast = WinogradPlan(self) {
-                            fast.forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue)
+                            fast.forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue, cache: kernelCache)
                         } else {
                             forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue)
                         }
@@ -250,17 +251,20 @@ extension Tensor {
     ///     (without copying the input).
     ///   - epilogue: per-channel bias and affine map, a residual and a ReLU
     ///     applied to the output as it is produced (inference only: no gradient).
+    ///   - kernelCache: with an epilogue, where a Winograd-transformed kernel
+    ///     is kept for the kernel variable's version.
     /// - Returns: `[batch, outSpatial..., outChannels]`.
     public static func conv(_ input: Tensor, _ kernel: Tensor, strides: [Int] = [1], padding: Padding = .valid,
                             dilation: [Int] = [1], groups: Int = 1, zeroPadding: [(Int, Int)]? = nil,
-                            epilogue: ChannelEpilogue? = nil) throws -> Tensor {
+                            epilogue: ChannelEpilogue? = nil,
+                            kernelCache: (WinogradKernelCache, version: Int)? = nil) throws -> Tensor {
         let plan = try ConvolutionPlan(op: "conv", inputShape: input.shape, kernelShape: kernel.shape,
                                        strides: strides, padding: padding, dilation: dilation, groups: groups,
                                        zeroPadding: zeroPadding)
         if let epilogue {
             try epilogue.check(outputShape: plan.outputShape, op: "conv")
             try checkNoGradient([input, kernel] + [epilogue.residual].compactMap { $0 }, op: "conv")
-            return plan.forward(input, kernel, epilogue: epilogue, winograd: true)
+            return plan.forward(input, kernel, epilogue: epilogue, winograd: true, kernelCache: kernelCache)
         }
         let (x, w) = (input.detached, kernel.detached)
         let (needX, needW) = (input.isTracked, kernel.isTracked)

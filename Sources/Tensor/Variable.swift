@@ -8,7 +8,12 @@ public final class Variable {
     /// Whether optimizers update it and tapes watch it.
     public var trainable: Bool
     /// The current value. Assigning a different shape is an error; see ``assign(_:)``.
-    public private(set) var value: Tensor
+    public private(set) var value: Tensor {
+        didSet { version &+= 1 }
+    }
+    /// Changes whenever the value does: caches of values derived from it
+    /// (a transformed kernel) compare it.
+    public private(set) var version = 0
 
     public init(_ value: Tensor, name: String, trainable: Bool = true) {
         self.value = value.detached

@@ -1,3 +1,4 @@
+import Foundation
 // 3×3 stride-1 convolution by Winograd's F(2×2, 3×3) (Lavin & Gray, "Fast
 // Algorithms for Convolutional Neural Networks", 2015). Each 4×4 input tile d
 // and 3×3 filter g are transformed, V = Bᵀ d B and U = G g Gᵀ, so that a 2×2
@@ -29,15 +30,26 @@ struct WinogradPlan {
 
     var tiles: Int { geometry.batch * tilesHigh * tilesWide }
 
-    /// `y = conv(x, w)` followed by the epilogue; `w` is HWIO.
+    /// `y = conv(x, w)` followed by the epilogue; `w` is HWIO. With `cache`,
+    /// the transformed kernel is kept there for the kernel's `version`.
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                 epilogue: BoundEpilogue?) {
+                 epilogue: BoundEpilogue?, cache: (WinogradKernelCache, version: Int)? = nil) {
         let (cin, cout) = (geometry.channels, outChannels)
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * cout)
         let zeros = UnsafeMutablePointer<Float>.allocate(capacity: cin)
-        defer { u.deallocate(); zeros.deallocate() }
+        defer { zeros.deallocate() }
         zeros.initialize(repeating: 0, count: cin)
-        transformKernel(w, into: u)
+        let transformed = cache.map { $0.0.transformed(version: $0.version, count: 16 * cin * cout) { transformKernel(w, into: $0) } }
+            ?? [Float](unsafeUninitializedCapacity: 16 * cin * cout) { u, done in
+                transformKernel(w, into: u.baseAddress!)
+                done = 16 * cin * cout
+            }
+        transformed.withUnsafeBufferPointer { u in runBlocks(x, u.baseAddress!, y, zeros, epilogue) }
+    }
+
+    /// Runs every tile, in cache-sized blocks.
+    private func runBlocks(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                           _ zeros: UnsafePointer<Float>, _ epilogue: BoundEpilogue?) {
+        let (cin, cout) = (geometry.channels, outChannels)
         // Tiles per block: its transformed inputs and products, 16 · tiles · (Cin + Cout)
         // floats, stay near 1 MB, a core's L2.
         let perBlock = Swift.min(256, Swift.max(16, 16_384 / (cin + cout)))
@@ -210,4 +222,28 @@ private func inputTransform(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Flo
 private func outputTransform(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>)
     -> (SIMD8<Float>, SIMD8<Float>) {
     (a + b + c, b - c - d)
+}
+
+/// The Winograd transform of one convolution kernel, kept by the layer that
+/// owns the kernel so inference does not redo it while the kernel is unchanged.
+public final class WinogradKernelCache: @unchecked Sendable {
+    private var version = -1
+    private var values: [Float] = []
+    private let lock = NSLock()
+
+    public init() {}
+
+    /// The values for `version`, made by `transform` when they are missing or older.
+    func transformed(version: Int, count: Int, _ transform: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.version != version || values.count != count {
+            values = [Float](unsafeUninitializedCapacity: count) { u, done in
+                transform(u.baseAddress!)
+                done = count
+            }
+            self.version = version
+        }
+        return values
+    }
 }

@@ -8,6 +8,8 @@ public class BaseConv: ConvolutionLayer {
     public let groups: Int
     public var kernelOptions: WeightOptions
     public private(set) var kernel: Variable!
+    /// The Winograd transform of `kernel` that fused inference reuses.
+    let winogradKernel = WinogradKernelCache()
 
     /// Creates the layer from Swift arguments; a single value in `kernelSize`,
     /// `strides` or `dilationRate` applies to every spatial axis.

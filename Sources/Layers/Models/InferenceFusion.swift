@@ -126,7 +126,8 @@ extension BaseConv: EpilogueConvolution {
     func convolve(_ x: Tensor, zeroPadding: [(Int, Int)]?, epilogue: ChannelEpilogue) throws -> Tensor {
         try checkInput(x, channels: kernel.shape[Self.rank] * groups, window: zeroPadding == nil)
         return try Tensor.conv(x, kernel.value, strides: strides, padding: padding, dilation: dilationRate,
-                               groups: groups, zeroPadding: zeroPadding, epilogue: epilogue)
+                               groups: groups, zeroPadding: zeroPadding, epilogue: epilogue,
+                               kernelCache: (winogradKernel, kernel.version))
     }
 }
 
