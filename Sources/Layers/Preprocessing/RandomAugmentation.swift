@@ -127,13 +127,9 @@ public final class RandomFlip: RandomImageLayer {
     }
 }
 
-/// `keras.layers.RandomContrast`: at training time
-/// `(x − mean) · c + mean`, with `mean` per image and channel over height and
-/// width and `c` uniform in `[1 − lower, 1 + upper]` of `factor`, then clipped
-/// to `value_range`. Keras 3 draws `c` per image and reads a number `f` as
-/// `[0, f]`; tf-keras draws one `c` per batch, reads `f` as `[f, f]` and clips
-/// to `[0, 255]`.
-public final class RandomContrast: RandomImageLayer {
+/// The base of the intensity augmentations: a `factor` range and a
+/// `value_range` to clip to, both written back as Keras wrote them.
+public class RandomIntensityLayer: RandomImageLayer {
     /// `factor` and `value_range` as written.
     public let factorValue: JSONValue
     public let valueRangeValue: JSONValue?
@@ -151,17 +147,42 @@ public final class RandomContrast: RandomImageLayer {
     public required init(config: LayerConfig) throws {
         factorValue = config["factor"] ?? .null
         valueRangeValue = config["value_range"]
-        factor = try factorRange(config, "factor") { f in config.keras2 ? (f, f) : (0, Swift.abs(f)) }
-        guard factor.lower <= 1 else { throw config.fail("factor", "at most 1 in its lower bound (a non-negative contrast)") }
-        valueRange = config.keras2 ? (0, 255) : try readValueRange(config)
+        factor = try Self.factor(config)
+        valueRange = try Self.valueRange(config)
         try super.init(config: config)
     }
+
+    /// The `factor` range this layer reads from `config`.
+    class func factor(_ config: LayerConfig) throws -> (lower: Double, upper: Double) {
+        preconditionFailure("\(self) must override factor(_:)")
+    }
+
+    /// The range outputs are clipped to.
+    class func valueRange(_ config: LayerConfig) throws -> (Double, Double) { try readValueRange(config) }
 
     public override func getConfig() -> JSONObject {
         var c = super.getConfig()
         c["factor"] = factorValue
         if let valueRangeValue { c["value_range"] = valueRangeValue }
         return c
+    }
+}
+
+/// `keras.layers.RandomContrast`: at training time
+/// `(x − mean) · c + mean`, with `mean` per image and channel over height and
+/// width and `c` uniform in `[1 − lower, 1 + upper]` of `factor`, then clipped
+/// to `value_range`. Keras 3 draws `c` per image and reads a number `f` as
+/// `[0, f]`; tf-keras draws one `c` per batch, reads `f` as `[f, f]` and clips
+/// to `[0, 255]`.
+public final class RandomContrast: RandomIntensityLayer {
+    override class func factor(_ config: LayerConfig) throws -> (lower: Double, upper: Double) {
+        let factor = try factorRange(config, "factor") { f in config.keras2 ? (f, f) : (0, Swift.abs(f)) }
+        guard factor.lower <= 1 else { throw config.fail("factor", "at most 1 in its lower bound (a non-negative contrast)") }
+        return factor
+    }
+
+    override class func valueRange(_ config: LayerConfig) throws -> (Double, Double) {
+        config.keras2 ? (0, 255) : try readValueRange(config)
     }
 
     override func augment(_ images: Tensor) throws -> Tensor {
@@ -175,39 +196,18 @@ public final class RandomContrast: RandomImageLayer {
 }
 
 /// `keras.layers.RandomBrightness`: at training time adds to each image
-/// `d · (high − low)` of `value_range`, with `d` uniform in `factor` (a number
-/// `f` means `[−f, f]`), then clips to `value_range`.
-public final class RandomBrightness: RandomImageLayer {
-    /// `factor` and `value_range` as written.
-    public let factorValue: JSONValue
-    public let valueRangeValue: JSONValue?
-    public let factor: (lower: Double, upper: Double)
-    /// `value_range`, sorted.
-    public let valueRange: (Double, Double)
-
-    public convenience init(factor: (lower: Double, upper: Double), valueRange: (Double, Double) = (0, 255),
-                            seed: Int? = nil, name: String? = nil) throws {
-        try self.init(config: Self.swiftConfig(name: name, [
-            "factor": [.double(factor.lower), .double(factor.upper)],
-            "value_range": [.double(valueRange.0), .double(valueRange.1)], "seed": seed.map { .int($0) } ?? .null,
-        ]))
-    }
-
-    public required init(config: LayerConfig) throws {
-        factorValue = config["factor"] ?? .null
-        valueRangeValue = config["value_range"]
-        factor = try factorRange(config, "factor") { f in (-Swift.abs(f), Swift.abs(f)) }
+/// `d · (high − low)` of `value_range` (sorted), with `d` uniform in `factor`
+/// (a number `f` means `[−f, f]`), then clips to `value_range`.
+public final class RandomBrightness: RandomIntensityLayer {
+    override class func factor(_ config: LayerConfig) throws -> (lower: Double, upper: Double) {
+        let factor = try factorRange(config, "factor") { f in (-Swift.abs(f), Swift.abs(f)) }
         guard factor.lower >= -1, factor.upper <= 1 else { throw config.fail("factor", "within [-1, 1]") }
-        let (a, b) = try readValueRange(config)
-        valueRange = (Swift.min(a, b), Swift.max(a, b))
-        try super.init(config: config)
+        return factor
     }
 
-    public override func getConfig() -> JSONObject {
-        var c = super.getConfig()
-        c["factor"] = factorValue
-        if let valueRangeValue { c["value_range"] = valueRangeValue }
-        return c
+    override class func valueRange(_ config: LayerConfig) throws -> (Double, Double) {
+        let (a, b) = try readValueRange(config)
+        return (Swift.min(a, b), Swift.max(a, b))
     }
 
     override func augment(_ images: Tensor) throws -> Tensor {
