@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import XCTest
 import Layers
 
@@ -6,20 +7,14 @@ import Layers
 // stored-zip reader and writer, and a runner for the `keras-delta` CLI in
 // child processes with a time and memory limit.
 
-/// SplitMix64: a small deterministic generator, so every fuzz case can be
-/// reproduced from its seed.
+/// The package's seeded generator with the draws the mutations need, so
+/// every fuzz case can be reproduced from its seed.
 struct FuzzRandom {
-    private var state: UInt64
+    private var generator: SeededGenerator
 
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 ^ 0xD1B5_4A32_D192_ED03 }
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// A number in `0..<n` (`n` > 0).
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
@@ -203,6 +198,13 @@ enum JSONMutation {
             }
         }
         return (.null, "replaced by null")
+    }
+
+    /// A config's text edited as text (15 %) or as parsed JSON; with how.
+    static func mutateConfig(_ text: String, _ rng: inout FuzzRandom) throws -> (String, String) {
+        if rng.chance(0.15) { return mutateText(text, &rng) }
+        let (value, how) = mutate(try JSONValue(parsing: text), &rng)
+        return (value.serialized(), how)
     }
 
     /// A text-level edit of serialized JSON: truncation or a stray character.

@@ -107,13 +107,7 @@ final class FuzzTests: XCTestCase {
                 let training = trainingConfig != nil && rng.chance(0.15)
                 let attribute = training ? "training_config" : "model_config"
                 let text = training ? trainingConfig! : modelConfig
-                let (edited, how): (String, String)
-                if rng.chance(0.15) {
-                    (edited, how) = JSONMutation.mutateText(text, &rng)
-                } else {
-                    let (value, h) = JSONMutation.mutate(try JSONValue(parsing: text), &rng)
-                    (edited, how) = (value.serialized(), h)
-                }
+                let (edited, how) = try JSONMutation.mutateConfig(text, &rng)
                 let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).h5").path
                 try FileManager.default.copyItem(atPath: source.path, toPath: path)
                 let file = try HDF5File(path: path, mode: .readWrite)
@@ -135,13 +129,7 @@ final class FuzzTests: XCTestCase {
                 let target = rng.chance(0.2) ? "metadata.json" : "config.json"
                 guard let index = members.firstIndex(where: { $0.0 == target }) else { continue }
                 let text = String(decoding: members[index].1, as: UTF8.self)
-                let (edited, how): (String, String)
-                if rng.chance(0.15) {
-                    (edited, how) = JSONMutation.mutateText(text, &rng)
-                } else {
-                    let (value, h) = JSONMutation.mutate(try JSONValue(parsing: text), &rng)
-                    (edited, how) = (value.serialized(), h)
-                }
+                let (edited, how) = try JSONMutation.mutateConfig(text, &rng)
                 var changed = members
                 changed[index].1 = Array(edited.utf8)
                 let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).keras").path

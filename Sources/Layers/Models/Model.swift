@@ -136,6 +136,7 @@ open class Model: Layer {
         consumers = [:]
         for node in executionOrder { for t in node.inputs { consumers[t.id, default: 0] += 1 } }
         for o in outputs { consumers[o.id, default: 0] += 1 }
+        fusion = nil
         built = true
         builtInputShapes = inputs.map { $0.shape }
     }
@@ -184,8 +185,7 @@ open class Model: Layer {
         var remaining = consumers
         for (t, v) in zip(inputs, inputValues) { values[t.id] = v }
         for (t, m) in zip(inputs, inputMasks) { masks[t.id] = m }
-        let fused = !training && GradientTape.isDisabled ? inferenceFusion : [:]
-        let absorbed = Set(fused.values.flatMap { $0.absorbed.map { ObjectIdentifier($0) } })
+        let (fused, absorbed) = !training && GradientTape.isDisabled ? inferencePlan : ([:], [])
         for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
             let args = try node.inputs.map { t -> Tensor in
                 guard let v = values[t.id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
@@ -218,9 +218,18 @@ open class Model: Layer {
     }
 
     /// The convolution chains that run fused at inference, by first node.
-    var inferenceFusion: [ObjectIdentifier: FusedConvolution] {
-        FusedConvolution.plan(executionOrder, consumers: consumers)
+    var inferenceFusion: [ObjectIdentifier: FusedConvolution] { inferencePlan.chains }
+
+    /// The fused chains and the nodes they absorb, planned on the first
+    /// inference after the graph is set (the graph and configs fix them).
+    private var inferencePlan: (chains: [ObjectIdentifier: FusedConvolution], absorbed: Set<ObjectIdentifier>) {
+        if let fusion { return fusion }
+        let chains = FusedConvolution.plan(executionOrder, consumers: consumers)
+        let planned = (chains, Set(chains.values.flatMap { $0.absorbed.map { ObjectIdentifier($0) } }))
+        fusion = planned
+        return planned
     }
+    private var fusion: (chains: [ObjectIdentifier: FusedConvolution], absorbed: Set<ObjectIdentifier>)?
 
     /// Runs the model on a batch without recording gradients.
     public func predictOnBatch(_ inputs: [Tensor]) throws -> [Tensor] {
