@@ -2,6 +2,11 @@
 # Both install what is missing first (tools/setup.sh).
 SWIFT ?= swift
 PYTHON := .venv/bin/python
+# The package's own kernels run AVX2/FMA code when this machine has the
+# x86-64-v3 features (OpenBLAS picks its kernels at run time by itself).
+# A package that depends on KerasDelta builds it for the baseline CPU.
+CPU_FLAGS := $(shell f=/proc/cpuinfo; for x in avx2 fma bmi1 bmi2 movbe f16c abm; do grep -qw $$x $$f 2>/dev/null || exit 0; done; echo -Xswiftc -target-cpu -Xswiftc haswell)
+SWIFT_FLAGS ?= $(CPU_FLAGS)
 
 .PHONY: setup build test demo bench fixtures clean
 
@@ -9,16 +14,16 @@ setup:
 	@bash tools/setup.sh
 
 build: setup
-	$(SWIFT) build -c release --product keras-delta
+	$(SWIFT) build -c release --product keras-delta $(SWIFT_FLAGS)
 
 test: setup
-	$(SWIFT) build -c release --product keras-delta
+	$(SWIFT) build -c release --product keras-delta $(SWIFT_FLAGS)
 	$(PYTHON) tools/gen_application_models.py
-	$(SWIFT) test --disable-swift-testing
+	$(SWIFT) test --disable-swift-testing $(SWIFT_FLAGS)
 	$(PYTHON) -m pytest tests/interop -q
 
 demo: build
-	$(SWIFT) run -c release keras-delta demo
+	$(SWIFT) run -c release $(SWIFT_FLAGS) keras-delta demo
 
 # Benchmarks: kernels against plain sgemm, then whole models against TensorFlow.
 bench: build

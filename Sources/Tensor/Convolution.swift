@@ -78,6 +78,7 @@ struct ConvolutionPlan {
     /// runs on each block of rows as soon as its GEMMs are done.
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                  epilogue: BoundEpilogue? = nil) {
+        if runsPerCore { return forwardPerCore(x, w, y, epilogue: epilogue) }
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         if isPointwise {
             for group in 0..<groups {
@@ -96,6 +97,57 @@ struct ConvolutionPlan {
                       b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout)
             }
             epilogue?.applyInParallel(y, rows: first..<(first + chunk.lines.count * ow))
+        }
+    }
+
+    /// Output rows one core takes at a time on the per-core path: its patch
+    /// and output rows then fill about its L2.
+    private var coreBlockRows: Int {
+        Swift.max(128, ConvolutionPlan.cacheChunkBytes / 4 / (layout.width + outChannels))
+    }
+
+    /// Whether the forward pass runs per core: many output rows and a kernel
+    /// no wider than them, so each core can build, multiply and finish its own
+    /// cache-sized blocks of rows, packing the small kernel once per block.
+    /// Otherwise each GEMM is split across the cores.
+    private var runsPerCore: Bool {
+        rows >= outChannels && rows >= 2 * 128 * Parallelism.cores
+    }
+
+    /// The forward pass with each core running whole blocks of output rows:
+    /// patches, single-threaded GEMM and epilogue while the block is in cache.
+    private func forwardPerCore(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                epilogue: BoundEpilogue?) {
+        let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
+        let block = coreBlockRows
+        if isPointwise {
+            parallelFor((rows + block - 1) / block, grain: 1) { blocks in
+                for b in blocks {
+                    let first = b * block, part = first..<Swift.min(rows, first + block)
+                    for group in 0..<groups {
+                        sgemm(m: part.count, n: og, k: cg, a: x + first * cin + group * cg, lda: cin,
+                              b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout, parallel: false)
+                    }
+                    epilogue?.apply(y, rows: part)
+                }
+            }
+            return
+        }
+        let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
+        let chunks = ColumnChunk.plan(geometry, maxLines: Swift.max(1, block / ow))
+        let capacity = (chunks.map { $0.lines.count }.max() ?? 0) * ow * width
+        parallelFor(chunks.count, grain: 1) { range in
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+            defer { columns.deallocate() }
+            for chunk in chunks[range] {
+                layout.im2col(x, chunk: chunk, into: columns, parallel: false)
+                let first = chunk.lines.lowerBound * ow, count = chunk.lines.count * ow
+                for group in 0..<groups {
+                    sgemm(m: count, n: og, k: groupWidth, a: columns + group * groupWidth, lda: width,
+                          b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout, parallel: false)
+                }
+                epilogue?.apply(y, rows: first..<(first + count))
+            }
         }
     }
 

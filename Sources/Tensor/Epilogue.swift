@@ -66,36 +66,28 @@ struct BoundEpilogue {
     let channels: Int
 
     /// Applies the epilogue in place to output rows (pixels) `rows` of `y`,
-    /// which points at the whole output.
+    /// which points at the whole output. It takes each row through every step
+    /// while the row is in L1, so the rows cross memory once.
     func apply(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
-        let (out, n) = (y + rows.lowerBound * channels, rows.count * channels)
-        if let bias = epilogue.bias {
-            bias.withUnsafeBufferPointer { b in
-                let b = b.baseAddress!
-                for r in 0..<rows.count {
-                    let row = out + r * channels
-                    for c in 0..<channels { row[c] = row[c] + b[c] }
-                }
-            }
-        }
-        if let scale = epilogue.scale, let shift = epilogue.shift {
-            scale.withUnsafeBufferPointer { s in
-                shift.withUnsafeBufferPointer { t in
-                    let (s, t) = (s.baseAddress!, t.baseAddress!)
-                    for r in 0..<rows.count {
-                        let row = out + r * channels
-                        for c in 0..<channels { row[c] = row[c] * s[c] + t[c] }
+        let channels = self.channels
+        withUnsafePointer(epilogue.bias) { bias in
+            withUnsafePointer(epilogue.scale) { scale in
+                withUnsafePointer(epilogue.shift) { shift in
+                    for r in rows {
+                        let row = y + r * channels
+                        if let bias { for c in 0..<channels { row[c] = row[c] + bias[c] } }
+                        if let scale, let shift { for c in 0..<channels { row[c] = row[c] * scale[c] + shift[c] } }
+                        if let residual {
+                            let add = residual + r * channels
+                            for c in 0..<channels { row[c] = row[c] + add[c] }
+                        }
+                        if let cap = epilogue.reluCap {
+                            let f = ClippedRelu(cap: cap)
+                            for c in 0..<channels { row[c] = f(row[c]) }
+                        }
                     }
                 }
             }
-        }
-        if let residual {
-            let add = residual + rows.lowerBound * channels
-            for i in 0..<n { out[i] = out[i] + add[i] }
-        }
-        if let cap = epilogue.reluCap {
-            let f = ClippedRelu(cap: cap)
-            for i in 0..<n { out[i] = f(out[i]) }
         }
     }
 
@@ -120,4 +112,10 @@ extension Tensor {
             throw TensorError.gradient("\(op) with an epilogue has no gradient; call it on untracked tensors or inside withoutGradient")
         }
     }
+}
+
+/// Runs `body` with the storage of `values`, or with nil.
+private func withUnsafePointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

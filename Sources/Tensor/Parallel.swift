@@ -3,17 +3,19 @@ import Dispatch
 
 /// Splits `0..<count` into contiguous chunks and runs them on all cores when
 /// the work is large enough to pay for the dispatch; inline otherwise.
+///
+/// Up to four chunks per core are handed out to the cores as they come free,
+/// so a core slowed by another process takes fewer of them. Each index is in
+/// exactly one chunk, so results do not depend on the split.
 @inline(__always)
 func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-    let workers = min(Parallelism.cores, count / max(grain, 1))
-    if workers <= 1 {
+    let chunks = min(4 * Parallelism.cores, count / max(grain, 1))
+    if chunks <= 1 || Parallelism.cores == 1 {
         body(0..<count)
         return
     }
-    let chunk = (count + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let start = w * chunk
-        let end = min(count, start + chunk)
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let start = c * count / chunks, end = (c + 1) * count / chunks
         if start < end { body(start..<end) }
     }
 }

@@ -53,19 +53,22 @@ struct WinogradPlan {
         // Tiles per block: its transformed inputs and products, 16 · tiles · (Cin + Cout)
         // floats, stay near 1 MB, a core's L2.
         let perBlock = Swift.min(256, Swift.max(16, 16_384 / (cin + cout)))
-        if tiles >= perBlock * Parallelism.cores {
-            // Blocks on every core, each with single-threaded GEMMs.
-            let blocks = (tiles + perBlock - 1) / perBlock
+        if tiles >= 2 * perBlock * Parallelism.cores {
+            // At least two blocks per core, a whole number per core, each with
+            // single-threaded GEMMs.
+            let cores = Parallelism.cores
+            let blocks = ((tiles + perBlock - 1) / perBlock + cores - 1) / cores * cores
+            let size = (tiles + blocks - 1) / blocks
             parallelFor(blocks, grain: 1) { range in
-                let scratch = Scratch(tiles: perBlock, cin: cin, cout: cout)
+                let scratch = Scratch(tiles: size, cin: cin, cout: cout)
                 defer { scratch.deallocate() }
-                for block in range {
-                    let first = block * perBlock
-                    run(first..<Swift.min(tiles, first + perBlock), x, u, y, zeros, scratch, epilogue, parallel: false)
+                for block in range where block * size < tiles {
+                    let first = block * size
+                    run(first..<Swift.min(tiles, first + size), x, u, y, zeros, scratch, epilogue, parallel: false)
                 }
             }
         } else {
-            // Few tiles: one block, the GEMMs split across cores.
+            // Few tiles: one block, each phase split across the cores.
             let scratch = Scratch(tiles: tiles, cin: cin, cout: cout)
             defer { scratch.deallocate() }
             run(0..<tiles, x, u, y, zeros, scratch, epilogue, parallel: true)
@@ -75,19 +78,15 @@ struct WinogradPlan {
     /// Buffers of one block: V as 16 matrices [tiles, Cin], the products as 16 [tiles, Cout].
     private struct Scratch {
         let v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
-        /// A row of Cout floats that receives the outputs past the edge of the image.
-        let discard: UnsafeMutablePointer<Float>
 
         init(tiles: Int, cin: Int, cout: Int) {
             v = .allocate(capacity: 16 * tiles * cin)
             m = .allocate(capacity: 16 * tiles * cout)
-            discard = .allocate(capacity: cout)
         }
 
         func deallocate() {
             v.deallocate()
             m.deallocate()
-            discard.deallocate()
         }
     }
 
@@ -120,69 +119,100 @@ struct WinogradPlan {
     }
 
     /// Transforms, multiplies and writes back the tiles `range`, then runs the
-    /// epilogue on their output pixels.
+    /// epilogue on their output pixels. With `parallel`, each phase is split
+    /// across the cores, and each core takes its share of the 16 GEMMs whole,
+    /// so each transformed kernel matrix is packed once.
     private func run(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
                      _ y: UnsafeMutablePointer<Float>, _ zeros: UnsafePointer<Float>, _ scratch: Scratch,
                      _ epilogue: BoundEpilogue?, parallel: Bool) {
-        let g = geometry, (cin, cout) = (g.channels, outChannels), count = range.count
+        let (cin, cout, count) = (geometry.channels, outChannels, range.count)
         let (vStride, mStride) = (count * cin, count * cout)
-        for local in 0..<count {
-            let (n, ty, tx) = tile(range.lowerBound + local)
-            let (r0, c0) = (2 * ty - g.padBefore.h, 2 * tx - g.padBefore.w)
-            func pixel(_ i: Int, _ j: Int) -> UnsafePointer<Float> {
-                let (r, c) = (r0 + i, c0 + j)
-                guard r >= 0, r < g.input.h, c >= 0, c < g.input.w else { return zeros }
-                return x + ((n * g.input.h + r) * g.input.w + c) * cin
-            }
-            let (d00, d01, d02, d03) = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3))
-            let (d10, d11, d12, d13) = (pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3))
-            let (d20, d21, d22, d23) = (pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3))
-            let (d30, d31, d32, d33) = (pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
-            let v = scratch.v + local * cin
-            for c in stride(from: 0, to: cin, by: 8) {
-                let lanes = Swift.min(8, cin - c)
-                func at(_ p: UnsafePointer<Float>) -> SIMD8<Float> { .load(p + c, lanes: lanes) }
-                // Bᵀ d by columns, then each row of it times B.
-                let e0 = inputTransform(at(d00), at(d10), at(d20), at(d30))
-                let e1 = inputTransform(at(d01), at(d11), at(d21), at(d31))
-                let e2 = inputTransform(at(d02), at(d12), at(d22), at(d32))
-                let e3 = inputTransform(at(d03), at(d13), at(d23), at(d33))
-                store((inputTransform(e0.0, e1.0, e2.0, e3.0), inputTransform(e0.1, e1.1, e2.1, e3.1),
-                       inputTransform(e0.2, e1.2, e2.2, e3.2), inputTransform(e0.3, e1.3, e2.3, e3.3)),
-                      to: v + c, stride: vStride, lanes: lanes)
+        /// Runs `body` on ranges of the block's tiles, across the cores when `parallel`.
+        func forTiles(_ body: (Range<Int>) -> Void) {
+            if parallel { parallelFor(count, grain: 8, body) } else { body(0..<count) }
+        }
+        forTiles { locals in
+            for local in locals {
+                transformInput(tile: range.lowerBound + local, x, zeros, into: scratch.v + local * cin, stride: vStride)
             }
         }
-        for xi in 0..<16 {
-            sgemm(m: count, n: cout, k: cin, a: scratch.v + xi * vStride, lda: cin, b: u + xi * cin * cout, ldb: cout,
-                  c: scratch.m + xi * mStride, ldc: cout, parallel: parallel)
+        parallelFor(16, grain: parallel ? 1 : 16) { points in
+            for xi in points {
+                sgemm(m: count, n: cout, k: cin, a: scratch.v + xi * vStride, lda: cin, b: u + xi * cin * cout, ldb: cout,
+                      c: scratch.m + xi * mStride, ldc: cout, parallel: false)
+            }
         }
-        let (oh, ow) = (g.output.h, g.output.w)
-        for local in 0..<count {
-            let (n, ty, tx) = tile(range.lowerBound + local)
-            let (rows, columns) = (Swift.min(2, oh - 2 * ty), Swift.min(2, ow - 2 * tx))
-            let first = (n * oh + 2 * ty) * ow + 2 * tx
-            let y00 = y + first * cout
-            let y01 = columns > 1 ? y00 + cout : scratch.discard
-            let y10 = rows > 1 ? y00 + ow * cout : scratch.discard
-            let y11 = rows > 1 && columns > 1 ? y00 + (ow + 1) * cout : scratch.discard
-            let m = scratch.m + local * cout
-            for o in stride(from: 0, to: cout, by: 8) {
-                let lanes = Swift.min(8, cout - o)
-                func at(_ k: Int) -> SIMD8<Float> { .load(m + k * mStride + o, lanes: lanes) }
-                // Aᵀ m by columns, then each row of it times A.
-                let t0 = outputTransform(at(0), at(4), at(8), at(12))
-                let t1 = outputTransform(at(1), at(5), at(9), at(13))
-                let t2 = outputTransform(at(2), at(6), at(10), at(14))
-                let t3 = outputTransform(at(3), at(7), at(11), at(15))
-                let top = outputTransform(t0.0, t1.0, t2.0, t3.0), bottom = outputTransform(t0.1, t1.1, t2.1, t3.1)
-                top.0.store(to: y00 + o, lanes: lanes)
-                top.1.store(to: y01 + o, lanes: lanes)
-                bottom.0.store(to: y10 + o, lanes: lanes)
-                bottom.1.store(to: y11 + o, lanes: lanes)
+        forTiles { locals in
+            // Receives the outputs past the edge of the image.
+            let discard = UnsafeMutablePointer<Float>.allocate(capacity: cout)
+            defer { discard.deallocate() }
+            for local in locals {
+                transformOutput(tile: range.lowerBound + local, from: scratch.m + local * cout, stride: mStride, y,
+                                discard: discard, epilogue)
             }
-            if let epilogue {
-                for i in 0..<rows { epilogue.apply(y, rows: (first + i * ow)..<(first + i * ow + columns)) }
-            }
+        }
+    }
+
+    /// V = Bᵀ d B for the input tile of tile `t`, into the 16 rows `stride` apart from `v`.
+    @inline(__always)
+    private func transformInput(tile t: Int, _ x: UnsafePointer<Float>, _ zeros: UnsafePointer<Float>,
+                                into v: UnsafeMutablePointer<Float>, stride vStride: Int) {
+        let g = geometry, cin = g.channels
+        let (n, ty, tx) = tile(t)
+        let (r0, c0) = (2 * ty - g.padBefore.h, 2 * tx - g.padBefore.w)
+        func pixel(_ i: Int, _ j: Int) -> UnsafePointer<Float> {
+            let (r, c) = (r0 + i, c0 + j)
+            guard r >= 0, r < g.input.h, c >= 0, c < g.input.w else { return zeros }
+            return x + ((n * g.input.h + r) * g.input.w + c) * cin
+        }
+        let (d00, d01, d02, d03) = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3))
+        let (d10, d11, d12, d13) = (pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3))
+        let (d20, d21, d22, d23) = (pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3))
+        let (d30, d31, d32, d33) = (pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
+        for c in stride(from: 0, to: cin, by: 8) {
+            let lanes = Swift.min(8, cin - c)
+            func at(_ p: UnsafePointer<Float>) -> SIMD8<Float> { .load(p + c, lanes: lanes) }
+            // Bᵀ d by columns, then each row of it times B.
+            let e0 = inputTransform(at(d00), at(d10), at(d20), at(d30))
+            let e1 = inputTransform(at(d01), at(d11), at(d21), at(d31))
+            let e2 = inputTransform(at(d02), at(d12), at(d22), at(d32))
+            let e3 = inputTransform(at(d03), at(d13), at(d23), at(d33))
+            store((inputTransform(e0.0, e1.0, e2.0, e3.0), inputTransform(e0.1, e1.1, e2.1, e3.1),
+                   inputTransform(e0.2, e1.2, e2.2, e3.2), inputTransform(e0.3, e1.3, e2.3, e3.3)),
+                  to: v + c, stride: vStride, lanes: lanes)
+        }
+    }
+
+    /// Writes Aᵀ M A for tile `t`, M being the 16 product rows `stride` apart
+    /// from `m`, into the output pixels of the tile, then runs the epilogue on them.
+    @inline(__always)
+    private func transformOutput(tile t: Int, from m: UnsafePointer<Float>, stride mStride: Int,
+                                 _ y: UnsafeMutablePointer<Float>, discard: UnsafeMutablePointer<Float>,
+                                 _ epilogue: BoundEpilogue?) {
+        let (oh, ow, cout) = (geometry.output.h, geometry.output.w, outChannels)
+        let (n, ty, tx) = tile(t)
+        let (rows, columns) = (Swift.min(2, oh - 2 * ty), Swift.min(2, ow - 2 * tx))
+        let first = (n * oh + 2 * ty) * ow + 2 * tx
+        let y00 = y + first * cout
+        let y01 = columns > 1 ? y00 + cout : discard
+        let y10 = rows > 1 ? y00 + ow * cout : discard
+        let y11 = rows > 1 && columns > 1 ? y00 + (ow + 1) * cout : discard
+        for o in stride(from: 0, to: cout, by: 8) {
+            let lanes = Swift.min(8, cout - o)
+            func at(_ k: Int) -> SIMD8<Float> { .load(m + k * mStride + o, lanes: lanes) }
+            // Aᵀ m by columns, then each row of it times A.
+            let t0 = outputTransform(at(0), at(4), at(8), at(12))
+            let t1 = outputTransform(at(1), at(5), at(9), at(13))
+            let t2 = outputTransform(at(2), at(6), at(10), at(14))
+            let t3 = outputTransform(at(3), at(7), at(11), at(15))
+            let top = outputTransform(t0.0, t1.0, t2.0, t3.0), bottom = outputTransform(t0.1, t1.1, t2.1, t3.1)
+            top.0.store(to: y00 + o, lanes: lanes)
+            top.1.store(to: y01 + o, lanes: lanes)
+            bottom.0.store(to: y10 + o, lanes: lanes)
+            bottom.1.store(to: y11 + o, lanes: lanes)
+        }
+        if let epilogue {
+            for i in 0..<rows { epilogue.apply(y, rows: (first + i * ow)..<(first + i * ow + columns)) }
         }
     }
 }

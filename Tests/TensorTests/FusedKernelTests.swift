@@ -14,6 +14,11 @@ final class FusedKernelTests: XCTestCase {
         ("3x3 valid s2", [3, 9, 8, 4], [3, 3, 4, 9], [2], .valid, 1),
         ("3x3 same grouped", [2, 6, 6, 6], [3, 3, 2, 9], [1], .same, 3),
         ("1-D causal", [2, 11, 3], [4, 3, 5], [1], .causal, 1),
+        // Enough output rows (≥ 256 per core on up to 4 cores) for blocks run per core.
+        ("1x1 per core", [4, 16, 16, 12], [1, 1, 12, 20], [1], .valid, 1),
+        ("1x1 per core grouped", [4, 16, 16, 12], [1, 1, 6, 20], [1], .valid, 2),
+        ("7x7 s2 per core", [4, 33, 35, 3], [7, 7, 3, 16], [2], .same, 1),
+        ("3x3 per core grouped", [5, 15, 14, 6], [3, 3, 2, 9], [1], .same, 3),
     ]
 
     /// `(input shape, kernel shape, strides, padding)`; 21 and 35 channels run
@@ -73,6 +78,17 @@ final class FusedKernelTests: XCTestCase {
                 let fused = try Tensor.depthwiseConv(x, w, strides: c.strides, padding: c.padding, epilogue: e)
                 XCTAssertEqual(fused, try separate(plain, e), "depthwise \(c.name), epilogue \(i)")
             }
+        }
+    }
+
+    func testEpilogueKeepsNaNAndSignedZerosAsSeparateOps() throws {
+        let values: [Float] = [.nan, -0.0, 0, -1, 7, .infinity, -.infinity, 0.5]
+        let x = Tensor(shape: [1, 1, 8, 1], scalars: values), w = Tensor.ones([1, 1, 1, 3])
+        let plain = try Tensor.conv(x, w)
+        for cap: Float in [.infinity, 6] {
+            let fused = try Tensor.conv(x, w, epilogue: ChannelEpilogue(reluCap: cap))
+            let expected = try separate(plain, ChannelEpilogue(reluCap: cap))
+            XCTAssertEqual(fused.scalars.map(\.bitPattern), expected.scalars.map(\.bitPattern), "relu cap \(cap)")
         }
     }
 
@@ -138,7 +154,8 @@ final class FusedKernelTests: XCTestCase {
             ([3, 8, 8, 20], [3, 3, 20, 19], .valid, nil),
             ([1, 13, 10, 32], [3, 3, 32, 16], .valid, [(1, 0), (0, 1)]),
             ([16, 4, 4, 24], [3, 3, 24, 40], .same, nil),
-            ([2, 33, 32, 16], [3, 3, 16, 16], .same, nil),  // enough tiles for blocks on every core
+            ([2, 33, 32, 16], [3, 3, 16, 16], .same, nil),
+            ([4, 48, 47, 16], [3, 3, 16, 16], .same, nil),  // enough tiles for blocks on every core (up to 4)
         ]
         for c in cases {
             let x = rng.tensor(c.x), w = rng.tensor(c.w, -0.3, 0.3), bias = rng.tensor([c.w[3]]).scalars
