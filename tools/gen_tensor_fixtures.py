@@ -130,6 +130,13 @@ CASES = {
     "stack_axis1": (lambda a, b: tf.stack([a, b], axis=1), [r(2, 3), r(2, 3)]),
     "expand_squeeze": (lambda a: tf.squeeze(tf.expand_dims(a, 1) * 2.0, axis=[2]), [r(3, 1, 4)]),
 }
+# Cases added later draw their inputs from their own generator, so the
+# earlier cases' files stay as they were.
+later = np.random.default_rng(20261128)
+CASES.update({
+    "sparsemax": (A.sparsemax, [later.uniform(-0.4, 0.4, (3, 6)).astype(np.float32)]),
+    "sparsemax_axis0": (lambda a: A.sparsemax(a, axis=0), [later.uniform(-0.5, 0.5, (5, 3)).astype(np.float32)]),
+})
 
 
 NPY_OUT = OUT.parent / "npy"

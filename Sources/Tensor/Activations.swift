@@ -224,6 +224,57 @@ extension Tensor {
             [try g - (try y.exp() * (try g.sum(axes: [a], keepDims: true)))]
         }
     }
+
+    /// Sparsemax over `axis` as Keras computes it (`keras.ops.sparsemax`): with
+    /// the values sorted in decreasing order, `z₍ⱼ₎`, and `cⱼ = z₍₁₎ + … + z₍ⱼ₎`,
+    /// the support is the positions where `z₍ⱼ₎ − (cⱼ − 1)/j > 0`, `k` their
+    /// count, `τ = (Σ_support cⱼ − 1)/k`, and the output `max(x − τ, 0)`.
+    /// Its gradient is that of those ops (sorting and the support are constants).
+    public func sparsemax(axis: Int = -1) throws -> Tensor {
+        let a = try checkAxis(axis, "sparsemax")
+        let n = shape[a], inner = shape[(a + 1)...].reduce(1, *), outer = count / Swift.max(1, n * inner)
+        var y = [Float](repeating: 0, count: count)
+        // Per row: ∂τ/∂x for each element, and whether the element is at or above τ.
+        var tauGradient = [Float](repeating: 0, count: count), active = [Bool](repeating: false, count: count)
+        var sorted = [Int](repeating: 0, count: n), sums = [Float](repeating: 0, count: n)
+        let x = scalars
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * n * inner + i
+                func at(_ j: Int) -> Int { base + j * inner }
+                for j in 0..<n { sorted[j] = j }
+                sorted.sort { x[at($0)] > x[at($1)] }
+                var sum: Float = 0, support: [Bool] = []
+                for j in 0..<n {
+                    sum += x[at(sorted[j])]
+                    sums[j] = sum
+                    support.append(x[at(sorted[j])] - (sum - 1) / Float(j + 1) > 0)
+                }
+                let k = Float(support.filter { $0 }.count)
+                var total: Float = 0
+                for j in 0..<n where support[j] { total += sums[j] }
+                let tau = (total - 1) / k
+                // τ's sum counts z₍ⱼ₎ once for each support position at or after j.
+                var later: Float = 0
+                for j in stride(from: n - 1, through: 0, by: -1) {
+                    if support[j] { later += 1 }
+                    tauGradient[at(sorted[j])] = later / k
+                }
+                for j in 0..<n {
+                    y[at(j)] = Swift.max(x[at(j)] - tau, 0)
+                    active[at(j)] = x[at(j)] - tau >= 0
+                }
+            }
+        }
+        let result = Tensor(shape: shape, scalars: y)
+        return Tensor.record("sparsemax", result, [self]) { g in
+            // ∂yᵢ/∂xₘ = [i active](δᵢₘ − ∂τ/∂xₘ); `maximum` passes the gradient where x − τ ≥ 0.
+            let masked = zip(g.scalars, active).map { $1 ? $0 : 0 }
+            let rowSums = try Tensor(shape: self.shape, scalars: masked).sum(axes: [a], keepDims: true)
+            let spread = try rowSums.broadcast(to: self.shape).scalars
+            return [Tensor(shape: self.shape, scalars: (0..<self.count).map { masked[$0] - tauGradient[$0] * spread[$0] })]
+        }
+    }
 }
 
 /// A Keras activation by its serialized name, e.g. `"relu"` or `"hard_sigmoid"`.
@@ -234,7 +285,7 @@ public enum Activation: String, CaseIterable, Sendable {
     case softmax, logSoftmax = "log_softmax"
     case celu, squareplus, softShrink = "soft_shrink", hardShrink = "hard_shrink", sparsePlus = "sparse_plus"
     case sparseSigmoid = "sparse_sigmoid", tanhShrink = "tanh_shrink", hardTanh = "hard_tanh"
-    case logSigmoid = "log_sigmoid", glu
+    case logSigmoid = "log_sigmoid", glu, sparsemax
 
     /// The activation for a Keras name, or nil when unknown.
     public init?(keras name: String) { self.init(rawValue: name) }
@@ -271,6 +322,7 @@ public enum Activation: String, CaseIterable, Sendable {
         case .hardTanh: return x.hardTanh()
         case .logSigmoid: return x.logSigmoid()
         case .glu: return try x.glu()
+        case .sparsemax: return try x.sparsemax(axis: -1)
         }
     }
 }

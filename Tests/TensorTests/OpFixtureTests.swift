@@ -70,6 +70,8 @@ final class OpFixtureTests: XCTestCase {
         "softmax_axis1": { try $0[0].softmax(axis: 1) },
         "log_softmax": { try Activation.logSoftmax($0[0]) },
         "log_softmax_axis0": { try $0[0].logSoftmax(axis: 0) },
+        "sparsemax": { try Activation.sparsemax($0[0]) },
+        "sparsemax_axis0": { try $0[0].sparsemax(axis: 0) },
         "sum_all": { try $0[0].sum() },
         "sum_axis1_keepdims": { try $0[0].sum(axes: [1], keepDims: true) },
         "sum_axes_0_2": { try $0[0].sum(axes: [0, 2]) },
@@ -122,7 +124,7 @@ final class OpFixtureTests: XCTestCase {
         let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/ops", withExtension: nil))
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasSuffix(".out.npy") }.map { String($0.dropLast(".out.npy".count)) })
-        XCTAssertEqual(names.count, 89, "fixture count changed: update this test with the generator")
+        XCTAssertEqual(names.count, 91, "fixture count changed: update this test with the generator")
         XCTAssertEqual(names, Set(Self.ops.keys))
     }
 
