@@ -55,6 +55,9 @@ public final class HDF5File: Group {
         super.init(file: file, handle: root, objectPath: "/")
     }
 
+    /// The file's size in bytes as HDF5 sees it; nil when HDF5 cannot tell.
+    public var size: UInt64? { file.fileSize }
+
     /// Writes buffered changes to disk.
     public func flush() throws {
         try file.check(H5Fflush(file.handle.id, H5F_SCOPE_GLOBAL), objectPath, "flushing the file failed")

@@ -13,7 +13,7 @@ enum LegacyModelFile {
         let config = try json(file, "model_config")
         // Every weight is assigned from the file next, so none is initialized,
         // and the model cannot need more weight values than the file has bytes.
-        let model = try RandomState.withPlaceholderWeights(maxValues: fileSize(path)) {
+        let model = try RandomState.withPlaceholderWeights(maxValues: file.size.map { Int(clamping: $0) } ?? Int.max) {
             try ModelConfigReader(keras2: !version.hasPrefix("3.")).makeModel(config, part: "model_config")
         }
         try LegacyWeights.loadByOrder(model, from: file)
@@ -24,11 +24,6 @@ enum LegacyModelFile {
             try model.attachOptimizerState(state)
         }
         return LoadedModel(model: model, trainingConfig: training, kerasVersion: version, format: .legacyModel)
-    }
-
-    /// The size of the file at `path` in bytes.
-    static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? Int.max
     }
 
     /// A JSON root attribute.

@@ -14,6 +14,13 @@ final class KerasFileTests: XCTestCase {
         try checkModel("tf_keras_model.h5", firstKernel: "d1/kernel:0")
     }
 
+    func testFileSizeIsTheBytesOnDisk() throws {
+        for name in ["keras3_model.h5", "tf_keras_model.h5"] {
+            let bytes = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: Fixtures.path(name))[.size] as? NSNumber)
+            XCTAssertEqual(try Fixtures.open(name).size, bytes.uint64Value, name)
+        }
+    }
+
     private func checkModel(_ name: String, firstKernel: String) throws {
         let expected = try XCTUnwrap(Fixtures.expected().keras_models[name])
         let file = try Fixtures.open(name)
