@@ -208,6 +208,22 @@ def float32_error(k, model, x, y):
     return float(np.max(np.abs(y - y64) / (1 + np.abs(y64))))
 
 
+def save_every_format(model, out, stem, tag):
+    """Saves `model` into `out` in every format its writer has (Keras 3: `.h5`,
+    `.keras`, `.weights.h5`; tf-keras: `.h5`, weights-only `.h5`) and returns
+    the file names by format."""
+    if tag == "keras3":
+        files = {"h5": f"{stem}.h5", "keras": f"{stem}.keras", "weights.h5": f"{stem}.weights.h5"}
+        model.save(out / files["h5"])
+        model.save(out / files["keras"])
+        model.save_weights(out / files["weights.h5"])
+    else:
+        files = {"h5": f"{stem}.h5", "weights_only.h5": f"{stem}.weights_only.h5"}
+        model.save(out / files["h5"])
+        model.save_weights(out / files["weights_only.h5"])
+    return files
+
+
 _modules = {}
 
 
@@ -249,15 +265,7 @@ def generate(task):
     conditioning = float32_error(k, model, x, y) if CHECK_CONDITIONING else None
     np.save(out / f"{stem}.in0.npy", x)
     np.save(out / f"{stem}.out0.npy", y)
-    if tag == "keras3":
-        files = {"h5": f"{stem}.h5", "keras": f"{stem}.keras", "weights.h5": f"{stem}.weights.h5"}
-        model.save(out / files["h5"])
-        model.save(out / files["keras"])
-        model.save_weights(out / files["weights.h5"])
-    else:
-        files = {"h5": f"{stem}.h5", "weights_only.h5": f"{stem}.weights_only.h5"}
-        model.save(out / files["h5"])
-        model.save_weights(out / files["weights_only.h5"])
+    files = save_every_format(model, out, stem, tag)
     seconds = time.time() - start
     print(f"  {stem}: {len(model.layers)} layers, {model.count_params()} params, |y|max {np.abs(y).max():.3g}, "
           f"{seconds:.1f}s ({built:.1f}s building)", flush=True)

@@ -54,19 +54,21 @@ def keras2_model():
 
 def unsupported_model():
     x = keras.Input((3, 4), name="x")
-    return keras.Model(x, ops.argmax(x, axis=1))
+    return keras.Model(x, ops.sort(x, axis=1))
 
 
-def save(name, model, ext, inputs, version):
+def save(name, model, ext, inputs, version, out=OUT):
+    """Writes `name`.`ext`, its inputs, Keras's outputs and a JSON note of the
+    writer's version and the file into `out`."""
     outputs = model.predict(inputs, verbose=0)
     outputs = outputs if isinstance(outputs, list) else [outputs]
     for i, v in enumerate(inputs):
-        np.save(OUT / f"{name}.in{i}.npy", v)
+        np.save(out / f"{name}.in{i}.npy", v)
     for j, v in enumerate(outputs):
-        np.save(OUT / f"{name}.out{j}.npy", np.asarray(v, dtype=np.float32))
-    model.save(OUT / f"{name}.{ext}")
+        np.save(out / f"{name}.out{j}.npy", np.asarray(v, dtype=np.float32))
+    model.save(out / f"{name}.{ext}")
     meta = {"keras_version": version, "file": f"{name}.{ext}", "inputs": len(inputs), "outputs": len(outputs)}
-    (OUT / f"{name}.json").write_text(json.dumps(meta, indent=1))
+    (out / f"{name}.json").write_text(json.dumps(meta, indent=1))
 
 
 def main():

@@ -30,6 +30,10 @@ enum LayerStructure {
         case let b as Bidirectional: return [("backward_layer", .layer(b.backwardLayer)), ("forward_layer", .layer(b.forwardLayer))]
         case let t as TimeDistributed: return [("layer", .layer(t.layer))]
         case let r as RNN: return [("cell", .layer(r.cell))]
+        case let a as MultiHeadAttention:
+            // Its public properties `key_dense`, … name the projections (`_softmax`, `_dropout_layer` hold no variables).
+            return [("key_dense", .layer(a.keyDense)), ("output_dense", .layer(a.outputDense)),
+                    ("query_dense", .layer(a.queryDense)), ("value_dense", .layer(a.valueDense))]
         default:
             guard layer.sublayers.isEmpty else {
                 throw KerasIOError(part: "layer '\(layer.name)'",

@@ -95,35 +95,77 @@ public struct ModelConfigReader {
         return TensorRef(layer: name, node: node, tensor: tensor)
     }
 
-    /// The tensor references of one call, in both node formats.
-    func callInputs(_ node: JSONValue, layer: String) throws -> [TensorRef] {
+    /// The tensor references of one call, in both node formats, and the
+    /// call's keyword arguments that `layer` models (``Layer/callArgumentKeys``).
+    /// Positional tensors that tf-keras writes as keyword arguments and tensor
+    /// keyword arguments (``Layer/tensorCallArgumentKeys``, marked `true` among
+    /// the arguments) follow the positional inputs.
+    func callInputs(_ node: JSONValue, layer: String, type: Layer.Type? = nil) throws -> (refs: [TensorRef], arguments: JSONObject) {
+        let positional = type?.positionalCallArgumentKeys ?? [], tensorKeys = type?.tensorCallArgumentKeys ?? []
+        let valueKeys = type?.callArgumentKeys ?? []
+        var refs: [TensorRef] = []
+        var kwargs: JSONObject = [:]
+        /// The references in a keyword argument's value (Keras 3 keras tensors or Keras 2 `[name, node, tensor]` lists).
+        var isTensor: (JSONValue) -> Bool
+        var references: (JSONValue) throws -> [TensorRef]
         if let args = node["args"]?.arrayValue {
             // Keras 3: a tensor, or a list of tensors as the first argument.
-            var refs: [TensorRef] = []
-            func collect(_ v: JSONValue) throws {
+            func collect(_ v: JSONValue) throws -> [TensorRef] {
                 if v["class_name"]?.stringValue == "__keras_tensor__" {
                     guard let h = v["config"]?["keras_history"] else {
                         throw KerasIOError(part: "layer '\(layer)'", "a keras tensor without keras_history")
                     }
-                    refs.append(try tensorRef(h))
-                } else if let list = v.arrayValue {
-                    for x in list { try collect(x) }
+                    return [try tensorRef(h)]
                 }
+                return try (v.arrayValue ?? []).flatMap(collect)
             }
-            for a in args { try collect(a) }
-            if let kwargs = node["kwargs"]?.objectValue {
+            refs = try args.flatMap(collect)
+            kwargs = node["kwargs"]?.objectValue ?? [:]
+            isTensor = { $0.serialized().contains("__keras_tensor__") }
+            references = collect
+        } else {
+            // Keras 2: a list of [name, node, tensor, kwargs].
+            guard let list = node.arrayValue else {
+                throw KerasIOError(part: "layer '\(layer)'", "bad inbound node \(node.serialized())")
+            }
+            refs = try list.map(tensorRef)
+            for r in list { for (key, value) in r.arrayValue?.dropFirst(3).first?.objectValue ?? [:] { kwargs[key] = value } }
+            func isReference(_ v: JSONValue) -> Bool {
+                guard let a = v.arrayValue else { return false }
+                if a.count >= 3, a[0].stringValue != nil, a[1].intValue != nil, a[2].intValue != nil { return true }
+                return !a.isEmpty && a.allSatisfy(isReference)
+            }
+            func collect(_ v: JSONValue) throws -> [TensorRef] {
+                guard let a = v.arrayValue else { return [] }
+                if a.count >= 3, a[0].stringValue != nil { return [try tensorRef(v)] }
+                return try a.flatMap(collect)
+            }
+            isTensor = isReference
+            references = collect
+        }
+        /// Whether `v` is a list of tensors rather than one tensor.
+        func isListOfTensors(_ v: JSONValue) -> Bool {
+            guard let a = v.arrayValue, let first = a.first else { return false }
+            return first["class_name"]?.stringValue == "__keras_tensor__" || first.arrayValue != nil
+        }
+        var arguments: JSONObject = [:]
+        for key in positional { if let v = kwargs[key], !v.isNull { refs += try references(v) } }
+        for key in tensorKeys {
+            guard let v = kwargs[key], !v.isNull else { continue }
+            let given = try references(v)
+            refs += given
+            // A list of tensors (`initial_state=[h, c]`) is marked by its length.
+            arguments[key] = isListOfTensors(v) || given.count != 1 ? .int(given.count) : true
+        }
+        for (key, value) in kwargs where !positional.contains(key) && !tensorKeys.contains(key) {
+            if valueKeys.contains(key) {
+                arguments[key] = value
+            } else if key != "mask" && isTensor(value) {
                 // A mask argument is the propagated mask (see OperationNodes.maskComputations).
-                for (key, value) in kwargs where key != "mask" && value.serialized().contains("__keras_tensor__") {
-                    throw KerasIOError(part: "layer '\(layer)'", "tensor keyword argument '\(key)' is not supported")
-                }
+                throw KerasIOError(part: "layer '\(layer)'", "tensor keyword argument '\(key)' is not supported")
             }
-            return refs
         }
-        // Keras 2: a list of [name, node, tensor, kwargs].
-        guard let list = node.arrayValue else {
-            throw KerasIOError(part: "layer '\(layer)'", "bad inbound node \(node.serialized())")
-        }
-        return try list.map(tensorRef)
+        return (refs, arguments)
     }
 
     func makeFunctional(_ config: JSONValue) throws -> Model {
@@ -174,6 +216,7 @@ public struct ModelConfigReader {
         }
 
         // Call layers as their inputs become available, in config order.
+        var argumentsSet = Set<String>()
         var progress = true
         while progress && pending.values.contains(where: { !$0.isEmpty }) {
             progress = false
@@ -181,7 +224,12 @@ public struct ModelConfigReader {
                 guard var nodes = pending[name], !nodes.isEmpty else { continue }
                 let layer = created[name]!
                 while let node = nodes.first {
-                    let refs = try callInputs(node, layer: name)
+                    let (refs, arguments) = try callInputs(node, layer: name, type: type(of: layer))
+                    if argumentsSet.insert(name).inserted {
+                        layer.callArguments = arguments
+                    } else if layer.callArguments != arguments {
+                        throw KerasIOError(part: "layer '\(name)'", "calls with different keyword arguments are not supported")
+                    }
                     for r in refs where created[r.layer] == nil {
                         throw KerasIOError(part: "layer '\(name)'", "input refers to unknown layer '\(r.layer)'")
                     }

@@ -134,17 +134,51 @@ public struct ModelConfigWriter {
     private func inboundNodes(of layer: Layer, _ graph: GraphIndex) throws -> [JSONValue] {
         var nodes: [JSONValue] = []
         for node in graph.calls(of: layer) where !node.isInput {
-            if layer is RNN || layer is Bidirectional, node.inputs.count > 1 {
+            if layer is Bidirectional, node.inputs.count > 1 {
                 throw KerasIOError(part: "layer '\(layer.name)'", "initial states passed as graph inputs cannot be saved in a model config")
             }
+            let type = Swift.type(of: layer)
+            // Tensors passed as keyword arguments come last, in the layer's order: one
+            // (`true`) or a list (its length); an RNN's extra inputs are its initial states.
+            var tensorKeys: [(key: String, count: Int?)] = type.tensorCallArgumentKeys.compactMap { key in
+                switch layer.callArguments[key] {
+                case .bool(true): return (key, nil)
+                case .int(let n): return (key, n)
+                default: return nil
+                }
+            }
+            if layer is RNN, tensorKeys.isEmpty, node.inputs.count > 1 { tensorKeys = [("initial_state", node.inputs.count - 1)] }
+            let positionalCount = node.inputs.count - tensorKeys.reduce(0) { $0 + ($1.count ?? 1) }
+            guard positionalCount >= 1 else {
+                throw KerasIOError(part: "layer '\(layer.name)'", "its call arguments do not match its \(node.inputs.count) inputs")
+            }
+            /// The tensors of each keyword argument among `all` (the inputs), one or a list.
+            func keywordTensors(_ all: [JSONValue]) -> [(String, JSONValue)] {
+                var next = positionalCount
+                return tensorKeys.map { key, count in
+                    defer { next += count ?? 1 }
+                    return (key, count.map { .array(Array(all[next..<next + $0])) } ?? all[next])
+                }
+            }
+            var values = layer.callArguments
+            for key in type.tensorCallArgumentKeys { values[key] = nil }
             switch style {
             case .legacy:
                 let refs = try node.inputs.map { t -> JSONValue in
                     let (name, index) = try graph.reference(t, style: .legacy, endpoint: false)
-                    return [.string(name), .int(index), .int(t.index), [:]]
+                    return [.string(name), .int(index), .int(t.index)]
                 }
+                if !type.positionalCallArgumentKeys.isEmpty {
+                    // tf-keras: the first tensor, the others as keyword arguments.
+                    var kwargs = values
+                    for (key, ref) in zip(type.positionalCallArgumentKeys, refs[1..<positionalCount]) { kwargs[key] = ref }
+                    for (key, value) in keywordTensors(refs) { kwargs[key] = value }
+                    nodes.append([.array(refs[0].arrayValue! + [.object(kwargs)])])
+                    continue
+                }
+                let node: JSONValue = .array(refs.map { .array($0.arrayValue! + [.object(values)]) })
                 // See the type's documentation: nested models list each call twice.
-                nodes += Array(repeating: .array(refs), count: layer is Model ? 2 : 1)
+                nodes += Array(repeating: node, count: layer is Model ? 2 : 1)
             case .keras3:
                 let tensors = try node.inputs.map { t -> JSONValue in
                     let (name, index) = try graph.reference(t, style: .keras3, endpoint: false)
@@ -152,9 +186,14 @@ public struct ModelConfigWriter {
                         "shape": JSONValue(shape: t.shape), "dtype": "float32",
                         "keras_history": [.string(name), .int(index), .int(t.index)]]]
                 }
-                // A single tensor is the first argument; several are passed as one list.
-                let args: JSONValue = tensors.count == 1 ? [tensors[0]] : [.array(tensors)]
-                nodes.append(["args": args, "kwargs": [:]])
+                var kwargs = values
+                for (key, value) in keywordTensors(tensors) { kwargs[key] = value }
+                let positional = Array(tensors[..<positionalCount])
+                // A single tensor is the first argument; several are passed as one list, or
+                // as separate arguments to a layer that names them (`MultiHeadAttention(query, value)`).
+                let args: JSONValue = positional.count == 1 || !type.positionalCallArgumentKeys.isEmpty
+                    ? .array(positional) : [.array(positional)]
+                nodes.append(["args": args, "kwargs": .object(kwargs)])
             }
         }
         return nodes

@@ -74,11 +74,38 @@ enum OperationNodes {
         "math.sqrt": .operation("Sqrt"), "sqrt": .operation("Sqrt"), "math.abs": .operation("Absolute"), "abs": .operation("Absolute"),
         "math.square": .operation("Square"), "square": .operation("Square"), "math.pow": .operation("Power"), "pow": .operation("Power"),
         "__operators__.getitem": .operation("GetItem"),
+        "math.reduce_prod": .operation("Prod"), "reduce_prod": .operation("Prod"),
+        "math.reduce_variance": .operation("Var"), "math.reduce_std": .operation("Std"),
+        "math.reduce_logsumexp": .operation("Logsumexp"), "reduce_logsumexp": .operation("Logsumexp"),
+        "math.argmax": .operation("Argmax"), "argmax": .operation("Argmax"), "math.argmin": .operation("Argmin"), "argmin": .operation("Argmin"),
+        "math.log": .operation("Log"), "math.log1p": .operation("Log1p"), "math.expm1": .operation("Expm1"),
+        "math.reciprocal": .operation("Reciprocal"), "math.floor": .operation("Floor"), "math.ceil": .operation("Ceil"),
+        "math.round": .operation("Round"), "math.sign": .operation("Sign"), "math.erf": .operation("Erf"),
+        "clip_by_value": .operation("Clip"), "cast": .operation("Cast"), "stack": .operation("Stack"),
+        "linalg.matmul": .operation("Matmul"), "matmul": .operation("Matmul"), "split": .operation("Split"),
+        "nn.softmax": .operation("Softmax"), "math.softmax": .operation("Softmax"), "nn.log_softmax": .operation("LogSoftmax"),
+        "math.log_softmax": .operation("LogSoftmax"), "math.l2_normalize": .operation("Normalize"),
+        "linalg.l2_normalize": .operation("Normalize"), "nn.l2_normalize": .operation("Normalize"),
+        "math.cumsum": .operation("Cumsum"), "cumsum": .operation("Cumsum"), "tile": .operation("Tile"),
+        "where": .operation("Where"), "reverse": .operation("Flip"), "einsum": .operation("Einsum"),
+        "math.greater": .operation("Greater"), "math.greater_equal": .operation("GreaterEqual"), "math.less": .operation("Less"),
+        "math.less_equal": .operation("LessEqual"), "math.equal": .operation("Equal"), "math.not_equal": .operation("NotEqual"),
+        "nn.gelu": .activation("gelu"), "math.log_sigmoid": .activation("log_sigmoid"),
     ]
+
+    /// The Keras 3 module of the ops that are not in `keras.src.ops.numpy`.
+    private static let opModules = ["Softmax": "keras.src.ops.nn", "LogSoftmax": "keras.src.ops.nn", "Normalize": "keras.src.ops.nn",
+                                    "Gelu": "keras.src.ops.nn", "LeakyRelu": "keras.src.ops.nn",
+                                    "Erf": "keras.src.ops.math", "Logsumexp": "keras.src.ops.math", "Norm": "keras.src.ops.linalg",
+                                    "Cast": "keras.src.ops.core"]
 
     /// tf keyword arguments under their Keras 3 op argument names; `y` of
     /// `tf.math.pow` and `slice_spec` of `getitem` are positional there.
-    private static let tfArguments = ["axis": "axis", "keepdims": "keepdims", "shape": "newshape", "perm": "axes"]
+    private static let tfArguments = ["axis": "axis", "keepdims": "keepdims", "shape": "newshape", "perm": "axes",
+                                      "clip_value_min": "x_min", "clip_value_max": "x_max", "multiples": "repeats",
+                                      "num_or_size_splits": "indices_or_sections", "dtype": "dtype", "epsilon": "epsilon",
+                                      "transpose_a": "transpose_a", "transpose_b": "transpose_b", "exclusive": "exclusive",
+                                      "reverse": "reverse", "equation": "subscripts"]
 
     /// One operand of a call: a tensor reference or a constant.
     private enum Operand {
@@ -105,7 +132,9 @@ enum OperationNodes {
         var pending = entries.flatMap { e in (e["inbound_nodes"]?.arrayValue ?? []).flatMap { producers($0["kwargs"]?["mask"] ?? .null) } }
         var found = Set<String>()
         while let name = pending.popLast() {
-            guard let e = byName[name], e["module"]?.stringValue?.hasPrefix("keras.src.ops") == true,
+            // In a legacy `.h5` the module is absent: an op's config has no `trainable`.
+            guard let e = byName[name], e["module"]?.stringValue?.hasPrefix("keras.src.ops")
+                    ?? (e["config"]?["trainable"] == nil && e["class_name"]?.stringValue != "InputLayer"),
                   found.insert(name).inserted else { continue }
             pending += (e["inbound_nodes"]?.arrayValue ?? []).flatMap { producers($0["args"] ?? .null) }
         }
@@ -146,7 +175,7 @@ enum OperationNodes {
             let (config, tensors): (JSONObject, [JSONValue])
             if case .operation(let op) = kind {
                 let call = keras2 ? try tfCall(node, layer: name) : try opCall(node, arguments: entry["config"]?.objectValue ?? [:], layer: name)
-                (config, tensors) = try operation(op, module: entry["module"]?.stringValue, call, name: name)
+                (config, tensors) = try operation(op, module: entry["module"]?.stringValue, call, name: name, keras2: keras2)
             } else {
                 let operands = keras2 ? try tfOperands(node, layer: name) : try opOperands(node, layer: name)
                 (config, tensors) = try rewrite(kind, operands, name: name)
@@ -207,16 +236,26 @@ enum OperationNodes {
             call.tensors.append(.array(Array(ref.prefix(3))))
         }
         let kwargs = refs[0].count > 3 ? refs[0][3].objectValue ?? [:] : [:]
+        func isReference(_ v: JSONValue) -> Bool { v.arrayValue.map { $0.count == 3 && $0[0].stringValue != nil } ?? false }
         for (key, value) in kwargs {
             switch key {
-            case "name": continue
+            case "name", "output_type": continue
             case "conjugate" where value.boolValue == false: continue
-            case "y":
-                if let a = value.arrayValue, a.count == 3, a[0].stringValue != nil { call.tensors.append(value) } else { call.constants.append(value) }
+            case "x", "y", "b": continue
             case "slice_spec": call.constants.append(keras3Key(value))
             default:
                 guard let k = tfArguments[key] else { throw fail("argument '\(key)' of a TensorFlow operation is not supported") }
                 call.arguments[k] = value
+            }
+        }
+        // The other operands, in the function's order: a tensor reference or a constant.
+        for key in ["x", "y", "b"] {
+            guard let value = kwargs[key] else { continue }
+            if isReference(value) {
+                guard call.constants.isEmpty else { throw fail("a tensor after a constant argument is not supported") }
+                call.tensors.append(value)
+            } else {
+                call.constants.append(value)
             }
         }
         return call
@@ -234,13 +273,32 @@ enum OperationNodes {
 
     /// The layer computing the Keras 3 op `op` on `call`: `Concatenate`, a
     /// batch-keeping `Reshape` or `Permute`, else an ``OperationLayer``.
-    private static func operation(_ op: String, module: String?, _ call: Call, name: String) throws -> (JSONObject, [JSONValue]) {
+    private static func operation(_ op: String, module: String?, _ call: Call, name: String, keras2: Bool = false) throws -> (JSONObject, [JSONValue]) {
         func layer(_ className: String, _ config: JSONObject) -> JSONObject {
             var c = config
             c["name"] = .string(name)
             return ["class_name": .string(className), "config": .object(c)]
         }
         let axes = call.arguments[op == "Reshape" ? "newshape" : "axes"]?.arrayValue?.compactMap(\.intValue) ?? []
+        var call = call
+        if keras2 {
+            // tf defaults and argument forms that differ from the Keras 3 op's.
+            switch op {
+            case "Argmax", "Argmin", "Split":
+                if call.arguments["axis"] == nil { call.arguments["axis"] = 0 }
+                if op == "Split", let sizes = call.arguments["indices_or_sections"]?.arrayValue?.compactMap(\.intValue), sizes.count > 1 {
+                    // tf's sizes as NumPy's split indices.
+                    call.arguments["indices_or_sections"] = JSONValue(ints: sizes.dropLast().reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1) })
+                }
+            case "Normalize":
+                // tf's x·rsqrt(max(Σx², ε)) is Keras's x·min(rsqrt(Σx²), 1/√ε).
+                call.arguments["epsilon"] = .double((call.arguments["epsilon"]?.doubleValue ?? 1e-12).squareRoot())
+            case "Stack":
+                if call.arguments["axis"] == nil { call.arguments["axis"] = 0 }
+            default: break
+            }
+        }
+        let module = module ?? opModules[op] ?? "keras.src.ops.numpy"
         switch op {
         case "Concatenate":
             guard call.arguments["axis"]?.intValue != 0 else {
@@ -252,7 +310,7 @@ enum OperationNodes {
         case "Transpose" where axes.first == 0 && axes.allSatisfy({ $0 >= 0 }):
             return (layer("Permute", ["dims": .array(axes.dropFirst().map { .int($0) })]), call.tensors)
         default:
-            return (layer("Operation", ["op": .string(op), "module": .string(module ?? "keras.src.ops.numpy"),
+            return (layer("Operation", ["op": .string(op), "module": .string(module),
                                         "arguments": .object(call.arguments), "constants": .array(call.constants)]), call.tensors)
         }
     }
@@ -285,7 +343,8 @@ enum OperationNodes {
               ref.count >= 3 else {
             throw KerasIOError(part: "layer '\(layer)'", "bad inbound node \(node.serialized().prefix(200)) for TFOpLambda")
         }
-        var operands: [Operand] = [.tensor(.array(Array(ref.prefix(3))))]
+        // `1 - x` and `0.1 * x` are written with the constant first: `["_CONSTANT_VALUE", -1, 1.0, {"y": x}]`.
+        var operands: [Operand] = ref[0].stringValue == "_CONSTANT_VALUE" ? [.constant(ref[2])] : [.tensor(.array(Array(ref.prefix(3))))]
         let kwargs = ref.count > 3 ? ref[3].objectValue ?? JSONObject() : JSONObject()
         for key in kwargs.keys.sorted() where key != "name" {
             guard key == "y", let y = kwargs[key] else {
@@ -334,13 +393,20 @@ enum OperationNodes {
                 case .subtract: return (layer("Rescaling", ["scale": 1.0, "offset": try map(c, name) { -$0 }]), [t])
                 case .multiply: return (layer("Rescaling", ["scale": try number(c, name), "offset": 0.0]), [t])
                 case .divide: return (layer("Rescaling", ["scale": try map(c, name) { 1 / $0 }, "offset": 0.0]), [t])
-                case .maximum, .minimum: throw fail("\(op.rawValue) of a tensor and a constant is not supported")
+                case .maximum, .minimum:
+                    return (layer("Operation", ["op": .string(op == .maximum ? "Maximum" : "Minimum"), "module": "keras.src.ops.numpy",
+                                                "constants": [try number(c, name)]]), [t])
                 }
             case (.constant(let c), .tensor(let t)):
                 switch op {
                 case .add: return (layer("Rescaling", ["scale": 1.0, "offset": try number(c, name)]), [t])
                 case .subtract: return (layer("Rescaling", ["scale": -1.0, "offset": try number(c, name)]), [t])
                 case .multiply: return (layer("Rescaling", ["scale": try number(c, name), "offset": 0.0]), [t])
+                case .maximum, .minimum:
+                    return (layer("Operation", ["op": .string(op == .maximum ? "Maximum" : "Minimum"), "module": "keras.src.ops.numpy",
+                                                "constants": [try number(c, name)]]), [t])
+                case .divide where c.doubleValue == 1:
+                    return (layer("Operation", ["op": "Reciprocal", "module": "keras.src.ops.numpy"]), [t])
                 default: throw fail("\(op.rawValue) of a constant and a tensor is not supported")
                 }
             case (.constant, .constant):

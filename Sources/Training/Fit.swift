@@ -160,6 +160,9 @@ extension Model {
         }
         try list.each { try $0.onPredictEnd(logs: [:]) }
         guard let first = pieces.first else { return [] }
+        // One batch is returned as computed, as Keras does: an output without a
+        // batch axis (`ops.mean(x)` over every axis) cannot be concatenated.
+        guard pieces.count > 1 else { return first }
         return try first.indices.map { i in try Tensor.concatenate(pieces.map { $0[i] }, axis: 0) }
     }
 

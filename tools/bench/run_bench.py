@@ -50,7 +50,7 @@ def load_average():
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="fewer steps")
-    p.add_argument("--repeats", type=int, default=3, help="alternating runs of each engine per workload")
+    p.add_argument("--repeats", type=int, default=5, help="alternating runs of each engine per workload")
     p.add_argument("--binary", default=str(ROOT / ".build/release/keras-delta"), help="the keras-delta executable")
     p.add_argument("--only", help="run only workloads whose name contains this")
     p.add_argument("--json", help="write all results here")
@@ -62,9 +62,9 @@ def main():
     workloads = [
         ("train", "mobilenetv2.h5", 16, 4 * scale),
         ("predict", "mobilenetv2.h5", 1, 20 * scale),
-        ("predict", "mobilenetv2.h5", 16, 5 * scale),
+        ("predict", "mobilenetv2.h5", 16, 20 * scale),
         ("predict", "resnet50.h5", 1, 10 * scale),
-        ("predict", "resnet50.h5", 16, 3 * scale),
+        ("predict", "resnet50.h5", 16, 8 * scale),
         ("load", "resnet50.h5", 0, 5),
     ]
     print(f"threads {threads}, load average {load_average()} (1, 5, 15 min)")

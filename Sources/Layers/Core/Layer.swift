@@ -36,6 +36,23 @@ open class Layer {
     /// The config this layer was created from; keys a subclass does not model
     /// are written back unchanged by ``getConfig()``.
     public let sourceConfig: JSONObject
+    /// The keyword arguments of the layer's calls that a model config records
+    /// besides the inputs (`use_causal_mask=True`), for the keys the class
+    /// lists in ``callArgumentKeys``; a key of ``tensorCallArgumentKeys`` maps
+    /// to `true` when that tensor is passed (it is then an extra input). Set
+    /// by loaders before the layer is called, and written back with each call.
+    public var callArguments: JSONObject = [:]
+
+    /// The non-tensor keyword arguments of `call` the layer models.
+    open class var callArgumentKeys: [String] { [] }
+    /// Keyword arguments of `call` that are tensors, passed as extra inputs
+    /// after the positional ones, in this order (`attention_mask`).
+    open class var tensorCallArgumentKeys: [String] { [] }
+    /// Positional tensor arguments after the first, by name, which tf-keras
+    /// records as keyword arguments (`value`, `key` of `MultiHeadAttention`).
+    /// A layer that lists them takes its tensors as separate arguments in
+    /// Keras 3, not as one list.
+    open class var positionalCallArgumentKeys: [String] { [] }
 
     /// The Keras class name written to configs; defaults to the Swift type name.
     open class var className: String { String(describing: self) }

@@ -184,6 +184,9 @@ open class RNN: Layer {
 
     open override var sublayers: [Layer] { [cell] }
 
+    /// Keras 3 passes initial states as the `initial_state` keyword argument.
+    open override class var tensorCallArgumentKeys: [String] { ["initial_state"] }
+
     /// Wraps `cell`, reading the sequence keys (`return_sequences`,
     /// `return_state`, `go_backwards`, `stateful`, `unroll`, `time_major`) from `config`.
     public init(cell: RecurrentCell, config: LayerConfig) throws {
