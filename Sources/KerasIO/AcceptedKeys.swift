@@ -68,14 +68,22 @@ struct AcceptedKeys {
     /// default, so a reader that cannot
     /// honour it refuses the file ("Unrecognized keyword arguments") instead
     /// of silently computing something else. Keys no version knows mean
-    /// nothing to Keras and are dropped.
+    /// nothing to Keras and are dropped, and so are the input-shape keys a
+    /// reader rejects (tf-keras's `batch_input_shape` on an `Embedding`): in a
+    /// model the inputs fix the shapes.
     func filter(_ config: JSONObject, style: ConfigStyle) -> JSONObject {
         var out = JSONObject()
         for (key, value) in config
-        where accepts(key, style: style) || (isKnown(key) && !isDefault(key, value) && !Self.isTrainingOnly(key)) {
+        where accepts(key, style: style)
+            || (isKnown(key) && !isDefault(key, value) && !Self.isTrainingOnly(key) && !Self.isInputShape(key)) {
             out[key] = value
         }
         return out
+    }
+
+    /// Keys that only declare the shape a layer expects as a model's first layer.
+    static func isInputShape(_ key: String) -> Bool {
+        key == "batch_input_shape" || key == "input_shape" || key == "batch_size"
     }
 
     /// Keys that shape training only (initial values, penalties, constraints,
