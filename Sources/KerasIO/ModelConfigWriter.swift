@@ -141,14 +141,27 @@ public struct ModelConfigWriter {
     /// class and arguments, called on its tensors followed by its constants.
     private func operationEntry(_ op: OperationLayer, _ graph: GraphIndex) throws -> JSONObject {
         var config: JSONObject = ["name": .string(Self.writtenName(op))]
-        for (key, value) in op.arguments { config[key] = value }
+        for (key, value) in op.arguments {
+            // tf functions' options that no Keras 3 op has (`tf.linalg.matmul(transpose_b=True)`).
+            if Self.tfOnlyOperationArguments.contains(key) {
+                guard value.boolValue != true else {
+                    throw KerasIOError(part: "layer '\(op.name)'", "the Keras 3 operation \(op.op) has no argument '\(key)', so it cannot be saved")
+                }
+                continue
+            }
+            config[key] = value
+        }
         let nodes = try inboundNodes(of: op, graph).map { node -> JSONValue in
             let tensors = node["args"]?.arrayValue.map { $0.count == 1 && $0[0].arrayValue != nil ? $0[0].arrayValue! : $0 } ?? []
-            return ["args": .array(tensors + op.constants), "kwargs": [:]]
+            // `ops.stack` takes its tensors as one list.
+            return ["args": .array((op.op == "Stack" ? [.array(tensors)] : tensors) + op.constants), "kwargs": [:]]
         }
         return ["module": .string(op.module), "class_name": .string(op.op), "config": .object(config),
                 "registered_name": .string(op.op), "name": .string(Self.writtenName(op)), "inbound_nodes": .array(nodes)]
     }
+
+    /// Options of tf functions that a tf-keras op node may carry and no Keras 3 op accepts.
+    private static let tfOnlyOperationArguments: Set<String> = ["transpose_a", "transpose_b", "exclusive", "reverse"]
 
     /// The calls of `layer` within the model, in the node format of the style.
     private func inboundNodes(of layer: Layer, _ graph: GraphIndex) throws -> [JSONValue] {

@@ -156,11 +156,13 @@ def test_saturated_crossentropy_matches_keras(tmp_path, activation, loss):
 REGRESSIONS = ROOT / "Tests/KerasIOTests/Fixtures/regressions"
 
 
-@pytest.mark.parametrize("name", ["attention_keras3", "attention_keras2", "recurrent_keras3", "recurrent_keras2"])
-def test_attention_and_initial_states_convert_to_keras_archives_keras3_loads(tmp_path, name):
-    """Attention layers (their call arguments and build shapes) and RNN initial
-    states, from files written by Keras 3 and by tf-keras, saved by `convert`
-    as `.keras`: Keras 3 loads them and predicts what the original predicted."""
+@pytest.mark.parametrize("name", ["attention_keras3", "attention_keras2", "recurrent_keras3", "recurrent_keras2",
+                                  "ops_keras3"])
+def test_attention_initial_states_and_ops_convert_to_keras_archives_keras3_loads(tmp_path, name):
+    """Attention layers (their call arguments and build shapes), RNN initial
+    states and Keras 3 op nodes, from files written by Keras 3 and by tf-keras,
+    saved by `convert` as `.keras`: Keras 3 loads them and predicts what the
+    original predicted."""
     import json
     import keras
     meta = json.loads((REGRESSIONS / f"{name}.json").read_text())
@@ -174,3 +176,14 @@ def test_attention_and_initial_states_convert_to_keras_archives_keras3_loads(tmp
     assert len(predicted) == len(ys)
     for p, y in zip(predicted, ys):
         np.testing.assert_allclose(np.asarray(p), y, atol=1e-4, rtol=1e-4)
+
+
+def test_tf_function_without_a_keras3_op_is_refused_in_one_line(tmp_path):
+    """`tf.linalg.matmul(transpose_b=True)` has no Keras 3 op: converting a
+    tf-keras file that uses it to `.keras` fails with one line naming the layer
+    and leaves no file."""
+    out = tmp_path / "ops.keras"
+    r = cli("convert", REGRESSIONS / "ops_keras2.h5", out)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "tf.linalg.matmul" in r.stderr and "transpose_b" in r.stderr
+    assert not out.exists()
