@@ -237,6 +237,7 @@ extension Tensor {
         // Per row: ∂τ/∂x for each element, and whether the element is at or above τ.
         var tauGradient = [Float](repeating: 0, count: count), active = [Bool](repeating: false, count: count)
         var sorted = [Int](repeating: 0, count: n), sums = [Float](repeating: 0, count: n)
+        var support = [Bool](repeating: false, count: n)
         let x = scalars
         for o in 0..<outer {
             for i in 0..<inner {
@@ -244,13 +245,14 @@ extension Tensor {
                 func at(_ j: Int) -> Int { base + j * inner }
                 for j in 0..<n { sorted[j] = j }
                 sorted.sort { x[at($0)] > x[at($1)] }
-                var sum: Float = 0, support: [Bool] = []
+                var sum: Float = 0, count = 0
                 for j in 0..<n {
                     sum += x[at(sorted[j])]
                     sums[j] = sum
-                    support.append(x[at(sorted[j])] - (sum - 1) / Float(j + 1) > 0)
+                    support[j] = x[at(sorted[j])] - (sum - 1) / Float(j + 1) > 0
+                    if support[j] { count += 1 }
                 }
-                let k = Float(support.filter { $0 }.count)
+                let k = Float(count)
                 var total: Float = 0
                 for j in 0..<n where support[j] { total += sums[j] }
                 let tau = (total - 1) / k

@@ -67,8 +67,7 @@ public class BaseDenseAttention: Layer {
         // Keras's `_calculate_score_mask`: the value mask, and the causal mask row ≥ column.
         var scoresMask = try masks.count > 1 ? masks[1]?.expandingDims(at: -2) : nil
         if useCausalMask {
-            let (tq, tv) = (scores.shape[scores.rank - 2], scores.shape[scores.rank - 1])
-            let causal = Tensor(shape: [tq, tv], scalars: (0..<tq * tv).map { $0 / tv >= $0 % tv ? 1 : 0 })
+            let causal = causalMask(queries: scores.shape[scores.rank - 2], keys: scores.shape[scores.rank - 1])
             scoresMask = try scoresMask.map { try $0 * causal } ?? causal
         }
         if let scoresMask { scores = try scores - (1 - scoresMask) * 1e9 }
@@ -158,4 +157,10 @@ public final class AdditiveAttention: BaseDenseAttention {
         if let scale { t = try t * scale.read() }
         return try t.sum(axes: [t.rank - 1])
     }
+}
+
+/// The `[queries, keys]` mask that lets query `i` see keys `0…i` (Keras's
+/// `use_causal_mask`): 1 where row ≥ column.
+func causalMask(queries: Int, keys: Int) -> Tensor {
+    Tensor(shape: [queries, keys], scalars: (0..<queries * keys).map { $0 / keys >= $0 % keys ? 1 : 0 })
 }

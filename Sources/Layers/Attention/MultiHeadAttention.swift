@@ -199,7 +199,7 @@ public final class MultiHeadAttention: Layer {
         if let valueMask { try and(try valueMask.expandingDims(at: -2)) }
         if let keyMask, inputs.count - (hasAttentionMask ? 1 : 0) > 2 { try and(try keyMask.expandingDims(at: -2)) }
         let (t, s) = (q.shape[1], v.shape[1])
-        if useCausalMask { try and(Tensor(shape: [1, t, s], scalars: (0..<t * s).map { $0 / s >= $0 % s ? 1 : 0 })) }
+        if useCausalMask { try and(try causalMask(queries: t, keys: s).expandingDims(at: 0)) }
         if let w = slidingWindow { try and(Tensor(shape: [1, t, s], scalars: (0..<t * s).map { Swift.abs($0 / s - $0 % s) < w ? 1 : 0 })) }
         if let given { try and(try Tensor.greater(given.abs(), Tensor(0))) }
 
