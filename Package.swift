@@ -23,7 +23,8 @@ let package = Package(
             "Tensor", "HDF5", "Layers",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video"]),
+        .target(name: "Delta", dependencies: ["Tensor", "Layers", "Training", "Video"]),
+        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "Delta"]),
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -34,6 +35,7 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
+        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,10 +3,10 @@ import Foundation
 /// Writes a file through a temporary file in the destination folder, renamed
 /// over the destination only once complete: a failure leaves no partial file
 /// and does not touch an existing one.
-enum AtomicWrite {
+public enum AtomicWrite {
     /// Calls `write` with a fresh temporary path next to `path`, then renames
     /// it to `path`. The temporary file is removed if anything fails.
-    static func write(to path: String, _ write: (String) throws -> Void) throws {
+    public static func write(to path: String, _ write: (String) throws -> Void) throws {
         let destination = URL(fileURLWithPath: path)
         let folder = destination.deletingLastPathComponent()
         var isDirectory: ObjCBool = false

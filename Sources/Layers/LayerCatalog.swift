@@ -3,6 +3,6 @@
 enum LayerCatalog {
     static var all: [(String, Layer.Type)] {
         convolution + pooling + reshaping + normalization + regularization + merging
-            + preprocessing + recurrent + attention + activations + applications + other
+            + preprocessing + recurrent + attention + activations + applications + delta + other
     }
 }

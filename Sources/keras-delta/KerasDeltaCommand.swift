@@ -9,7 +9,7 @@ struct KerasDeltaCommand: ParsableCommand {
         commandName: "keras-delta",
         abstract: "Load Keras models in Swift, train them for temporal sparsity, and hand them back to Keras.",
         subcommands: [SummaryCommand.self, PredictCommand.self, ConvertCommand.self, FitCommand.self, EvaluateCommand.self,
-                      DataCommand.self, DemoCommand.self, BenchCommand.self])
+                      DataCommand.self, DeltaizeCommand.self, SparsityCommand.self, DemoCommand.self, BenchCommand.self])
 
     /// Runs the command and turns any error into one line on stderr and the
     /// contract's exit status: 2 for bad input, 1 for a failure of the work.
@@ -35,6 +35,8 @@ struct KerasDeltaCommand: ParsableCommand {
             fail(error.description, code: 2)
         } catch let error as TrainingError {
             if case .nonFinite = error { fail(error.description, code: 1) }
+            fail(error.description, code: 2)
+        } catch let error as DeltaError {
             fail(error.description, code: 2)
         } catch let error as CommandFailure {
             fail(error.message, code: error.code)

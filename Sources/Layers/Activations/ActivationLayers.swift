@@ -7,6 +7,9 @@ import Tensor
 /// let relu6 = try ReLU(maxValue: 6)
 /// ```
 public final class ReLU: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -48,6 +51,9 @@ public final class ReLU: UnaryLayer {
 /// `keras.layers.LeakyReLU`: `x` for `x ≥ 0`, else `negative_slope · x`.
 /// Reads Keras 2's `alpha` and writes back the key it read.
 public final class LeakyReLU: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -80,6 +86,9 @@ public final class LeakyReLU: UnaryLayer {
 /// `keras.layers.PReLU`: `relu(x) − alpha · relu(−x)` with a learned `alpha`
 /// per input element, shared (size 1) along `shared_axes`.
 public final class PReLU: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -137,6 +146,9 @@ public final class PReLU: UnaryLayer {
 
 /// `keras.layers.ELU`: `x` for `x > 0`, else `alpha · (eˣ − 1)`.
 public final class ELU: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -162,6 +174,9 @@ public final class ELU: UnaryLayer {
 
 /// `keras.layers.Softmax` over one axis or several (the `mask` argument is not supported).
 public final class Softmax: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -193,6 +208,9 @@ public final class Softmax: UnaryLayer {
 
 /// tf-keras's `ThresholdedReLU`: `x` where `x > theta`, else 0.
 public final class ThresholdedReLU: UnaryLayer {
+    /// A non-linearity: deltaize puts a delta layer after it.
+    public override var hasNonLinearOutput: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -4,6 +4,9 @@ import Tensor
 /// shape `[kernelSize..., inputChannels / groups, filters]` (WIO, HWIO, DHWIO).
 /// ``Conv1D``, ``Conv2D`` and ``Conv3D`` fix the number of spatial axes.
 public class BaseConv: ConvolutionLayer {
+    /// Multiply-accumulates one input element feeds (DELTA_SPEC.md § deltaize).
+    public override var macsPerInputElement: Double? { Double(kernelSize.reduce(1, *) * (filters / groups)) / Double(strides.reduce(1, *)) }
+
     public let filters: Int
     public let groups: Int
     public var kernelOptions: WeightOptions

@@ -6,6 +6,9 @@ import Tensor
 /// ``outputPadding`` adds to the output size as in Keras's
 /// `compute_conv_transpose_output_shape`.
 public class BaseConvTranspose: ConvolutionLayer {
+    /// Multiply-accumulates one input element feeds (DELTA_SPEC.md § deltaize).
+    public override var macsPerInputElement: Double? { Double(kernelSize.reduce(1, *) * filters) }
+
     public let filters: Int
     /// Extra output size per axis, each smaller than its stride; nil for Keras's default.
     public let outputPadding: [Int]?

@@ -8,6 +8,9 @@ import Tensor
 /// `depthwise_initializer`, `depthwise_regularizer` and `depthwise_constraint`
 /// in both.
 public class BaseDepthwiseConv: ConvolutionLayer {
+    /// Multiply-accumulates one input element feeds (DELTA_SPEC.md § deltaize).
+    public override var macsPerInputElement: Double? { Double(kernelSize.reduce(1, *) * depthMultiplier) / Double(strides.reduce(1, *)) }
+
     public let depthMultiplier: Int
     public var depthwiseOptions: WeightOptions
     /// The kernel's weight name: `kernel` (Keras 3) or `depthwise_kernel` (tf-keras configs).

@@ -6,6 +6,9 @@ import Tensor
 /// `[1..., inputChannels · depthMultiplier, filters]`), then the bias and
 /// activation. Weights: `depthwise_kernel`, `pointwise_kernel`, `bias`.
 public class BaseSeparableConv: ConvolutionLayer {
+    /// Multiply-accumulates one input element feeds (DELTA_SPEC.md § deltaize).
+    public override var macsPerInputElement: Double? { Double(kernelSize.reduce(1, *) * depthMultiplier + depthMultiplier * filters) / Double(strides.reduce(1, *)) }
+
     public let filters: Int
     public let depthMultiplier: Int
     public var depthwiseOptions: WeightOptions

@@ -64,6 +64,9 @@ public struct ActivationFunction {
 
 /// `keras.layers.Dense`: `activation(x · kernel + bias)` over the last axis.
 public final class Dense: UnaryLayer {
+    /// Multiply-accumulates one input element feeds (DELTA_SPEC.md § deltaize).
+    public override var macsPerInputElement: Double? { Double(units) }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -301,6 +301,24 @@ open class Layer {
 
     /// The trainable-parameter count plus the non-trainable one.
     public var countParams: Int { weights.reduce(0) { $0 + $1.value.count } }
+
+    // MARK: Delta roles (DELTA_SPEC.md § deltaize), asked by deltaize and sparsity accounting
+
+    /// Multiply-accumulates that one input element feeds, for the layers a
+    /// delta engine updates with `W·Δ` (Dense, convolutions); nil for others.
+    open var macsPerInputElement: Double? { nil }
+
+    /// Whether the output is a non-linearity (a delta layer goes after it): an
+    /// activation layer, or a non-linear `activation` argument.
+    open var hasNonLinearOutput: Bool {
+        guard let a = getConfig()["activation"]?.stringValue else { return false }
+        return a != "linear"
+    }
+
+    /// Whether a change of one input element changes only the output elements
+    /// it maps to (shape-only, pooling, dropout and per-element affine layers),
+    /// so deltas pass through to the layers after it.
+    open var passesDeltas: Bool { false }
 }
 
 /// A layer with one input and one output. Subclasses override the single-tensor

@@ -6,6 +6,9 @@ import Tensor
 /// input's shape, the masks are joined along `axis`, and an output position
 /// is kept if any (Keras 3) or every (tf-keras) entry on its last axis is.
 public final class Concatenate: Layer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     public let axis: Int
     private let keras2: Bool
 

@@ -8,10 +8,10 @@ open class Model: Layer {
     public private(set) var outputs: [KerasTensor] = []
     /// Layers in Keras's order (`model.layers`): by decreasing depth, then first use.
     public private(set) var graphLayers: [Layer] = []
-    /// Nodes to run, in execution order, input nodes excluded.
-    private var executionOrder: [Node] = []
-    /// How many nodes read each tensor id, to free values early at inference.
-    private var consumers: [Int: Int] = [:]
+    /// Nodes to run, in execution order, input nodes excluded (public as ``executionOrder``).
+    private(set) var graphExecutionOrder: [Node] = []
+    /// How many nodes read each tensor id, model outputs counted once (public as ``readCounts``).
+    private(set) var graphConsumers: [Int: Int] = [:]
     /// Nodes of the graph grouped by depth, deepest (inputs) first.
     public private(set) var nodesByDepth: [[Node]] = []
 
@@ -132,18 +132,20 @@ open class Model: Layer {
 
         self.inputs = inputs
         self.outputs = outputs
-        executionOrder = nodesByDepth.joined().filter { !$0.isInput }
-        consumers = [:]
-        for node in executionOrder { for t in node.inputs { consumers[t.id, default: 0] += 1 } }
-        for o in outputs { consumers[o.id, default: 0] += 1 }
+        graphExecutionOrder = nodesByDepth.joined().filter { !$0.isInput }
+        graphConsumers = [:]
+        for node in graphExecutionOrder { for t in node.inputs { graphConsumers[t.id, default: 0] += 1 } }
+        for o in outputs { graphConsumers[o.id, default: 0] += 1 }
         fusion = nil
         built = true
         builtInputShapes = inputs.map { $0.shape }
     }
 
+    /// The output shapes for these input shapes, inferred node by node.
     open override func computeOutputShapes(_ inputShapes: [Shape]) throws -> [Shape] {
         try checkInputShapes(inputShapes)
-        return outputs.map { $0.shape }
+        if inputShapes == inputs.map({ $0.shape }) { return outputs.map { $0.shape } }
+        return try runThroughGraph(inputShapes) { node, shapes, _ in try node.layer.computeOutputShapes(shapes) }
     }
 
     /// Throws unless each shape fits the declared input (unknown dims match anything).
@@ -181,40 +183,25 @@ open class Model: Layer {
     open override func call(_ inputValues: [Tensor], masks inputMasks: [Tensor?], training: Bool) throws -> [Tensor] {
         try checkInputShapes(inputValues.map { $0.shape.map { Optional($0) } })
         for l in graphLayers { l.clearLosses() }
-        var values: [Int: Tensor] = [:], masks: [Int: Tensor] = [:]
-        var remaining = consumers
-        for (t, v) in zip(inputs, inputValues) { values[t.id] = v }
-        for (t, m) in zip(inputs, inputMasks) { masks[t.id] = m }
         let (fused, absorbed) = !training && GradientTape.isDisabled ? inferencePlan : ([:], [])
-        for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
-            let args = try node.inputs.map { t -> Tensor in
-                guard let v = values[t.id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
-                return v
-            }
-            var reads = node.inputs.map { $0.id }
+        let results = try runThroughGraph(zip(inputValues, inputMasks).map { MaskedValue(value: $0, mask: $1) },
+                                          skipping: absorbed, freeing: true) { node, args, values in
             if let chain = fused[ObjectIdentifier(node)] {
                 let residual = try chain.residualID.map { id -> Tensor in
                     guard let v = values[id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
-                    return v
+                    return v.value
                 }
-                values[chain.outputID] = try chain.run(args[0], residual: residual)
-                reads += [chain.residualID].compactMap { $0 }
-            } else {
-                let (outs, outMasks) = try node.layer.callAsFunction(args, masks: node.inputs.map { masks[$0.id] },
-                                                                     training: training)
-                guard outs.count == node.outputIDs.count else {
-                    throw LayerError.shapeMismatch(layer: node.layer.name, "returned \(outs.count) outputs, expected \(node.outputIDs.count)")
-                }
-                for (id, v) in zip(node.outputIDs, outs) { values[id] = v }
-                for (id, m) in zip(node.outputIDs, outMasks) { masks[id] = m }
+                // The chain makes the tensor of its last node; the nodes it absorbs are skipped.
+                values[chain.outputID] = MaskedValue(value: try chain.run(args[0].value, residual: residual), mask: nil)
+                // A first node that is not the last (a ZeroPadding) has an output only absorbed nodes read.
+                return node.outputIDs.map { values[$0] ?? MaskedValue(value: Tensor(0), mask: nil) }
             }
-            for id in reads {
-                remaining[id]! -= 1
-                if remaining[id] == 0 { (values[id], masks[id]) = (nil, nil) }
-            }
+            let (outs, outMasks) = try node.layer.callAsFunction(args.map { $0.value }, masks: args.map { $0.mask },
+                                                                 training: training)
+            return zip(outs, outMasks).map { MaskedValue(value: $0, mask: $1) }
         }
-        outputMasks = outputs.map { masks[$0.id] }
-        return outputs.map { values[$0.id]! }
+        outputMasks = results.map { $0.mask }
+        return results.map { $0.value }
     }
 
     /// The convolution chains that run fused at inference, by first node.
@@ -224,7 +211,7 @@ open class Model: Layer {
     /// inference after the graph is set (the graph and configs fix them).
     private var inferencePlan: (chains: [ObjectIdentifier: FusedConvolution], absorbed: Set<ObjectIdentifier>) {
         if let fusion { return fusion }
-        let chains = FusedConvolution.plan(executionOrder, consumers: consumers)
+        let chains = FusedConvolution.plan(graphExecutionOrder, consumers: graphConsumers)
         let planned = (chains, Set(chains.values.flatMap { $0.absorbed.map { ObjectIdentifier($0) } }))
         fusion = planned
         return planned
@@ -235,4 +222,11 @@ open class Model: Layer {
     public func predictOnBatch(_ inputs: [Tensor]) throws -> [Tensor] {
         try withoutGradient { try callAsFunction(inputs, training: false) }
     }
+}
+
+/// A tensor and its Keras mask (`nil`: unmasked), as a graph walk carries them.
+public struct MaskedValue {
+    public var value: Tensor
+    public var mask: Tensor?
+    public init(value: Tensor, mask: Tensor?) { (self.value, self.mask) = (value, mask) }
 }

@@ -74,20 +74,4 @@ open class Sequential: Model {
         }
         try setGraph(inputs: [input.output], outputs: [x])
     }
-
-    open override func call(_ inputValues: [Tensor], masks: [Tensor?], training: Bool) throws -> [Tensor] {
-        guard inputValues.count == 1 else { throw LayerError.shapeMismatch(layer: name, "Sequential takes one input, got \(inputValues.count)") }
-        if inputLayer != nil { try checkInputShapes(inputValues.map { $0.shape.map { Optional($0) } }) }
-        for l in stack { l.clearLosses() }
-        var (x, mask) = (inputValues[0], masks.first ?? nil)
-        for l in stack {
-            let (out, outMasks) = try l([x], masks: [mask], training: training)
-            guard out.count == 1 else {
-                throw LayerError.shapeMismatch(layer: l.name, "returns \(out.count) outputs; call it with an array")
-            }
-            (x, mask) = (out[0], outMasks[0])
-        }
-        outputMasks = [mask]
-        return [x]
-    }
 }

@@ -14,6 +14,9 @@ import Tensor
 /// let bn = try BatchNormalization(axis: -1, momentum: 0.99, epsilon: 0.001)
 /// ```
 public final class BatchNormalization: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -3,6 +3,9 @@ import Tensor
 /// Keras's `BaseGlobalPooling`: the maximum or mean over all spatial axes,
 /// giving `[batch, channels]`, or `[batch, 1..., channels]` with ``keepdims``.
 public class BaseGlobalPooling: SpatialLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     class var mode: PoolMode { preconditionFailure("\(self) must override mode") }
 
     public let keepdims: Bool

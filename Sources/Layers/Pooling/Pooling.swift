@@ -9,6 +9,9 @@ public enum PoolMode: String {
 /// by `strides` (default: the pool size). With `same` padding an average
 /// counts only the input pixels of its window, as TensorFlow's.
 public class BasePooling: SpatialLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     class var mode: PoolMode { preconditionFailure("\(self) must override mode") }
 
     public let poolSize: [Int]

@@ -5,6 +5,9 @@ import Tensor
 /// `invert`). The statistics are either the `mean` and `variance` config values
 /// or the `mean`, `variance` and `count` weights that `adapt` fills in Keras.
 public final class Normalization: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -3,6 +3,9 @@ import Tensor
 /// `keras.layers.Rescaling`: `x · scale + offset`. `scale` and `offset` are
 /// numbers or arrays that broadcast against the input (e.g. one value per channel).
 public final class Rescaling: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -11,6 +11,11 @@ import Tensor
 /// layer that mixes samples (BatchNormalization in training) sees all
 /// timesteps as one batch, as in tf-keras.
 public final class TimeDistributed: Layer {
+    /// The wrapped layer's delta roles.
+    public override var macsPerInputElement: Double? { layer.macsPerInputElement }
+    public override var hasNonLinearOutput: Bool { layer.hasNonLinearOutput }
+    public override var passesDeltas: Bool { layer.passesDeltas }
+
     public let layer: Layer
     private let keras2: Bool
 

@@ -12,6 +12,9 @@ func keepMask(_ shape: [Int], rate: Double) -> Tensor {
 /// training-time masking. Units sharing a position along axes where the mask
 /// shape is 1 are dropped together.
 public class BaseDropout: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

@@ -3,6 +3,9 @@ import Tensor
 /// `keras.layers.GaussianNoise`: adds zero-mean normal noise of standard
 /// deviation `stddev` at training time; the identity at inference.
 public final class GaussianNoise: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -37,6 +40,9 @@ public final class GaussianNoise: UnaryLayer {
 /// `keras.layers.GaussianDropout`: multiplies by normal noise of mean 1 and
 /// standard deviation `sqrt(rate / (1 − rate))` at training time; the identity at inference.
 public final class GaussianDropout: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 
@@ -72,6 +78,9 @@ public final class GaussianDropout: UnaryLayer {
 /// `keras.layers.ActivityRegularization`: the identity that adds
 /// `l1 · Σ|x| + l2 · Σx²` (divided by the batch size) to the layer's losses.
 public final class ActivityRegularization: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// Passes the input mask on, as Keras does.
     public override var supportsMasking: Bool { true }
 

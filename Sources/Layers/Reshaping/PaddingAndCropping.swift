@@ -63,6 +63,9 @@ public class SpatialMarginLayer: SpatialLayer {
 
 /// Keras's `ZeroPadding{1,2,3}D`: zeros before and after each spatial axis.
 public class BaseZeroPadding: SpatialMarginLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     override class var key: String { "padding" }
 
     /// ```swift
@@ -90,6 +93,9 @@ public class BaseZeroPadding: SpatialMarginLayer {
 
 /// Keras's `Cropping{1,2,3}D`: drops entries before and after each spatial axis.
 public class BaseCropping: SpatialMarginLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     override class var key: String { "cropping" }
 
     /// ```swift

@@ -4,6 +4,9 @@ import Tensor
 /// With `data_format="channels_first"` the channel axis moves last first, so
 /// the order matches a channels-last model's.
 public final class Flatten: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     /// `"channels_last"` or `"channels_first"`.
     public let dataFormat: String
 
@@ -40,6 +43,9 @@ public final class Flatten: UnaryLayer {
 /// `keras.layers.Reshape`: the non-batch axes take `targetShape`, where one
 /// entry may be -1 (inferred from the element count).
 public final class Reshape: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     public let targetShape: [Int]
 
     /// ```swift
@@ -88,6 +94,9 @@ public final class Reshape: UnaryLayer {
 /// `keras.layers.Permute`: reorders the non-batch axes; `dims` are 1-based
 /// (`dims: [2, 1]` swaps the two axes of `[batch, a, b]`).
 public final class Permute: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``).
+    public override var passesDeltas: Bool { true }
+
     public let dims: [Int]
 
     public convenience init(dims: [Int], name: String? = nil) throws {

@@ -1,0 +1,176 @@
+import Layers
+import Tensor
+
+/// The options of ``deltaize(_:options:)``, as `keras-delta deltaize` takes them.
+public struct DeltaizeOptions {
+    /// The initial threshold of every delta layer.
+    public var thresholdInit: Double = 0.1
+    /// Per-layer thresholds, by the delta layer's name or the name of the layer it follows.
+    public var thresholdOverrides: [String: Double] = [:]
+    /// λ of every delta layer.
+    public var sparsityWeight: Double = 1e-4
+    /// Frames per clip for models that see one frame per batch entry.
+    /// Models with an explicit time axis ignore it.
+    public var clipLength: Int = 8
+    /// Whether a delta layer goes on each model input.
+    public var inputDelta = true
+    public var thresholdGradient: DeltaActivation.ThresholdGradient = .lsq
+    public var granularity: DeltaActivation.Granularity = .channel
+
+    public init() {}
+}
+
+/// Where ``deltaize(_:options:)`` put one delta layer.
+public struct DeltaPlacement: Equatable {
+    /// The delta layer's name.
+    public var name: String
+    /// The layer whose output it quantizes (an input layer for an input delta).
+    public var after: String
+    /// MACs one non-zero output element feeds downstream.
+    public var fanOut: Double
+    /// The MAC layers it feeds.
+    public var feeds: [String]
+}
+
+/// A deltaized model and where its delta layers went.
+public struct DeltaizedModel {
+    public var model: Model
+    public var placements: [DeltaPlacement]
+
+    /// A table of the placements, one row per delta layer.
+    public var table: String {
+        var rows = [["delta layer", "after", "fan-out", "feeds"]]
+        for p in placements {
+            let feeds = p.feeds.count > 3 ? p.feeds.prefix(3).joined(separator: ", ") + ", +\(p.feeds.count - 3)" : p.feeds.joined(separator: ", ")
+            rows.append([p.name, p.after, formatNumber(p.fanOut), feeds])
+        }
+        return renderTable(rows, rightAligned: [2]) + "\(placements.count) delta layers\n"
+    }
+}
+
+/// Whether a model sees time as its own axis (`[batch, time, …]`: TimeDistributed,
+/// Conv3D, recurrent layers) rather than one frame per batch entry.
+public func hasExplicitTimeAxis(_ model: Model) -> Bool {
+    model.executionOrder.contains { node in
+        let name = type(of: node.layer).className
+        return node.layer is TimeDistributed || node.layer is RNN || name.hasPrefix("Conv3D") || name.hasPrefix("ConvLSTM")
+            || name.hasSuffix("Pooling3D") || name == "Bidirectional"
+    }
+}
+
+/// A new model with `DeltaActivation` layers (DELTA_SPEC.md § deltaize): on
+/// each model input, and after every non-linearity whose output reaches a MAC
+/// layer through shape-only, pooling or per-element affine layers. Weights
+/// are copied, never changed: with a small enough threshold the new model
+/// predicts what the old one does.
+///
+/// ```swift
+/// var options = DeltaizeOptions()
+/// options.thresholdInit = 0.05
+/// let delta = try deltaize(model, options: options)
+/// print(delta.table)
+/// ```
+public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions()) throws -> DeltaizedModel {
+    guard options.clipLength >= 1 else { throw DeltaError.badArgument("clipLength", "must be at least 1, got \(options.clipLength)") }
+    guard options.thresholdInit.isFinite, options.sparsityWeight.isFinite, options.sparsityWeight >= 0 else {
+        throw DeltaError.badArgument("thresholdInit/sparsityWeight", "must be finite, sparsityWeight non-negative")
+    }
+    if model.executionOrder.contains(where: { $0.layer is DeltaActivation }) {
+        throw DeltaError.badArgument("model", "'\(model.name)' already holds DeltaActivation layers")
+    }
+    let explicitTime = hasExplicitTimeAxis(model)
+    let flow = DeltaFlow(model)
+    let inputIDs = Set(model.inputs.map { $0.id })
+    var placements: [DeltaPlacement] = []
+    var knownNames = Set(model.layers.map { $0.name })
+
+    /// The delta layer for a tensor of the original graph, or nil where none goes.
+    func deltaLayer(for id: Int, shape: Shape, after layer: Layer) throws -> DeltaActivation? {
+        let reach = flow.reach(id)
+        guard reach.fanOut > 0, !explicitTime || shape.count >= 3 else { return nil }
+        var name = "\(layer.name)_delta", n = 1
+        while knownNames.contains(name) { n += 1; name = "\(layer.name)_delta_\(n)" }
+        knownNames.insert(name)
+        let threshold = options.thresholdOverrides[name] ?? options.thresholdOverrides[layer.name] ?? options.thresholdInit
+        placements.append(DeltaPlacement(name: name, after: layer.name, fanOut: reach.fanOut, feeds: reach.feeds))
+        return try DeltaActivation(thresholdInit: threshold, granularity: options.granularity,
+                                   sparsityWeight: options.sparsityWeight, fanOut: reach.fanOut,
+                                   clipLength: explicitTime ? nil : options.clipLength,
+                                   thresholdGradient: options.thresholdGradient, name: name)
+    }
+
+    var inputDeltas: [Int: KerasTensor] = [:]
+    let delta = try model.clone(weights: .copy) { layer, args, node in
+        var args = args
+        if options.inputDelta {
+            for (i, t) in node.inputs.enumerated() where inputIDs.contains(t.id) {
+                if let done = inputDeltas[t.id] { args[i] = done; continue }
+                if let d = try deltaLayer(for: t.id, shape: t.shape, after: t.layer) {
+                    inputDeltas[t.id] = try d(args[i])
+                    args[i] = inputDeltas[t.id]!
+                } else {
+                    inputDeltas[t.id] = args[i]
+                }
+            }
+        }
+        var outs = try layer(args)
+        guard node.layer.hasNonLinearOutput else { return outs }
+        for (i, id) in node.outputIDs.enumerated() {
+            if let d = try deltaLayer(for: id, shape: node.outputShapes[i], after: node.layer) {
+                outs[i] = try d(outs[i])
+            }
+        }
+        return outs
+    }
+    // Placements are listed in graph order of the new model.
+    let order = Dictionary(uniqueKeysWithValues: delta.layers.enumerated().map { ($1.name, $0) })
+    placements.sort { (order[$0.name] ?? 0) < (order[$1.name] ?? 0) }
+    return DeltaizedModel(model: delta, placements: placements)
+}
+
+/// Where changes of each tensor of a graph go: the MAC layers they reach and
+/// the MACs one element feeds there.
+struct DeltaFlow {
+    struct Reach { var fanOut: Double; var feeds: [String] }
+    private var readers: [Int: [Node]] = [:]
+    private var memo: [Int: Reach] = [:]
+
+    init(_ model: Model) {
+        for node in model.executionOrder { for t in node.inputs { readers[t.id, default: []].append(node) } }
+        for node in model.executionOrder.reversed() {
+            for id in node.outputIDs { memo[id] = compute(id) }
+        }
+        for t in model.inputs { memo[t.id] = compute(t.id) }
+    }
+
+    func reach(_ id: Int) -> Reach { memo[id] ?? Reach(fanOut: 0, feeds: []) }
+
+    /// Readers come later in execution order, so theirs are known.
+    private func compute(_ id: Int) -> Reach {
+        var total = Reach(fanOut: 0, feeds: [])
+        for node in readers[id] ?? [] {
+            let layer = node.layer
+            if let macs = layer.macsPerInputElement {
+                total.fanOut += macs
+                total.feeds.append(layer.name)
+            } else if layer.passesDeltas {
+                // An element feeds what the pass-through's outputs feed, diluted where it pools.
+                let index = node.inputs.firstIndex { $0.id == id }!
+                let ratio = node.inputs.count == 1
+                    ? Swift.min(1, elementsPerSample(node.outputShapes[0]) / elementsPerSample(node.inputs[index].shape)) : 1
+                for out in node.outputIDs {
+                    let r = reach(out)
+                    total.fanOut += ratio * r.fanOut
+                    total.feeds += r.feeds
+                }
+            }
+        }
+        var seen = Set<String>()
+        total.feeds = total.feeds.filter { seen.insert($0).inserted }
+        return total
+    }
+
+    private func elementsPerSample(_ shape: Shape) -> Double {
+        Double(shape.dropFirst().reduce(1) { $0 * ($1 ?? 1) })
+    }
+}

@@ -1,0 +1,67 @@
+/// Quantization to a step, the forward pass of the delta layer: `q · round(x / q)`
+/// with ties to even (`tf.round`), and the two gradients of the step.
+///
+/// The step `q` broadcasts against `x` by trailing alignment and repeats every
+/// `q.count` elements: a `[C]` step is per channel, `[1]` per layer, and a
+/// per-frame shape per neuron.
+extension Tensor {
+    /// How the gradient of `q · round(x / q)` with respect to `q` is estimated.
+    public enum StepGradient: Sendable {
+        /// Learned step size (Esser et al.): `round(x/q) − x/q`.
+        case lsq
+        /// The delta paper's estimator: `−round(x/q)`.
+        case paper
+    }
+
+    /// `q · round(x / q)`, ties to even. No gradient is recorded.
+    public static func quantize(_ x: Tensor, step q: Tensor) throws -> Tensor {
+        try checkStep(x, q)
+        var out = [Float](repeating: 0, count: x.count)
+        let period = q.count
+        x.scalars.withUnsafeBufferPointer { xs in
+            q.scalars.withUnsafeBufferPointer { qs in
+                out.withUnsafeMutableBufferPointer { ys in
+                    let (xp, qp, yp) = (xs.baseAddress!, qs.baseAddress!, ys.baseAddress!)
+                    // Whole periods, so each chunk starts at step index 0.
+                    parallelFor(x.count / period, grain: Swift.max(1, (1 << 15) / period)) { rows in
+                        for row in rows {
+                            let base = row * period
+                            for j in 0..<period {
+                                let step = qp[j]
+                                yp[base + j] = step * (xp[base + j] / step).rounded(.toNearestOrEven)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: x.shape, scalars: out)
+    }
+
+    /// The gradient of `Σ g · q·round(x/q)` with respect to `q`, summed to `q`'s shape.
+    public static func quantizeStepGradient(_ x: Tensor, step q: Tensor, outputGradient g: Tensor,
+                                            estimator: StepGradient) throws -> Tensor {
+        try checkStep(x, q)
+        guard g.shape == x.shape else {
+            throw TensorError.shapeMismatch("quantize: gradient of shape \(g.shape) for an input of shape \(x.shape)")
+        }
+        let period = q.count
+        var sums = [Double](repeating: 0, count: period)
+        for row in 0..<(x.count / period) {
+            let base = row * period
+            for j in 0..<period {
+                let ratio = x.scalars[base + j] / q.scalars[j]
+                let r = ratio.rounded(.toNearestOrEven)
+                let d: Float = estimator == .lsq ? r - ratio : -r
+                sums[j] += Double(g.scalars[base + j] * d)
+            }
+        }
+        return Tensor(shape: q.shape, scalars: sums.map { Float($0) })
+    }
+
+    private static func checkStep(_ x: Tensor, _ q: Tensor) throws {
+        guard q.rank <= x.rank, q.count > 0, Array(x.shape.suffix(q.rank)) == q.shape || q.shape == [1] else {
+            throw TensorError.shapeMismatch("quantize: the step of shape \(q.shape) does not broadcast over \(x.shape)")
+        }
+    }
+}
