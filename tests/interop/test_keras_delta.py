@@ -249,6 +249,10 @@ def test_tf_keras_save_load_train(tmp_path):
     assert [e["class_name"] for e in entries] == ["keras_delta>DeltaActivation"] * 2
     assert all(set(e["config"]) == CONFIG_KEYS for e in entries)
     loaded = tf_keras.models.load_model(path)
+    # Keras 3 reads the tf-keras file too (the legacy class_name) and predicts the same.
+    again = keras.models.load_model(path)
+    assert isinstance(again.get_layer("delta_conv"), K3)
+    np.testing.assert_array_equal(again.predict(x, batch_size=4, verbose=0), model.predict(x, batch_size=4, verbose=0))
     check_reload_and_training(tf_keras, model, loaded, x, y)
 
 
