@@ -75,7 +75,10 @@ def load_synth(folder, test_fraction, seed):
         raise SystemExit(f"gen_bundled_models: {folder}: clips.npy {clips.shape} and labels.npy {labels.shape} "
                          "are not [N,T,H,W,3] and [N]")
     names_file = folder / "classes.txt"
-    names = [n for n in names_file.read_text().splitlines() if n] if names_file.exists() else [str(i) for i in range(labels.max() + 1)]
+    if names_file.exists():
+        names = [n for n in names_file.read_text().splitlines() if n]
+    else:
+        names = [str(i) for i in range(labels.max() + 1)]
     order = np.random.default_rng(seed).permutation(len(clips))
     n_test = max(1, int(round(len(clips) * test_fraction)))
     train, test = np.sort(order[:-n_test]), np.sort(order[-n_test:])
