@@ -32,3 +32,16 @@ if [ ! -f "$stamp" ] || ! cmp -s tools/requirements.txt "$stamp"; then
   .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements.txt
   cp tools/requirements.txt "$stamp"
 fi
+# keras_delta (tools/keras_delta), editable, once per checkout: reinstalled only
+# when the venv's keras_delta is missing or comes from another checkout.
+kd_dir="$PWD/tools/keras_delta"
+if ! .venv/bin/python - "$kd_dir" 2>/dev/null <<'PY'
+import importlib.util, pathlib, sys
+spec = importlib.util.find_spec("keras_delta")
+here = pathlib.Path(sys.argv[1]).resolve()
+sys.exit(0 if spec and spec.origin and here in pathlib.Path(spec.origin).resolve().parents else 1)
+PY
+then
+  echo "setup: installing tools/keras_delta into .venv (pip install -e)"
+  .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation -e tools/keras_delta
+fi
