@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
-        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video"]),
     ],
     swiftLanguageModes: [.v5]
 )

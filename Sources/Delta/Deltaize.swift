@@ -156,8 +156,7 @@ struct DeltaFlow {
             } else if layer.passesDeltas {
                 // An element feeds what the pass-through's outputs feed, diluted where it pools.
                 let index = node.inputs.firstIndex { $0.id == id }!
-                let ratio = node.inputs.count == 1
-                    ? Swift.min(1, elementsPerSample(node.outputShapes[0]) / elementsPerSample(node.inputs[index].shape)) : 1
+                let ratio = layer.passThroughRatio(node.inputs[index].shape)
                 for out in node.outputIDs {
                     let r = reach(out)
                     total.fanOut += ratio * r.fanOut
@@ -168,9 +167,5 @@ struct DeltaFlow {
         var seen = Set<String>()
         total.feeds = total.feeds.filter { seen.insert($0).inserted }
         return total
-    }
-
-    private func elementsPerSample(_ shape: Shape) -> Double {
-        Double(shape.dropFirst().reduce(1) { $0 * ($1 ?? 1) })
     }
 }

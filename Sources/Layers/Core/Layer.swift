@@ -319,6 +319,11 @@ open class Layer {
     /// it maps to (shape-only, pooling, dropout and per-element affine layers),
     /// so deltas pass through to the layers after it.
     open var passesDeltas: Bool { false }
+
+    /// For a layer that ``passesDeltas``: output elements per input element,
+    /// which scales the fan-out seen through it (1 / stride product for
+    /// pooling, 1 / spatial size for global pooling; padding counts as 1).
+    open func passThroughRatio(_ inputShape: Shape) -> Double { 1 }
 }
 
 /// A layer with one input and one output. Subclasses override the single-tensor

@@ -5,6 +5,7 @@ import Tensor
 public class BaseGlobalPooling: SpatialLayer {
     /// Deltas pass through (see ``Layer/passesDeltas``).
     public override var passesDeltas: Bool { true }
+    public override func passThroughRatio(_ inputShape: Shape) -> Double { 1 / Double(inputShape.dropFirst().dropLast().reduce(1) { $0 * ($1 ?? 1) }) }
 
     class var mode: PoolMode { preconditionFailure("\(self) must override mode") }
 

@@ -11,6 +11,7 @@ public enum PoolMode: String {
 public class BasePooling: SpatialLayer {
     /// Deltas pass through (see ``Layer/passesDeltas``).
     public override var passesDeltas: Bool { true }
+    public override func passThroughRatio(_ inputShape: Shape) -> Double { 1 / Double(strides.reduce(1, *)) }
 
     class var mode: PoolMode { preconditionFailure("\(self) must override mode") }
 

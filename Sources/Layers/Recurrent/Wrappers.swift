@@ -15,6 +15,9 @@ public final class TimeDistributed: Layer {
     public override var macsPerInputElement: Double? { layer.macsPerInputElement }
     public override var hasNonLinearOutput: Bool { layer.hasNonLinearOutput }
     public override var passesDeltas: Bool { layer.passesDeltas }
+    public override func passThroughRatio(_ inputShape: Shape) -> Double {
+        layer.passThroughRatio(Array(inputShape.prefix(1)) + inputShape.dropFirst(2))
+    }
 
     public let layer: Layer
     private let keras2: Bool

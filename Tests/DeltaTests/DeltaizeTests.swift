@@ -1,0 +1,116 @@
+import XCTest
+import Tensor
+import Layers
+import KerasIO
+import Delta
+
+final class DeltaizeTests: XCTestCase {
+    /// frames → Rescaling → conv1(3×3, 8) → BN → ReLU → MaxPool(2) → conv2(3×3, 16, relu) → GAP → Dense(4)
+    private func frameModel() throws -> Model {
+        let x = Input(shape: [8, 8, 3], name: "frames")
+        var h = try Rescaling(scale: 1.0 / 255, name: "scale")(x)
+        h = try Conv2D(filters: 8, kernelSize: [3, 3], padding: "same", name: "conv1")(h)
+        h = try BatchNormalization(name: "bn1")(h)
+        h = try ReLU(name: "relu1")(h)
+        h = try MaxPooling2D(poolSize: [2, 2], name: "pool")(h)
+        h = try Conv2D(filters: 16, kernelSize: [3, 3], padding: "same", activation: "relu", name: "conv2")(h)
+        h = try GlobalAveragePooling2D(name: "gap")(h)
+        let y = try Dense(units: 4, name: "logits")(h)
+        let model = try Model(inputs: [x], outputs: [y], name: "frame_model")
+        try randomizeWeights(model, seed: 21)
+        return model
+    }
+
+    /// Where the delta layers go, by the spec's rules (DELTA_SPEC.md § deltaize):
+    /// - the input: it reaches conv1 through Rescaling: 3·3·8 = 72;
+    /// - relu1: it reaches conv2 through the 2×2 pool, which keeps 1 element in 4: 3·3·16 / 4 = 36;
+    /// - conv2 (a relu activation): it reaches the Dense through global pooling over 4×4: 4 units / 16 = 0.25.
+    /// The Dense's linear output reaches nothing.
+    func testPlacementsAndFanOutsOfASmallModel() throws {
+        let result = try deltaize(try frameModel())
+        XCTAssertEqual(result.placements.map { $0.after }, ["frames", "relu1", "conv2"])
+        XCTAssertEqual(result.placements.map { $0.fanOut }, [72, 36, 0.25])
+        XCTAssertEqual(result.placements.map { $0.name }, ["frames_delta", "relu1_delta", "conv2_delta"])
+        XCTAssertEqual(result.placements[1].feeds, ["conv2"])
+        let deltas = result.model.layers.compactMap { $0 as? DeltaActivation }
+        XCTAssertEqual(deltas.map { $0.fanOut }, [72, 36, 0.25])
+        XCTAssertTrue(deltas.allSatisfy { $0.clipLength == 8 && $0.thresholdGradient == .lsq })
+    }
+
+    func testTinyThresholdPredictsTheOriginalAndWeightsAreUntouched() throws {
+        let model = try frameModel()
+        let before = model.getWeights()
+        var options = DeltaizeOptions()
+        options.thresholdInit = 1e-5
+        options.clipLength = 2
+        let delta = try deltaize(model, options: options).model
+        let x = seededTensor([4, 8, 8, 3], seed: 2, in: 0...255)
+        let expected = try model.predictOnBatch([x])[0]
+        assertNear(try delta.predictOnBatch([x])[0], expected, tolerance: 1e-4, "tiny threshold")
+        XCTAssertEqual(model.getWeights(), before, "the original's weights changed")
+        let copied = delta.layers.filter { !($0 is DeltaActivation) }.flatMap { $0.getWeights() }
+        XCTAssertEqual(copied, before, "the delta model's weights are not the original's")
+    }
+
+    func testOptionsReachTheLayers() throws {
+        var options = DeltaizeOptions()
+        options.thresholdInit = 0.3
+        options.thresholdOverrides = ["relu1": 0.7, "conv2_delta": 0.9]
+        options.sparsityWeight = 0.01
+        options.inputDelta = false
+        options.thresholdGradient = .hybrid
+        options.clipLength = 4
+        let result = try deltaize(try frameModel(), options: options)
+        let deltas = result.model.layers.compactMap { $0 as? DeltaActivation }
+        XCTAssertEqual(deltas.map { $0.name }, ["relu1_delta", "conv2_delta"])
+        XCTAssertEqual(deltas.map { $0.threshold.value.scalars[0] }, [0.7, 0.9])
+        XCTAssertTrue(deltas.allSatisfy { $0.sparsityWeight == 0.01 && $0.thresholdGradient == .hybrid && $0.clipLength == 4 })
+        XCTAssertThrowsError(try deltaize(result.model)) { XCTAssertTrue("\($0)".contains("already holds DeltaActivation")) }
+    }
+
+    /// A video model with an explicit time axis gets delta layers with
+    /// `clip_length` null, only where the time axis is still there.
+    func testExplicitTimeModel() throws {
+        let x = Input(shape: [4, 6, 6, 3], name: "clip")
+        var h = try TimeDistributed(try Conv2D(filters: 4, kernelSize: [3, 3], activation: "relu", name: "c"), name: "td")(x)
+        h = try TimeDistributed(try GlobalAveragePooling2D(name: "g"), name: "tdg")(h)
+        h = try LSTM(units: 5, name: "lstm")(h)
+        let y = try Dense(units: 2, name: "out")(h)
+        let model = try Model(inputs: [x], outputs: [y])
+        try randomizeWeights(model, seed: 4)
+        let result = try deltaize(model)
+        // The input feeds the TimeDistributed conv (3·3·4 = 36); the conv's relu output goes through
+        // global pooling into the LSTM, which is no MAC layer; the LSTM's output [batch, 5] has no time axis.
+        XCTAssertEqual(result.placements.map { $0.after }, ["clip"])
+        XCTAssertEqual(result.placements.map { $0.fanOut }, [36])
+        XCTAssertNil(result.model.layers.compactMap { $0 as? DeltaActivation }.first?.clipLength)
+    }
+
+    func testRoundTripThroughEveryFormat() throws {
+        var options = DeltaizeOptions()
+        options.thresholdInit = 0.05
+        options.clipLength = 2
+        let delta = try deltaize(try frameModel(), options: options).model
+        for d in delta.layers.compactMap({ $0 as? DeltaActivation }) {
+            try d.threshold.assign(seededTensor(d.threshold.shape, seed: 3, in: 0.01...0.2))
+        }
+        let x = seededTensor([4, 8, 8, 3], seed: 5, in: 0...255)
+        let expected = try delta.predictOnBatch([x])[0]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("deltaize-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for ext in ["h5", "keras"] {
+            let path = folder.appendingPathComponent("d.\(ext)").path
+            try KerasModelFile.save(delta, to: path)
+            let loaded = try KerasModelFile.load(path).model
+            XCTAssertEqual(try loaded.predictOnBatch([x])[0], expected, ext)
+            let configs = loaded.layers.compactMap { $0 as? DeltaActivation }.map { $0.getConfig()["fan_out"]! }
+            XCTAssertEqual(configs, [72, 36, 0.25].map { JSONValue.double($0) }, ext)
+        }
+        let weights = folder.appendingPathComponent("d.weights.h5").path
+        try KerasModelFile.save(delta, to: weights)
+        let other = try deltaize(try frameModel(), options: options).model
+        try KerasModelFile.loadWeights(into: other, from: weights)
+        XCTAssertEqual(try other.predictOnBatch([x])[0], expected, "weights.h5")
+    }
+}
