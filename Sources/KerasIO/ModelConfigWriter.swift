@@ -67,27 +67,8 @@ public struct ModelConfigWriter {
         default:
             let shapes = layer.builtInputShapes
             guard layer.built, !shapes.isEmpty else { return nil }
-            if let named = namedBuildShapes(layer, shapes) { return ["shapes_dict": .object(named)] }
+            if let named = layer.namedBuildShapes(shapes) { return ["shapes_dict": .object(named)] }
             return ["input_shape": shapes.count == 1 ? JSONValue(shape: shapes[0]) : .array(shapes.map { JSONValue(shape: $0) })]
-        }
-    }
-
-    /// The shapes of layers that Keras 3 builds from named arguments
-    /// (`build(query_shape, value_shape, key_shape)`, `build(sequences_shape,
-    /// initial_state_shape)`), as its `shapes_dict`; nil for the others.
-    private func namedBuildShapes(_ layer: Layer, _ shapes: [Shape]) -> JSONObject? {
-        switch layer {
-        case is MultiHeadAttention:
-            let tensors = layer.callArguments["attention_mask"] != nil ? shapes.dropLast() : shapes[...]
-            guard tensors.count >= 2 else { return nil }
-            var named: JSONObject = ["query_shape": JSONValue(shape: tensors[0]), "value_shape": JSONValue(shape: tensors[1])]
-            if tensors.count > 2 { named["key_shape"] = JSONValue(shape: tensors[2]) }
-            return named
-        case is RNN where shapes.count > 1:  // the extra inputs are initial states (see inboundNodes)
-            return ["sequences_shape": JSONValue(shape: shapes[0]),
-                    "initial_state_shape": .array(shapes.dropFirst().map { JSONValue(shape: $0) })]
-        default:
-            return nil
         }
     }
 
@@ -153,8 +134,7 @@ public struct ModelConfigWriter {
         }
         let nodes = try inboundNodes(of: op, graph).map { node -> JSONValue in
             let tensors = node["args"]?.arrayValue.map { $0.count == 1 && $0[0].arrayValue != nil ? $0[0].arrayValue! : $0 } ?? []
-            // `ops.stack` takes its tensors as one list.
-            return ["args": .array((op.op == "Stack" ? [.array(tensors)] : tensors) + op.constants), "kwargs": [:]]
+            return ["args": .array((op.takesTensorList ? [.array(tensors)] : tensors) + op.constants), "kwargs": [:]]
         }
         return ["module": .string(op.module), "class_name": .string(op.op), "config": .object(config),
                 "registered_name": .string(op.op), "name": .string(Self.writtenName(op)), "inbound_nodes": .array(nodes)]

@@ -22,7 +22,7 @@ enum NativeWeights {
                              _ visit: (Layer, String) throws -> Void) throws {
         guard visited.insert(ObjectIdentifier(layer)).inserted else { return }
         try visit(layer, path)
-        for (attribute, child) in try LayerStructure.saveableChildren(layer) {
+        for (attribute, child) in try saveableChildren(of: layer) {
             let childPath = path.isEmpty ? attribute : "\(path)/\(attribute)"
             switch child {
             case .layer(let sublayer):
@@ -97,5 +97,12 @@ enum NativeWeights {
             assignments += values
         }
         for (variable, value) in assignments { try variable.assign(value) }
+    }
+}
+
+/// A layer's saveable children, its error named as a file part.
+func saveableChildren(of layer: Layer) throws -> [(name: String, child: SaveableChild)] {
+    do { return try layer.saveableChildren() } catch let LayerError.badConfig(l, m) {
+        throw KerasIOError(part: "layer '\(l)'", m)
     }
 }

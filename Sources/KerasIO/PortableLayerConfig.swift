@@ -25,28 +25,10 @@ extension ModelConfigWriter {
         if let bidirectional = layer as? Bidirectional, style == .legacy {
             try writeLegacyDirections(bidirectional, into: &c)
         } else {
-            for (key, sublayer) in LayerStructure.nestedConfigLayers(layer) { c[key] = .object(try object(for: sublayer, wrapped: true)) }
+            for (key, sublayer) in layer.nestedConfigLayers { c[key] = .object(try object(for: sublayer, wrapped: true)) }
         }
-        translate(className, &c)
+        c = layer.portableConfig(c, keras3: style == .keras3)
         return AcceptedKeys.of(.layer, className)?.filter(c, style: style) ?? c
-    }
-
-    /// Values whose spelling differs between the versions.
-    private func translate(_ className: String, _ c: inout JSONObject) {
-        switch (className, style) {
-        case ("LeakyReLU", .legacy): rename("negative_slope", to: "alpha", in: &c)
-        case ("LeakyReLU", .keras3): rename("alpha", to: "negative_slope", in: &c)
-        case ("BatchNormalization", .keras3):
-            // tf-keras writes the axis as a one-element list; Keras 3 needs an integer.
-            if let axes = c["axis"]?.arrayValue, axes.count == 1 { c["axis"] = axes[0] }
-        default: break
-        }
-    }
-
-    private func rename(_ key: String, to newKey: String, in c: inout JSONObject) {
-        guard let value = c[key] else { return }
-        c[key] = nil
-        c[newKey] = value
     }
 
     /// `silu` is `swish` to tf-keras; Keras 3 reads both and writes `silu`.

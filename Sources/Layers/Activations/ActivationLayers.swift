@@ -51,6 +51,14 @@ public final class ReLU: UnaryLayer {
 /// `keras.layers.LeakyReLU`: `x` for `x ≥ 0`, else `negative_slope · x`.
 /// Reads Keras 2's `alpha` and writes back the key it read.
 public final class LeakyReLU: UnaryLayer {
+    /// tf-keras calls the slope `alpha`, Keras 3 `negative_slope`.
+    public override func portableConfig(_ config: JSONObject, keras3: Bool) -> JSONObject {
+        var c = config
+        let (from, to) = keras3 ? ("alpha", "negative_slope") : ("negative_slope", "alpha")
+        if let v = c[from] { c[from] = nil; c[to] = v }
+        return c
+    }
+
     /// A non-linearity: deltaize puts a delta layer after it.
     public override var hasNonLinearOutput: Bool { true }
 

@@ -17,6 +17,21 @@ import Tensor
 /// `Softmax` path (dropout, returned scores, or inputs not of rank 3), which
 /// zeroes it. Dropout acts only in training and is not applied here.
 public final class MultiHeadAttention: Layer {
+    /// Its public properties `key_dense`, … name the projections (`_softmax`, `_dropout_layer` hold no variables).
+    public override func saveableChildren() throws -> [(name: String, child: SaveableChild)] {
+        [("key_dense", .layer(keyDense)), ("output_dense", .layer(outputDense)),
+         ("query_dense", .layer(queryDense)), ("value_dense", .layer(valueDense))]
+    }
+    /// `build(query_shape, value_shape, key_shape)`; an attention mask is no built shape.
+    public override func namedBuildShapes(_ shapes: [Shape]) -> JSONObject? {
+        let tensors = callArguments["attention_mask"] != nil ? shapes.dropLast() : shapes[...]
+        guard tensors.count >= 2 else { return nil }
+        var named: JSONObject = ["query_shape": JSONValue(shape: tensors[tensors.startIndex]),
+                                 "value_shape": JSONValue(shape: tensors[tensors.startIndex + 1])]
+        if tensors.count > 2 { named["key_shape"] = JSONValue(shape: tensors[tensors.startIndex + 2]) }
+        return named
+    }
+
     public let numHeads: Int
     public let keyDim: Int
     public let valueDim: Int

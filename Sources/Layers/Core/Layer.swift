@@ -324,6 +324,35 @@ open class Layer {
     /// which scales the fan-out seen through it (1 / stride product for
     /// pooling, 1 / spatial size for global pooling; padding counts as 1).
     open func passThroughRatio(_ inputShape: Shape) -> Double { 1 }
+
+    // MARK: Serialization hooks, asked by the file writers (KerasIO)
+
+    /// Sublayers written inside this layer's config, by config key (a wrapper's
+    /// `layer`, an RNN's `cell`). Models write their layers themselves.
+    open var nestedConfigLayers: [(key: String, layer: Layer)] { [] }
+
+    /// The children Keras 3 saves after this layer's own variables
+    /// (`saving_lib._walk_saveable`), by attribute name in its walking order.
+    open func saveableChildren() throws -> [(name: String, child: SaveableChild)] {
+        guard sublayers.isEmpty else {
+            throw LayerError.badConfig(layer: name, "\(Self.className) has sublayers whose Keras 3 weight layout is unknown")
+        }
+        return []
+    }
+
+    /// Keras 3's `shapes_dict` build config, for layers it builds from named
+    /// arguments (`build(query_shape, value_shape)`); nil for the others.
+    open func namedBuildShapes(_ shapes: [Shape]) -> JSONObject? { nil }
+
+    /// The config as one Keras version spells it: Keras 3 (`.keras`) or
+    /// tf-keras (legacy `.h5`, which both versions read).
+    open func portableConfig(_ config: JSONObject, keras3: Bool) -> JSONObject { config }
+}
+
+/// A child object Keras 3 saves weights under: one layer attribute or a list of layers.
+public enum SaveableChild {
+    case layer(Layer)
+    case list([Layer])
 }
 
 /// A layer with one input and one output. Subclasses override the single-tensor

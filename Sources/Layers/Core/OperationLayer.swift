@@ -53,6 +53,9 @@ public final class OperationLayer: Layer {
 
     private func fail(_ message: String) -> LayerError { .badConfig(layer: name, "\(op): \(message)") }
 
+    /// Whether the Keras 3 op takes its tensors as one list (`ops.stack([a, b])`).
+    public var takesTensorList: Bool { op == "Stack" }
+
     /// How many tensors a call takes (nil: any number, for `Stack` and `Where`).
     private var tensorCount: Int? {
         switch op {

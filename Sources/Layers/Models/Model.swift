@@ -3,6 +3,9 @@ import Tensor
 /// A graph of layers built with the functional API (`keras.Model(inputs, outputs)`,
 /// Keras class `Functional`). It is itself a layer, so models nest.
 open class Model: Layer {
+    /// Keras 3 saves a model's layers under `layers`.
+    open override func saveableChildren() throws -> [(name: String, child: SaveableChild)] { [("layers", .list(layers))] }
+
     /// The symbolic inputs and outputs the graph was built from.
     public private(set) var inputs: [KerasTensor] = []
     public private(set) var outputs: [KerasTensor] = []

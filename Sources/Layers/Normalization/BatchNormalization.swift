@@ -14,6 +14,13 @@ import Tensor
 /// let bn = try BatchNormalization(axis: -1, momentum: 0.99, epsilon: 0.001)
 /// ```
 public final class BatchNormalization: UnaryLayer {
+    /// tf-keras writes the axis as a one-element list; Keras 3 needs an integer.
+    public override func portableConfig(_ config: JSONObject, keras3: Bool) -> JSONObject {
+        var c = config
+        if keras3, let axes = c["axis"]?.arrayValue, axes.count == 1 { c["axis"] = axes[0] }
+        return c
+    }
+
     /// Deltas pass through (see ``Layer/passesDeltas``).
     public override var passesDeltas: Bool { true }
 

@@ -159,6 +159,16 @@ open class RecurrentCell: Layer {
 /// last output and the states are unmasked. As in Keras 3, the mask is not
 /// applied when initial states are given as inputs (it still propagates).
 open class RNN: Layer {
+    /// The cell, unless the class writes a flat config (LSTM, GRU, SimpleRNN).
+    open override var nestedConfigLayers: [(key: String, layer: Layer)] { Self.flatCellConfig ? [] : [("cell", cell)] }
+    open override func saveableChildren() throws -> [(name: String, child: SaveableChild)] { [("cell", .layer(cell))] }
+    /// Extra inputs are initial states: `build(sequences_shape, initial_state_shape)`.
+    open override func namedBuildShapes(_ shapes: [Shape]) -> JSONObject? {
+        guard shapes.count > 1 else { return nil }
+        return ["sequences_shape": JSONValue(shape: shapes[0]),
+                "initial_state_shape": .array(shapes.dropFirst().map { JSONValue(shape: $0) })]
+    }
+
     public let cell: RecurrentCell
     /// Output every timestep (`[batch, time, ...]`) instead of the last one.
     public let returnSequences: Bool

@@ -11,6 +11,9 @@ import Tensor
 /// layer that mixes samples (BatchNormalization in training) sees all
 /// timesteps as one batch, as in tf-keras.
 public final class TimeDistributed: Layer {
+    public override var nestedConfigLayers: [(key: String, layer: Layer)] { [("layer", layer)] }
+    public override func saveableChildren() throws -> [(name: String, child: SaveableChild)] { [("layer", .layer(layer))] }
+
     /// The wrapped layer's delta roles.
     public override var macsPerInputElement: Double? { layer.macsPerInputElement }
     public override var hasNonLinearOutput: Bool { layer.hasNonLinearOutput }
@@ -108,6 +111,13 @@ public final class TimeDistributed: Layer {
 /// both outputs. With `return_state`, the forward then backward final states
 /// follow the output(s). Extra inputs are initial states, forward half first.
 public final class Bidirectional: Layer {
+    public override var nestedConfigLayers: [(key: String, layer: Layer)] {
+        [("layer", forwardLayer), ("backward_layer", backwardLayer)]
+    }
+    public override func saveableChildren() throws -> [(name: String, child: SaveableChild)] {
+        [("backward_layer", .layer(backwardLayer)), ("forward_layer", .layer(forwardLayer))]
+    }
+
     public let forwardLayer: RNN
     public let backwardLayer: RNN
     public let mergeMode: String?

@@ -116,12 +116,14 @@ def delta_call(x, threshold, *, name, clip_length, threshold_gradient, sparsity_
     and the loss the paper one.
     """
     q = step(tf.cast(threshold, x.dtype))
-    checks = _frames(x, clip_length, name) if clip_length is not None else []
+    training = _is_training(training)
+    # Only training reads the clips; at inference the layer is per element and any batch is fine.
+    checks = _frames(x, clip_length, name) if clip_length is not None and training else []
     with tf.control_dependencies(checks):
         out_mode = "paper" if threshold_gradient == "paper" else "lsq"
         loss_mode = "lsq" if threshold_gradient == "lsq" else "paper"
         y = quantize(x, q, out_mode)
-    if not _is_training(training):
+    if not training:
         return y, None
     if clip_length is not None:
         if clip_length < 2:

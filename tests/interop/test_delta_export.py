@@ -1,0 +1,134 @@
+"""Delta models between Swift and Keras, through the keras-delta CLI.
+
+- `keras-delta deltaize` of a Keras-written CNN writes `.keras` and `.h5`
+  files that Keras 3 and tf-keras load after `import keras_delta`; both
+  predict what Swift predicts, and keep training (thresholds included).
+- The Swift-exported `.keras` trains under `tf.distribute.MirroredStrategy`
+  over two logical CPUs exactly as on one device (delta_mirrored_step.py).
+- A delta model written by Keras loads in Swift and predicts the same.
+
+Needs the release binary (`make test` builds it first)."""
+import os
+import pathlib
+import subprocess
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import numpy as np
+import pytest
+
+from test_cli import cli
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tools" / "keras_delta"))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A plain Keras 3 CNN with non-trivial weights, and Swift's deltaized copies of it."""
+    import keras
+    d = tmp_path_factory.mktemp("delta_export")
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((8, 8, 3), name="frames")
+    h = keras.layers.Conv2D(6, 3, padding="same", name="conv1")(inp)
+    h = keras.layers.BatchNormalization(name="bn1")(h)
+    h = keras.layers.ReLU(name="relu1")(h)
+    h = keras.layers.MaxPooling2D(2, name="pool")(h)
+    h = keras.layers.Conv2D(8, 3, activation="relu", name="conv2")(h)
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    model = keras.Model(inp, keras.layers.Dense(4, name="logits")(h))
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in w.path
+                       else rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in model.weights])
+    plain = d / "plain.h5"
+    model.save(plain)
+    x = rng.uniform(0, 1, (8, 8, 8, 3)).astype("float32")
+    np.save(d / "x.npy", x)
+    for ext in ("keras", "h5"):
+        r = cli("deltaize", plain, d / f"delta.{ext}", "--threshold", "0.05", "--clip-length", "2",
+                "--sparsity-weight", "0.01", "--threshold-gradient", "hybrid")
+        assert r.returncode == 0, r.stderr
+        r = cli("predict", d / f"delta.{ext}", "-i", d / "x.npy", "-o", d / f"swift_{ext}.npy", "--batch-size", "8")
+        assert r.returncode == 0, r.stderr
+    return d, x
+
+
+def swift_prediction(d, ext):
+    return np.load(d / f"swift_{ext}.npy")
+
+
+def check_training(model, x):
+    """One epoch of SGD on clips of 2 frames: finite loss, every threshold moves."""
+    import keras
+    before = {w.path: w.numpy().copy() for w in model.weights if w.path.endswith("threshold")}
+    assert len(before) == 3, before.keys()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, np.arange(8) % 4, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    for w in model.weights:
+        if w.path in before:
+            assert not np.array_equal(w.numpy(), before[w.path]), f"{w.path} did not train"
+
+
+@pytest.mark.parametrize("ext", ["keras", "h5"])
+def test_keras3_loads_predicts_and_trains(exported, ext):
+    import keras
+    import keras_delta  # noqa: F401  (registers keras_delta>DeltaActivation)
+    d, x = exported
+    model = keras.models.load_model(d / f"delta.{ext}", compile=False)
+    deltas = [l for l in model.layers if type(l).__name__ == "DeltaActivation"]
+    assert [l.name for l in deltas] == ["frames_delta", "relu1_delta", "conv2_delta"]
+    assert [l.fan_out for l in deltas] == [54.0, 18.0, 1.0]
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), swift_prediction(d, ext), rtol=1e-4, atol=1e-4)
+    check_training(model, x)
+
+
+def test_tf_keras_loads_predicts_and_trains(exported):
+    import tf_keras
+    import keras_delta  # noqa: F401
+    d, x = exported
+    model = tf_keras.models.load_model(d / "delta.h5", compile=False)
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), swift_prediction(d, "h5"), rtol=1e-4, atol=1e-4)
+    before = {w.name: w.numpy().copy() for w in model.weights if "threshold" in w.name}
+    assert len(before) == 3
+    model.compile(optimizer=tf_keras.optimizers.SGD(0.1),
+                  loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, np.arange(8) % 4, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(not np.array_equal(w.numpy(), before[w.name]) for w in model.weights if w.name in before)
+
+
+def test_swift_export_trains_under_mirrored_strategy(exported, tmp_path):
+    d, _ = exported
+    out = tmp_path / "step.npz"
+    done = subprocess.run([sys.executable, str(HERE / "delta_mirrored_step.py"), str(d / "delta.keras"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = np.load(out)
+    assert int(r["replicas"]) == 2 and int(r["batch"]) % (2 * int(r["clip_length"])) == 0
+    assert float(r["loss_mirrored"]) == pytest.approx(float(r["loss_single"]), rel=1e-5)
+    names = [k.split(":", 1)[1] for k in r.files if k.startswith("single:")]
+    assert sum(n.endswith("threshold") for n in names) == 3
+    for name in names:
+        single, mirrored = r[f"single:{name}"], r[f"mirrored:{name}"]
+        np.testing.assert_allclose(mirrored, single, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(single).max()), err_msg=name)
+
+
+def test_keras_written_delta_model_loads_in_swift(tmp_path):
+    import keras
+    import keras_delta
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((6, 6, 3))
+    h = keras_delta.DeltaActivation(threshold_init=0.05, clip_length=2, name="delta_in")(inp)
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(h)
+    h = keras_delta.DeltaActivation(threshold_init=0.1, granularity="neuron", clip_length=2, name="delta_conv")(h)
+    model = keras.Model(inp, keras.layers.Dense(3, name="dense")(keras.layers.Flatten()(h)))
+    x = np.random.default_rng(2).uniform(0, 1, (4, 6, 6, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    expected = model.predict(x, verbose=0)
+    for ext in ("keras", "h5"):
+        model.save(tmp_path / f"m.{ext}")
+        r = cli("predict", tmp_path / f"m.{ext}", "-i", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5, atol=1e-5, err_msg=ext)
