@@ -176,6 +176,37 @@ final class ClipDataSourceTests: XCTestCase {
         XCTAssertTrue(logs["loss"]!.isFinite)
     }
 
+    private struct Interrupted: Error {}
+    private final class InterruptAfter: Callback {
+        let epoch: Int
+        init(epoch: Int) { self.epoch = epoch }
+        override func onEpochEnd(_ e: Int, logs: inout Logs) throws { if e == epoch { throw Interrupted() } }
+    }
+
+    /// A run on shuffled clips stopped after epoch 1 and resumed ends on the
+    /// same weights, bit for bit, as a run straight through.
+    func testStopAndResumeOnClipsIsBitExact() throws {
+        func model(_ seed: UInt64) throws -> Model {
+            RandomState.seed(seed)
+            let input = Input(shape: [16, 16, 3])
+            var h = try Conv2D(filters: 4, kernelSize: [3, 3], activation: "relu")(input)
+            h = try Dropout(rate: 0.25)(try GlobalAveragePooling2D()(h))
+            let m = try Model(inputs: [input], outputs: [try Dense(units: 5, activation: "softmax")(h)])
+            try m.compile(optimizer: SGD(learningRate: 1e-3, momentum: 0.9), loss: "sparse_categorical_crossentropy", metrics: ["accuracy"])
+            return m
+        }
+        let source = try DataSourceSpec.parse(synthetic).makeSource(ClipSourceOptions(batchSize: 3, shuffle: true, seed: 5))
+        let straight = try model(1)
+        try straight.fit(source, epochs: 3, verbose: 0)
+        let dir = folder.appendingPathComponent("backup").path
+        XCTAssertThrowsError(try model(1).fit(source, epochs: 3, callbacks: [BackupAndRestore(backupDir: dir), InterruptAfter(epoch: 0)],
+                                              verbose: 0))
+        let resumed = try model(2)
+        let history = try resumed.fit(source, epochs: 3, callbacks: [BackupAndRestore(backupDir: dir)], verbose: 0)
+        XCTAssertEqual(history.epoch, [0, 1, 2])
+        XCTAssertEqual(resumed.getWeights(), straight.getWeights())
+    }
+
     // MARK: Parsing DATA
 
     func testParseSynthetic() throws {
