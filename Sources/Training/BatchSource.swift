@@ -119,7 +119,7 @@ public struct ArrayBatchSource: BatchSource {
 }
 
 /// A seed for epoch `epoch` of a run seeded with `seed` (SplitMix64 finalizer of their mix).
-public func epochSeed(_ seed: UInt64, _ epoch: Int) -> UInt64 {
+func epochSeed(_ seed: UInt64, _ epoch: Int) -> UInt64 {
     var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(bitPattern: Int64(epoch) &+ 1)
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -125,6 +125,7 @@ public final class ClipDataSource: BatchSource {
     /// Clips from a dataset of 8-bit clips (all of one shape).
     /// - Parameter labelled: whether the dataset's labels mean anything.
     public convenience init(dataset: ClipDataset, labelled: Bool = true, options: ClipSourceOptions) throws {
+        guard dataset.count > 0 else { throw TrainingError.invalidData("clip source: the data has no clips") }
         let natural = dataset.count > 0 ? try dataset.clip(at: 0, seed: 0).clip : nil
         try self.init(storage: .dataset(dataset), count: dataset.count, naturalLength: natural?.frameCount ?? 1,
                       naturalSize: natural.map { ($0.height, $0.width) }, classNames: labelled ? dataset.classNames : [],
@@ -133,8 +134,8 @@ public final class ClipDataSource: BatchSource {
 
     /// Clips in memory: `clips` `[N, T, H, W, C]` float, `labels` one class index per clip (or none).
     public convenience init(clips: Tensor, labels: [Int]?, classNames: [String] = [], options: ClipSourceOptions) throws {
-        guard clips.rank == 5 else {
-            throw TrainingError.invalidData("clips must have shape [N, T, H, W, C], got \(clips.shape)")
+        guard clips.rank == 5, clips.shape[0] > 0 else {
+            throw TrainingError.invalidData("clips must have shape [N, T, H, W, C] with N ≥ 1, got \(clips.shape)")
         }
         if let labels, labels.count != clips.shape[0] {
             throw TrainingError.invalidData("\(labels.count) labels for \(clips.shape[0]) clips")
