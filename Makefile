@@ -41,6 +41,7 @@ fixtures: setup
 	$(PYTHON) tools/gen_keras_io_fixtures.py
 	$(PYTHON) tools/gen_video_models.py
 	$(PYTHON) tools/gen_training_fixtures.py
+	$(PYTHON) tools/gen_distillation_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
 

@@ -19,12 +19,14 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor"]),
         .target(name: "Training", dependencies: ["Tensor", "Layers"]),
         .target(name: "Video", dependencies: ["Tensor"]),
+        // Video-backed data sources for Training (clip batches, the DATA argument).
+        .target(name: "VideoTraining", dependencies: ["Tensor", "Layers", "Training", "Video"]),
         .target(name: "KerasIO", dependencies: [
             "Tensor", "HDF5", "Layers",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "Delta", dependencies: ["Tensor", "Layers", "Training", "Video"]),
-        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "Delta"]),
+        .target(name: "Delta", dependencies: ["Tensor", "Layers", "Training", "Video", "VideoTraining"]),
+        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "VideoTraining", "Delta"]),
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,7 +37,8 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
-        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video"]),
+        .testTarget(name: "VideoTrainingTests", dependencies: ["VideoTraining", "Video", "Training", "Layers"]),
+        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video", "VideoTraining"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,4 +5,5 @@
 @_exported import Layers
 @_exported import Training
 @_exported import KerasIO
+@_exported import VideoTraining
 @_exported import Delta

@@ -17,6 +17,15 @@ public struct SeededGenerator: RandomNumberGenerator {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The four words of state, to save a sequence and continue it exactly later.
+    public var state: [UInt64] {
+        get { [s.0, s.1, s.2, s.3] }
+        set {
+            precondition(newValue.count == 4, "SeededGenerator state has 4 words, got \(newValue.count)")
+            s = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17

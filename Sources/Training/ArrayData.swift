@@ -27,6 +27,20 @@ struct ArrayData {
         self.count = sizes.first!
     }
 
+    /// A batch from a ``BatchSource``: inputs and targets may differ in their
+    /// first axis (clips as frames, one label per clip); the count is the inputs'.
+    init(batch: DataBatch) throws {
+        guard !batch.x.isEmpty else { throw TrainingError.invalidData("a batch from the data source has no input arrays") }
+        let all = batch.x + batch.y + (batch.sampleWeight.map { [$0] } ?? [])
+        guard all.allSatisfy({ $0.rank >= 1 }) else {
+            throw TrainingError.invalidData("every input, target and sample-weight array of a batch needs a sample axis; got shapes \(all.map { $0.shape })")
+        }
+        x = batch.x
+        y = batch.y
+        sampleWeight = batch.sampleWeight
+        count = batch.count
+    }
+
     /// The samples in `range`, in order.
     func rows(_ range: Range<Int>) throws -> ArrayData {
         func cut(_ t: Tensor) throws -> Tensor {

@@ -105,6 +105,18 @@ public final class TrainingState {
     let lossTracker = Mean(name: "loss")
     private(set) var outputLossTrackers: [Mean?] = []
     private(set) var built = false
+    /// The model compiled with this state, whose layers add training metrics.
+    weak var model: Model?
+    /// The log name of the task loss (the compiled or custom loss, before added
+    /// losses), shown beside `loss` once a named added loss has been seen.
+    public var taskLossName = "task_loss"
+    /// The sums of added losses by name (`delta_loss`), in order of first appearance.
+    private(set) var namedLossTrackers: [Mean] = []
+    private lazy var taskLossTracker = Mean(name: taskLossName)
+    /// Running means logged by a custom loss function, by name.
+    private var loggedMeans: [(name: String, sum: Double, count: Double)] = []
+    /// The state of the shuffle generator of the running `fit`, for checkpoints.
+    var shuffleState: [UInt64]?
 
     init(optimizer: Optimizer, losses: [LossConvertible?], sharedLoss: Bool, lossWeights: [Float]?,
          metrics: [[MetricConvertible]], weightedMetrics: [[MetricConvertible]], compileConfig: JSONObject) {
@@ -205,9 +217,54 @@ public final class TrainingState {
         return out
     }
 
-    /// The current value of every metric, keyed by log name.
+    /// The current value of every metric, keyed by log name: the compiled
+    /// ones, then the named added losses, the custom loss function's means and
+    /// the layers' ``Layer/trainingMetrics()`` (once they have values).
     var results: Logs {
-        Dictionary(namedMetrics.map { ($0.0, Double($0.1.result())) }, uniquingKeysWith: { a, _ in a })
+        var logs = Dictionary(namedMetrics.map { ($0.0, Double($0.1.result())) }, uniquingKeysWith: { a, _ in a })
+        let named = namedLossTrackers.filter { $0.count > 0 }
+        for tracker in named { logs[tracker.name] = Double(tracker.result()) }
+        if !named.isEmpty && taskLossTracker.count > 0 && logs[taskLossName] == nil {
+            logs[taskLossName] = Double(taskLossTracker.result())
+        }
+        var means: [String: (sum: Double, count: Double)] = [:]
+        for m in loggedMeans { means[m.name] = m.count > 0 ? (m.sum, m.count) : nil }
+        for layer in model.map(allLayers) ?? [] {
+            for (name, value) in layer.trainingMetrics() {
+                let old = means[name] ?? (0, 0)
+                means[name] = (old.sum + value.sum, old.count + value.count)
+            }
+        }
+        for (name, m) in means where m.count > 0 && logs[name] == nil { logs[name] = m.sum / m.count }
+        return logs
+    }
+
+    /// Adds one batch's added losses, summed by name, and the task loss, each
+    /// weighing `count` samples.
+    func updateNamedLosses(_ sums: [(String, Tensor)], taskLoss: Tensor?, count: Int) throws {
+        guard !sums.isEmpty else { return }
+        let weight = Tensor(Float(count))
+        for (name, value) in sums {
+            let tracker: Mean
+            if let known = namedLossTrackers.first(where: { $0.name == name }) {
+                tracker = known
+            } else {
+                tracker = Mean(name: name)
+                namedLossTrackers.append(tracker)
+            }
+            try tracker.update(value.detached, sampleWeight: weight)
+        }
+        if let taskLoss { try taskLossTracker.update(taskLoss.detached, sampleWeight: weight) }
+    }
+
+    /// Adds to a running mean logged by a custom loss function.
+    func logMean(_ name: String, sum: Double, count: Double) {
+        if let i = loggedMeans.firstIndex(where: { $0.name == name }) {
+            loggedMeans[i].sum += sum
+            loggedMeans[i].count += count
+        } else {
+            loggedMeans.append((name, sum, count))
+        }
     }
 
     /// Which way each compiled metric improves, by its own name.
@@ -219,7 +276,23 @@ public final class TrainingState {
 
     func resetMetrics() {
         for (_, m) in namedMetrics { m.reset() }
+        for m in namedLossTrackers { m.reset() }
+        taskLossTracker.reset()
+        loggedMeans.removeAll()
+        for layer in model.map(allLayers) ?? [] { layer.resetTrainingMetrics() }
     }
+}
+
+/// `layer` and every layer inside it, each once, in depth-first order.
+func allLayers(_ layer: Layer) -> [Layer] {
+    var seen = Set<ObjectIdentifier>(), out: [Layer] = []
+    func visit(_ l: Layer) {
+        guard seen.insert(ObjectIdentifier(l)).inserted else { return }
+        out.append(l)
+        for s in l.sublayers { visit(s) }
+    }
+    visit(layer)
+    return out
 }
 
 // MARK: compile
@@ -325,6 +398,7 @@ extension Model {
         let loaded = (compileState as? LoadedOptimizerState)?.optimizerState
         let state = TrainingState(optimizer: opt, losses: losses, sharedLoss: sharedLoss, lossWeights: lossWeights,
                                   metrics: metrics, weightedMetrics: weightedMetrics, compileConfig: compileConfig)
+        state.model = self
         compileState = state
         // Optimizer state read from a file continues here (Keras's load_model).
         if let loaded { try state.restoreLoaded(loaded, model: self) }

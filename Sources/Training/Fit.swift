@@ -82,19 +82,100 @@ extension Model {
         let steps = data.batchCount(size: batch)
         let list = CallbackList(callbacks, addHistory: true, addProgbar: verbose != 0, model: self,
                                 params: CallbackParams(verbose: verbose, epochs: epochs, steps: steps))
+        var generator: SeededGenerator? = SeededGenerator(seed: seed ?? RandomState.generator.next())
+        let train = data
+        return try runFit(state, list, epochs: epochs, initialEpoch: initialEpoch, shuffleGenerator: &generator,
+                          batches: { _, generator in
+                              let order = shuffle ? permutation(train.count, &generator) : nil
+                              var step = 0
+                              return {
+                                  guard step < steps else { return nil }
+                                  defer { step += 1 }
+                                  return try train.batch(step, size: batch, order: order)
+                              }
+                          },
+                          validate: validation.map { validation in
+                              { list in try self.evaluate(state, validation, batchSize: validationBatchSize ?? batch, callbacks: list) }
+                          },
+                          validationFreq: validationFreq, lossFunction: nil)
+    }
+
+    /// Trains the model on a data source, as Keras's `fit` on a `tf.data.Dataset`:
+    /// the source batches and shuffles (by epoch), and may carry no targets
+    /// when a `loss` function needs none (distillation from a teacher).
+    ///
+    /// ```swift
+    /// let history = try model.fit(source, epochs: 5, callbacks: [BackupAndRestore(backupDir: "ckpt")])
+    /// // label-free, from a teacher's outputs:
+    /// try model.fit(source, epochs: 2) { step in
+    ///     let teacherLogits = try withoutGradient { try teacher.predictOnBatch(step.batch.x)[0] }
+    ///     return try Distillation.klDivergence(student: step.outputs[0], teacher: teacherLogits, temperature: 4)
+    /// }
+    /// ```
+    /// - Parameters:
+    ///   - source: the training batches.
+    ///   - validationData: batches to evaluate on after every `validationFreq` epochs.
+    ///   - loss: replaces the compiled loss: the loss of a batch from the
+    ///     model's outputs (recorded for gradients) and the batch. Added
+    ///     losses and weight penalties are added to it, as to a compiled loss.
+    ///   - initialEpoch: the epoch to start counting from.
+    /// - Returns: the History callback with each epoch's logs.
+    @discardableResult
+    public func fit(_ source: BatchSource, epochs: Int = 1, initialEpoch: Int = 0, validationData: BatchSource? = nil,
+                    validationFreq: Int = 1, callbacks: [Callback] = [], verbose: Int = 1,
+                    loss: LossFunction? = nil) throws -> History {
+        let state = try requireCompiled("fit")
+        guard validationFreq >= 1 else { throw TrainingError.badConfig("fit: validationFreq must be at least 1") }
+        let list = CallbackList(callbacks, addHistory: true, addProgbar: verbose != 0, model: self,
+                                params: CallbackParams(verbose: verbose, epochs: epochs, steps: source.batchCount))
+        var noGenerator: SeededGenerator?
+        return try runFit(state, list, epochs: epochs, initialEpoch: initialEpoch, shuffleGenerator: &noGenerator,
+                          batches: { epoch, _ in
+                              let iterator = try source.batches(epoch: epoch)
+                              return { try iterator.next().map(ArrayData.init(batch:)) }
+                          },
+                          validate: validationData.map { validation in
+                              { list in try self.evaluate(state, validation, callbacks: list, lossFunction: loss) }
+                          },
+                          validationFreq: validationFreq, lossFunction: loss)
+    }
+
+    /// The epochs of `fit`, shared by arrays and data sources. `batches`
+    /// gives the batches of an epoch (drawing its order from the shuffle
+    /// generator, when there is one).
+    private func runFit(_ state: TrainingState, _ list: CallbackList, epochs: Int, initialEpoch: Int,
+                        shuffleGenerator generator: inout SeededGenerator?,
+                        batches: (Int, inout SeededGenerator) throws -> () throws -> ArrayData?,
+                        validate: ((CallbackList) throws -> Logs)?, validationFreq: Int,
+                        lossFunction: LossFunction?) throws -> History {
         state.stopTraining = false
         state.history = list.history
-        var generator = SeededGenerator(seed: seed ?? RandomState.generator.next())
+        var firstEpoch = initialEpoch
+        var resumed: TrainingCheckpoint?
+        for backup in list.callbacks.compactMap({ $0 as? BackupAndRestore }) {
+            if let checkpoint = try backup.restore(into: self) {
+                resumed = checkpoint
+                firstEpoch = Swift.max(firstEpoch, checkpoint.epoch)
+                if let saved = checkpoint.shuffleState { generator?.state = saved }
+            }
+        }
         var trainingLogs: Logs = [:]
         try list.each { try $0.onTrainBegin(logs: [:]) }
-        training: for epoch in initialEpoch..<Swift.max(initialEpoch, epochs) {
+        if let resumed, let history = list.history {
+            history.epoch = resumed.historyEpochs
+            history.history = resumed.history
+        }
+        training: for epoch in firstEpoch..<Swift.max(firstEpoch, epochs) {
             state.resetMetrics()
             try list.each { try $0.onEpochBegin(epoch, logs: [:]) }
-            let order = shuffle ? permutation(data.count, &generator) : nil
-            for step in 0..<steps {
+            var g = generator ?? SeededGenerator(seed: 0)
+            let next = try batches(epoch, &g)
+            if generator != nil { generator = g }
+            var step = 0
+            while let batch = try next() {
                 try list.each { try $0.onTrainBatchBegin(step, logs: [:]) }
                 do {
-                    try trainStep(state, try data.batch(step, size: batch, order: order))
+                    try trainStep(state, batch, lossFunction: lossFunction)
                 } catch TrainingError.nonFinite(let what) {
                     let message = "Epoch \(epoch + 1), batch \(step + 1): \(what); training stopped and the weights keep their values from before this batch"
                     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -103,19 +184,31 @@ extension Model {
                 }
                 let logs = state.results
                 try list.each { try $0.onTrainBatchEnd(step, logs: logs) }
+                step += 1
                 if state.stopTraining { break }
             }
             var epochLogs = state.results
-            if let validation, (epoch + 1) % validationFreq == 0 {
-                let validationLogs = try evaluate(state, validation, batchSize: validationBatchSize ?? batch, callbacks: list)
+            if let validate, (epoch + 1) % validationFreq == 0 {
+                let validationLogs = try validate(list)
                 for (k, v) in validationLogs { epochLogs["val_" + k] = v }
             }
+            state.shuffleState = generator?.state
             try list.onEpochEnd(epoch, logs: &epochLogs)
             trainingLogs = epochLogs
             if state.stopTraining { break }
         }
         try list.each { try $0.onTrainEnd(logs: trainingLogs) }
         return list.history!
+    }
+
+    /// The loss and metrics on a data source, as Keras's `evaluate` on a
+    /// dataset (`return_dict=True`); `loss` replaces the compiled loss.
+    public func evaluate(_ source: BatchSource, callbacks: [Callback] = [], verbose: Int = 1,
+                         loss: LossFunction? = nil) throws -> Logs {
+        let state = try requireCompiled("evaluate")
+        let list = CallbackList(callbacks, addHistory: false, addProgbar: verbose != 0, model: self,
+                                params: CallbackParams(verbose: verbose, epochs: 1, steps: source.batchCount))
+        return try evaluate(state, source, callbacks: list, lossFunction: loss)
     }
 
     /// The loss and metrics on data, as Keras's `evaluate` (`return_dict=True`).
@@ -216,13 +309,29 @@ extension Model {
         return try ArrayData.sampleWeights(classWeight: classWeight, targets: data.y[0])
     }
 
-    /// The compiled loss plus every added loss (activity penalties) and weight penalty.
-    private func totalLoss(_ state: TrainingState, _ batch: ArrayData, _ predictions: [Tensor], _ masks: [Tensor?]) throws -> Tensor {
+    /// The compiled (or custom) loss plus every added loss (activity
+    /// penalties, sparsity terms) and weight penalty. Added losses with a name
+    /// are also summed by name for the logs.
+    private func totalLoss(_ state: TrainingState, _ batch: ArrayData, _ predictions: [Tensor], _ masks: [Tensor?],
+                           lossFunction: LossFunction?, training: Bool) throws -> Tensor {
         var terms: [Tensor] = []
-        if let compiled = try state.compiledLoss(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight) {
-            terms.append(compiled)
+        var task: Tensor?
+        if let lossFunction {
+            let context = LossContext(outputs: predictions, masks: masks,
+                                      batch: DataBatch(x: batch.x, y: batch.y, sampleWeight: batch.sampleWeight),
+                                      training: training, state: state)
+            task = try lossFunction(context)
+        } else {
+            task = try state.compiledLoss(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight)
         }
-        for l in losses { terms.append(try l.sum()) }
+        if let task { terms.append(task) }
+        var sums: [(String, Tensor)] = []
+        for (name, l) in namedLosses {
+            let value = try l.sum()
+            terms.append(value)
+            guard let name else { continue }
+            if let i = sums.firstIndex(where: { $0.0 == name }) { sums[i].1 = try sums[i].1 + value } else { sums.append((name, value)) }
+        }
         terms += try regularizationLosses()
         guard let first = terms.first else {
             throw TrainingError.badConfig("no loss to compute; provide a `loss` argument in `compile()`")
@@ -231,11 +340,20 @@ extension Model {
         guard total.count == 1 else {
             throw TrainingError.badConfig("the loss must reduce to a scalar, got shape \(total.shape); use a reduction other than 'none' to train")
         }
+        try state.updateNamedLosses(sums, taskLoss: task, count: batch.count)
         return try total.reshaped(to: [])
     }
 
+    /// Resolves the compiled losses and metrics, unless a loss function
+    /// replaces them and the batch has no targets.
+    private func prepare(_ state: TrainingState, _ batch: ArrayData, _ predictions: [Tensor], _ lossFunction: LossFunction?) throws -> Bool {
+        if lossFunction != nil && batch.y.isEmpty { return false }
+        try buildTraining(state, yTrue: batch.y, yPred: predictions)
+        return true
+    }
+
     /// Keras's `train_step`: forward, loss, gradients, one optimizer update, metrics.
-    private func trainStep(_ state: TrainingState, _ batch: ArrayData) throws {
+    private func trainStep(_ state: TrainingState, _ batch: ArrayData, lossFunction: LossFunction? = nil) throws {
         // Moving statistics change during the forward pass; a rejected step puts them back.
         let snapshot = nonTrainableWeights.map { ($0, $0.value) }
         func reject(_ reason: String) throws -> Never {
@@ -243,10 +361,10 @@ extension Model {
             throw TrainingError.nonFinite(reason)
         }
         let tape = GradientTape()
-        let (loss, predictions, masks) = try tape.record { () -> (Tensor, [Tensor], [Tensor?]) in
+        let (loss, predictions, masks, compiled) = try tape.record { () -> (Tensor, [Tensor], [Tensor?], Bool) in
             let (predictions, masks) = try self.callAsFunction(batch.x, masks: batch.x.map { _ in nil }, training: true)
-            try buildTraining(state, yTrue: batch.y, yPred: predictions)
-            return (try totalLoss(state, batch, predictions, masks), predictions, masks)
+            let compiled = try prepare(state, batch, predictions, lossFunction)
+            return (try totalLoss(state, batch, predictions, masks, lossFunction: lossFunction, training: true), predictions, masks, compiled)
         }
         guard loss.scalar.isFinite else { try reject("the loss is \(loss.scalar)") }
         let variables = trainableWeights
@@ -259,33 +377,90 @@ extension Model {
             let constraints = Dictionary(weightConstraints.map { (ObjectIdentifier($0.0), $0.1) }, uniquingKeysWith: { a, _ in a })
             try state.optimizer.apply(gradients, to: variables, constraints: constraints)
         }
-        try state.updateMetrics(yTrue: batch.y, yPred: predictions.map { $0.detached }, masks: masks, sampleWeight: batch.sampleWeight)
+        if compiled {
+            try state.updateMetrics(yTrue: batch.y, yPred: predictions.map { $0.detached }, masks: masks, sampleWeight: batch.sampleWeight)
+        }
     }
 
     /// Keras's `test_step`: forward in inference mode, loss, metrics.
-    private func testStep(_ state: TrainingState, _ batch: ArrayData) throws {
+    private func testStep(_ state: TrainingState, _ batch: ArrayData, lossFunction: LossFunction? = nil) throws {
         try withoutGradient {
             let (predictions, masks) = try self.callAsFunction(batch.x, masks: batch.x.map { _ in nil }, training: false)
-            try buildTraining(state, yTrue: batch.y, yPred: predictions)
-            let loss = try totalLoss(state, batch, predictions, masks)
+            let compiled = try prepare(state, batch, predictions, lossFunction)
+            let loss = try totalLoss(state, batch, predictions, masks, lossFunction: lossFunction, training: false)
             try state.lossTracker.update(loss, sampleWeight: Tensor(Float(batch.count)))
-            try state.updateMetrics(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight)
+            if compiled {
+                try state.updateMetrics(yTrue: batch.y, yPred: predictions, masks: masks, sampleWeight: batch.sampleWeight)
+            }
         }
     }
 
     /// Runs the test loop over `data` with fresh metrics; returns their results.
     private func evaluate(_ state: TrainingState, _ data: ArrayData, batchSize: Int, callbacks list: CallbackList) throws -> Logs {
+        let steps = data.batchCount(size: batchSize)
+        var step = 0
+        return try testLoop(state, list, lossFunction: nil) {
+            guard step < steps else { return nil }
+            defer { step += 1 }
+            return try data.batch(step, size: batchSize, order: nil)
+        }
+    }
+
+    /// Runs the test loop over epoch 0 of a data source.
+    private func evaluate(_ state: TrainingState, _ source: BatchSource, callbacks list: CallbackList,
+                          lossFunction: LossFunction?) throws -> Logs {
+        let iterator = try source.batches(epoch: 0)
+        return try testLoop(state, list, lossFunction: lossFunction) { try iterator.next().map(ArrayData.init(batch:)) }
+    }
+
+    private func testLoop(_ state: TrainingState, _ list: CallbackList, lossFunction: LossFunction?,
+                          next: () throws -> ArrayData?) throws -> Logs {
         state.resetMetrics()
         try list.each { try $0.onTestBegin(logs: [:]) }
-        for step in 0..<data.batchCount(size: batchSize) {
+        var step = 0
+        while let batch = try next() {
             try list.each { try $0.onTestBatchBegin(step, logs: [:]) }
-            try testStep(state, try data.batch(step, size: batchSize, order: nil))
+            try testStep(state, batch, lossFunction: lossFunction)
             let logs = state.results
             try list.each { try $0.onTestBatchEnd(step, logs: logs) }
+            step += 1
         }
         let logs = state.results
         try list.each { try $0.onTestEnd(logs: logs) }
         return logs
+    }
+}
+
+/// A loss computed by the caller in place of the compiled loss (see
+/// `fit(_:epochs:…:loss:)`): called once per batch, inside the gradient
+/// recording when training.
+public typealias LossFunction = (LossContext) throws -> Tensor
+
+/// What a ``LossFunction`` sees of one step.
+public final class LossContext {
+    /// The model's outputs on the batch (recorded for gradients when training).
+    public let outputs: [Tensor]
+    /// The outputs' masks.
+    public let masks: [Tensor?]
+    /// The batch: inputs, targets (possibly none) and sample weights.
+    public let batch: DataBatch
+    /// Whether this is a training step (false in `evaluate` and validation).
+    public let training: Bool
+    private let state: TrainingState
+
+    init(outputs: [Tensor], masks: [Tensor?], batch: DataBatch, training: Bool, state: TrainingState) {
+        self.outputs = outputs
+        self.masks = masks
+        self.batch = batch
+        self.training = training
+        self.state = state
+    }
+
+    /// Adds to a running mean shown in the logs, progress bar and history
+    /// under `name` (such as `agreement`): `sum` over `count` items. Reset
+    /// with the metrics, each epoch and each evaluation.
+    public func logMean(_ name: String, sum: Double, count: Double) {
+        state.logMean(name, sum: sum, count: count)
     }
 }
 

@@ -213,14 +213,38 @@ open class Layer {
     /// Losses of the last call of this layer and its sublayers.
     public var losses: [Tensor] { ownLosses + sublayers.flatMap { $0.losses } }
 
-    /// Records a loss term during ``call(_:training:)``.
-    public func addLoss(_ loss: Tensor) { ownLosses.append(loss) }
+    /// The log name of each of ``ownLosses`` (nil: counted only in `loss`).
+    public private(set) var ownLossNames: [String?] = []
+
+    /// ``losses`` with their log names: `fit` logs the sum of each named group
+    /// under its name (`delta_loss`), besides adding every loss to `loss`.
+    public var namedLosses: [(name: String?, loss: Tensor)] {
+        zip(ownLossNames, ownLosses).map { ($0, $1) } + sublayers.flatMap { $0.namedLosses }
+    }
+
+    /// Records a loss term during ``call(_:training:)``; a `name` also logs it
+    /// (summed with the other losses of that name) under that name.
+    public func addLoss(_ loss: Tensor, name: String? = nil) {
+        ownLosses.append(loss)
+        ownLossNames.append(name)
+    }
 
     /// Clears the losses of this layer and its sublayers before a new call.
     public func clearLosses() {
         ownLosses.removeAll()
+        ownLossNames.removeAll()
         for l in sublayers { l.clearLosses() }
     }
+
+    /// Running means this layer adds to the training logs (such as a density),
+    /// as Keras mean metrics: name → sum and count accumulated since
+    /// ``resetTrainingMetrics()``. `fit` adds up every layer's pairs by name and
+    /// logs sum ÷ count. None by default.
+    open func trainingMetrics() -> [String: (sum: Double, count: Double)] { [:] }
+
+    /// Clears what ``trainingMetrics()`` accumulated; `fit` and `evaluate` call
+    /// it when they reset their metrics (each epoch, each evaluation).
+    open func resetTrainingMetrics() {}
 
     // MARK: Calling
 

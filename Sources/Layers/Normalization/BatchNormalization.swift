@@ -37,6 +37,10 @@ public final class BatchNormalization: UnaryLayer {
     public private(set) var beta: Variable?
     public private(set) var movingMean: Variable!
     public private(set) var movingVariance: Variable!
+    /// Normalize with the moving statistics in training calls too, and never
+    /// update them, while `gamma` and `beta` keep training (frozen statistics
+    /// for fine-tuning). A training-time option, not part of the config.
+    public var freezeStatistics = false
     /// tf-keras writes `axis` as a one-element list.
     private let axisIsList: Bool
     private let keras2: Bool
@@ -106,7 +110,7 @@ public final class BatchNormalization: UnaryLayer {
             throw LayerError.shapeMismatch(layer: name, "expects inputs of rank \(builtInputShapes[0].count) with "
                                            + "\(movingMean.shape[0]) channels on axis \(axis), got shape \(x.shape)")
         }
-        let statistics = training && trainable ? nil : (movingMean.value, movingVariance.value)
+        let statistics = training && trainable && !freezeStatistics ? nil : (movingMean.value, movingVariance.value)
         let (y, mean, variance) = try Tensor.batchNormalized(x, axis: a, statistics: statistics, gamma: gamma?.read(),
                                                              beta: beta?.read(), epsilon: epsilon)
         if statistics == nil {

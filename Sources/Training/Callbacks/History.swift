@@ -6,9 +6,9 @@
 /// ```
 public final class History: Callback {
     /// Each log key's values, one per completed epoch.
-    public private(set) var history: [String: [Double]] = [:]
+    public internal(set) var history: [String: [Double]] = [:]
     /// The indices of the completed epochs.
-    public private(set) var epoch: [Int] = []
+    public internal(set) var epoch: [Int] = []
     /// Why training stopped early on a NaN or infinite loss, when it did.
     public internal(set) var stopReason: String?
 
