@@ -44,7 +44,7 @@ struct DeltaizeCommand: ParsableCommand {
         }
         let result = try deltaize(loaded.model, options: options)
         if let calibrate {
-            let data = try loadClips(calibrate, for: result.model, limit: calibrationClips)
+            let data = try ClipSet.load(calibrate, for: result.model, limit: calibrationClips)
             try calibrateThresholds(result.model, on: data, scale: thresholdScale)
             print("calibrated \(result.placements.count) delta layers on \(data.clips.count) clips (scale \(thresholdScale))")
         }
@@ -74,7 +74,7 @@ struct SparsityCommand: ParsableCommand {
         guard delta.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
             throw CommandFailure(message: "\(model): the model holds no DeltaActivation layer; run keras-delta deltaize first", code: 2)
         }
-        let set = try loadClips(data, for: delta, limit: clips)
+        let set = try ClipSet.load(data, for: delta, limit: clips)
         let report = try measureSparsity(delta, on: set)
         var comparison = SparsityComparison(model: report)
         if let baseline {

@@ -38,6 +38,8 @@ struct KerasDeltaCommand: ParsableCommand {
             fail(error.description, code: 2)
         } catch let error as DeltaError {
             fail(error.description, code: 2)
+        } catch let error as DataSourceError {
+            fail(error.description, code: 2)
         } catch let error as CommandFailure {
             fail(error.message, code: error.code)
         } catch {

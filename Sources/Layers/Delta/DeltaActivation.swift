@@ -23,8 +23,10 @@ public final class DeltaActivation: UnaryLayer {
         case lsq, paper, hybrid
     }
 
-    /// The weight of the sparsity loss that marks it among a model's losses.
+    /// The name the sparsity losses are logged under in `fit`.
     public static let lossName = "delta_loss"
+    /// The name of the running delta density in `fit`'s logs.
+    public static let densityName = "delta_density"
 
     public override var supportsMasking: Bool { true }
 
@@ -43,8 +45,8 @@ public final class DeltaActivation: UnaryLayer {
     /// The quantization step before `|·|` and the 1e-6 floor.
     public private(set) var threshold: Variable!
 
-    /// Delta statistics of the latest training call: non-zero deltas and deltas.
-    public private(set) var lastDeltaCounts: (nonZero: Int, total: Int) = (0, 0)
+    /// Non-zero deltas and deltas of the training calls since the metrics were reset.
+    public private(set) var deltaCounts: (nonZero: Int, total: Int) = (0, 0)
 
     public convenience init(thresholdInit: Double = 0.1, granularity: Granularity = .channel,
                             trainableThreshold: Bool = true, sparsityWeight: Double = 1e-4, fanOut: Double = 1,
@@ -146,11 +148,19 @@ public final class DeltaActivation: UnaryLayer {
             let later = try sequence.slice(begin: [0, 1, 0], size: [clips, frames - 1, perFrame])
             let earlier = try sequence.slice(begin: [0, 0, 0], size: [clips, frames - 1, perFrame])
             let deltas = try later - earlier
-            lastDeltaCounts = (deltas.scalars.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }, deltas.count)
-            addLoss(try deltas.abs().mean() * Float(sparsityWeight * fanOut))
+            deltaCounts.nonZero += deltas.scalars.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            deltaCounts.total += deltas.count
+            addLoss(try deltas.abs().mean() * Float(sparsityWeight * fanOut), name: Self.lossName)
         }
         return y
     }
+
+    /// The running delta density of the training calls, for `fit`'s logs.
+    public override func trainingMetrics() -> [String: (sum: Double, count: Double)] {
+        deltaCounts.total > 0 ? [Self.densityName: (Double(deltaCounts.nonZero), Double(deltaCounts.total))] : [:]
+    }
+
+    public override func resetTrainingMetrics() { deltaCounts = (0, 0) }
 
     /// Clips and frames per clip of an input, or nil when it holds no time axis
     /// to difference. Throws when frames-as-batch does not divide the batch.
