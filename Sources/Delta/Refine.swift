@@ -109,7 +109,8 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
         try calibrateThresholds(model, on: try ClipSet.load(data, for: model, limit: clips, split: split, subset: .train), scale: scale)
     }
     let classOutput = taskLoss(model)
-    try model.compile(optimizer: options.optimizer ?? SGD(learningRate: 1e-3, momentum: 0.9), loss: classOutput)
+    try model.compile(optimizer: options.optimizer ?? SGD(learningRate: 1e-3, momentum: 0.9), loss: classOutput,
+                      metrics: useLabels ? ["accuracy"] : [])
 
     var result = RefineResult()
     let targets = deltas.map { $0.sparsityWeight }

@@ -92,3 +92,139 @@ struct SparsityCommand: ParsableCommand {
 func writeAtomically(_ text: String, to path: String) throws {
     try AtomicWrite.write(to: path) { tmp in try Data(text.utf8).write(to: URL(fileURLWithPath: tmp)) }
 }
+
+struct RefineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refine", abstract: "Refine a delta model for temporal sparsity on video, with labels or from a dense teacher.")
+
+    @Argument(help: "A Keras model holding DeltaActivation layers (keras-delta deltaize writes one).") var model: String
+    @Option(help: "Training clips: a video, a folder, a UCF101 root, a data-synth folder or synthetic[:key=value,…].") var data: String
+    @Option(name: .shortAndLong, help: "Where to write the refined model (.h5, .keras or .weights.h5).") var output: String
+    @Option(help: "The dense model to learn from without labels.") var teacher: String?
+    @Flag(help: "Train on the labels DATA carries (the default without --teacher).") var labels = false
+    @Option(help: "With --teacher and --labels: the weight of the task loss (the teacher's is 1 − it).") var labelWeight: Double = 0.5
+    @Option(help: "Epochs (of the single phase; see --preset).") var epochs: Int = 3
+    @Option(help: "Frames per clip.") var clipLength: Int = 8
+    @Option(help: "Clips per batch.") var batchSize: Int = 4
+    @Option(help: "λ of every delta layer (default: each layer's own).") var sparsityWeight: Double?
+    @Option(help: "paper: 8-frame clips (batch 4, λ 1e-4) for --epochs, then 2-frame clips (batch 16, λ 1e-6) for --epochs2.") var preset: String?
+    @Option(help: "With --preset paper: epochs of the second phase.") var epochs2: Int = 1
+    @Option(help: "λ rises linearly from 0 over this many steps.") var warmup: Int = 0
+    @Flag(help: "BatchNormalization keeps its inference statistics and does not train.") var freezeBatchnorm = false
+    @Option(help: "Threshold gradient: lsq, paper or hybrid (default: each layer's own).") var thresholdGradient: String?
+    @Option(help: "Calibrate the thresholds first: each channel's step is this times its mean |activation|.") var calibrateScale: Double?
+    @Option(help: "Optimizer: sgd (lr 1e-3, momentum 0.9, the paper's) or adam.") var optimizer: String = "sgd"
+    @Option(help: "Learning rate.") var learningRate: Double?
+    @Option(help: "Distillation distance with --teacher: kl or mse.") var distance: String = "kl"
+    @Option(help: "Temperature of the KL distillation.") var temperature: Double = 2
+    @Option(help: "Use at most this many training clips.") var maxClips: Int?
+    @Option(help: "UCF101 split.") var split: Int = 1
+    @Option(help: "Shuffle seed.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint folder (default: OUTPUT.checkpoints).") var checkpointDir: String?
+    @Flag(help: "Continue from the checkpoints of an interrupted run with the same settings.") var resume = false
+    @Option(help: "Held-out clips for the before/after summary (default: synthetic data with the next seed, else DATA).") var validationData: String?
+    @Option(help: "How many held-out clips the summary measures.") var summaryClips: Int = 16
+    @Option(help: "Write the history and checkpoint as JSON.") var json: String?
+
+    func validate() throws {
+        guard epochs >= 0, epochs2 >= 0, clipLength >= 1, batchSize >= 1, summaryClips >= 1 else {
+            throw ValidationError("--epochs, --epochs2 must be ≥ 0; --clip-length, --batch-size, --summary-clips ≥ 1")
+        }
+        guard labelWeight >= 0, labelWeight <= 1 else { throw ValidationError("--label-weight must be within 0…1") }
+    }
+
+    func run() throws {
+        let student = try KerasModelFile.load(model)
+        let dense = try teacher.map { try KerasModelFile.load($0).model }
+        var options = RefineOptions()
+        switch preset {
+        case nil:
+            options.phases = [RefinePhase(epochs: epochs, clipLength: clipLength, clipsPerBatch: batchSize, sparsityWeight: sparsityWeight)]
+        case "paper"?:
+            options.phases = RefinePhase.paper(epochs: (epochs, epochs2))
+        default:
+            throw CommandFailure(message: "--preset must be paper, got '\(preset!)'", code: 2)
+        }
+        options.teacher = dense
+        options.labelWeight = dense != nil && labels ? labelWeight : 0
+        switch distance {
+        case "kl": options.distance = .klDivergence(temperature: temperature)
+        case "mse": options.distance = .meanSquaredError
+        default: throw CommandFailure(message: "--distance must be kl or mse, got '\(distance)'", code: 2)
+        }
+        options.warmupSteps = warmup
+        options.freezeBatchNorm = freezeBatchnorm
+        if let thresholdGradient {
+            guard let mode = DeltaActivation.ThresholdGradient(rawValue: thresholdGradient) else {
+                throw CommandFailure(message: "--threshold-gradient must be lsq, paper or hybrid, got '\(thresholdGradient)'", code: 2)
+            }
+            options.thresholdGradient = mode
+        }
+        if let calibrateScale { options.calibration = (calibrateScale, 8) }
+        switch optimizer {
+        case "sgd": options.optimizer = try SGD(learningRate: .constant(Float(learningRate ?? 1e-3)), momentum: 0.9)
+        case "adam": options.optimizer = try Adam(learningRate: .constant(Float(learningRate ?? 5e-4)))
+        default: throw CommandFailure(message: "--optimizer must be sgd or adam, got '\(optimizer)'", code: 2)
+        }
+        options.maxClips = maxClips
+        options.seed = seed
+        let checkpoints = checkpointDir ?? output + ".checkpoints"
+        if !resume, FileManager.default.fileExists(atPath: checkpoints) {
+            try FileManager.default.removeItem(atPath: checkpoints)
+        }
+        options.checkpointDirectory = checkpoints
+
+        // Held-out clips for the summary: measured before and after.
+        let heldOut = validationData ?? heldOutSpec(data)
+        let clips = try ClipSet.load(heldOut, for: student.model, limit: summaryClips)
+        let before = try measureSparsity(student.model, on: clips)
+        let teacherReport = try dense.map { try measureSparsity(try baselineModel($0, like: student.model), on: clips) }
+
+        let result = try refine(student.model, data: data, split: split, options: options)
+        let after = try measureSparsity(student.model, on: clips)
+        try KerasModelFile.save(student.model, to: output, trainingConfig: student.trainingConfig)
+
+        print("")
+        print("refined \(model) → \(output)" + (result.stopReason.map { " (stopped early: \($0))" } ?? ""))
+        print(String(format: "delta density   %.1f%% → %.1f%%   (delta MACs per frame %@ → %@)", 100 * before.total.deltaDensity,
+                     100 * after.total.deltaDensity, formatMACs(before.total.deltaMACs), formatMACs(after.total.deltaMACs)))
+        if let b = before.accuracy, let a = after.accuracy {
+            print(String(format: "accuracy        %.1f%% → %.1f%%   on %d held-out clips", 100 * b, 100 * a, clips.clips.count))
+        }
+        if let teacherReport {
+            print(String(format: "teacher agreement %.1f%% → %.1f%%", 100 * (try before.agreement(with: teacherReport)),
+                         100 * (try after.agreement(with: teacherReport))))
+            print(String(format: "density reduction vs the dense teacher: %.2fx", teacherReport.total.spatialMACs / max(after.total.deltaMACs, 1e-12)))
+        }
+        print("wrote \(output); checkpoints in \(checkpoints)")
+        if let json {
+            let history: [JSONValue] = result.history.map { logs in
+                var entry = JSONObject()
+                for key in logs.keys.sorted() { entry[key] = .double(logs[key]!) }
+                return .object(entry)
+            }
+            var object: JSONObject = ["history": .array(history),
+                                      "checkpoint": result.checkpoint.map { .string($0) } ?? .null,
+                                      "delta_density": ["before": .double(before.total.deltaDensity), "after": .double(after.total.deltaDensity)]]
+            if let b = before.accuracy, let a = after.accuracy { object["accuracy"] = ["before": .double(b), "after": .double(a)] }
+            if let teacherReport {
+                object["agreement"] = ["before": .double(try before.agreement(with: teacherReport)),
+                                       "after": .double(try after.agreement(with: teacherReport))]
+            }
+            try writeAtomically(JSONValue.object(object).serialized() + "\n", to: json)
+        }
+    }
+
+    /// Fresh synthetic clips (the next seed) for a synthetic DATA; DATA itself otherwise.
+    private func heldOutSpec(_ data: String) -> String {
+        guard data == "synthetic" || data.hasPrefix("synthetic:") else { return data }
+        var pairs = data.dropFirst("synthetic".count).drop { $0 == ":" }.split(separator: ",").map(String.init)
+        let seed = pairs.first { $0.hasPrefix("seed=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0
+        pairs.removeAll { $0.hasPrefix("seed=") }
+        return "synthetic:" + (pairs + ["seed=\(seed + 1)"]).joined(separator: ",")
+    }
+}
+
+private func formatMACs(_ x: Double) -> String {
+    x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
+}
