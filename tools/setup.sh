@@ -9,7 +9,7 @@ sudo_cmd=""
 [ "$(id -u)" != 0 ] && sudo_cmd="sudo"
 
 apt_need=()
-for pkg in libhdf5-dev libopenblas-dev ffmpeg pkg-config python3 python3-venv; do
+for pkg in libhdf5-dev libopenblas-dev ffmpeg chromium pkg-config python3 python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_need+=("$pkg")
 done
 # A python3 that already makes venvs (pyenv, say) makes python3-venv unneeded.

@@ -41,9 +41,15 @@ def clip_length_of(model):
     return lengths.pop() if lengths else 1
 
 
-def one_step(path, x, y, strategy):
+def one_step(path, x, y, strategy, freeze_batchnorm=False):
     with strategy.scope():
         model = keras.models.load_model(path)
+        if freeze_batchnorm:
+            # Training-mode BatchNormalization normalizes each replica's half batch on its own;
+            # frozen (inference statistics, as `keras-delta refine --freeze-batchnorm`) it is the same everywhere.
+            for layer in model.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse", jit_compile=False)
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(x))
     history = model.fit(data, epochs=1, shuffle=False, verbose=0)
@@ -57,6 +63,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--clips-per-replica", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--freeze-batchnorm", action="store_true")
     args = parser.parse_args()
 
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
@@ -74,8 +81,8 @@ def main():
     # How the global batch is split: the frames each replica gets.
     split = mirrored.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(x).batch(batch))
     replica_frames = [np.asarray(t.numpy()) for t in mirrored.experimental_local_results(next(iter(split)))]
-    loss_m, weights_m = one_step(args.model, x, y, mirrored)
-    loss_s, weights_s = one_step(args.model, x, y, tf.distribute.get_strategy())
+    loss_m, weights_m = one_step(args.model, x, y, mirrored, args.freeze_batchnorm)
+    loss_s, weights_s = one_step(args.model, x, y, tf.distribute.get_strategy(), args.freeze_batchnorm)
 
     arrays = {"loss_mirrored": np.float64(loss_m), "loss_single": np.float64(loss_s), "clip_length": clip,
               "batch": batch, "replicas": mirrored.num_replicas_in_sync, "x": x}
