@@ -1,6 +1,7 @@
 /// Per-channel work fused into a convolution's output while it is produced,
-/// for inference: `y ← relu((y + bias[c]) · scale[c] + shift[c] + residual)`
-/// with the rectifier capped at ``reluCap``. Each step is optional.
+/// for inference: `y ← q[c] · round(relu((y + bias[c]) · scale[c] + shift[c] + residual) / q[c])`
+/// with the rectifier capped at ``reluCap`` and the quantization of a delta
+/// layer last (``quantizeStep``). Each step is optional.
 ///
 /// The steps use the same float operations as a separate bias add, batch
 /// normalization (`x · inv + (β − mean · inv)`), residual `Add` and
@@ -21,16 +22,19 @@ public struct ChannelEpilogue: Equatable {
     public var shift: [Float]?
     /// Added elementwise next; it has the output's shape (a residual connection).
     public var residual: Tensor?
-    /// Applies `min(max(y, 0), cap)` last; `.infinity` for a plain ReLU.
+    /// Applies `min(max(y, 0), cap)`; `.infinity` for a plain ReLU.
     public var reluCap: Float?
+    /// Quantizes last, `q[c] · round(y / q[c])` with ties to even, as ``Tensor/quantize(_:step:)``.
+    public var quantizeStep: [Float]?
 
     public init(bias: [Float]? = nil, scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil,
-                reluCap: Float? = nil) {
+                reluCap: Float? = nil, quantizeStep: [Float]? = nil) {
         self.bias = bias
         self.scale = scale
         self.shift = shift
         self.residual = residual
         self.reluCap = reluCap
+        self.quantizeStep = quantizeStep
     }
 
     /// Throws unless every vector has the output's channel count, the residual
@@ -40,7 +44,7 @@ public struct ChannelEpilogue: Equatable {
             throw TensorError.invalidArgument("\(op): an epilogue needs both scale and shift, or neither")
         }
         let channels = outputShape.last ?? 1
-        for (name, v) in [("bias", bias), ("scale", scale), ("shift", shift)] {
+        for (name, v) in [("bias", bias), ("scale", scale), ("shift", shift), ("quantizeStep", quantizeStep)] {
             if let v, v.count != channels {
                 throw TensorError.shapeMismatch("\(op): epilogue \(name) has \(v.count) values for \(channels) channels")
             }
@@ -73,6 +77,7 @@ struct BoundEpilogue {
         withUnsafePointer(epilogue.bias) { bias in
             withUnsafePointer(epilogue.scale) { scale in
                 withUnsafePointer(epilogue.shift) { shift in
+                  withUnsafePointer(epilogue.quantizeStep) { step in
                     for r in rows {
                         let row = y + r * channels
                         if let bias { for c in 0..<channels { row[c] = row[c] + bias[c] } }
@@ -85,7 +90,11 @@ struct BoundEpilogue {
                             let f = ClippedRelu(cap: cap)
                             for c in 0..<channels { row[c] = f(row[c]) }
                         }
+                        if let step {
+                            for c in 0..<channels { row[c] = step[c] * (row[c] / step[c]).rounded(.toNearestOrEven) }
+                        }
                     }
+                  }
                 }
             }
         }

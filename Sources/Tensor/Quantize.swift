@@ -16,11 +16,10 @@ extension Tensor {
     /// `q · round(x / q)`, ties to even. No gradient is recorded.
     public static func quantize(_ x: Tensor, step q: Tensor) throws -> Tensor {
         try checkStep(x, q)
-        var out = [Float](repeating: 0, count: x.count)
         let period = q.count
-        x.scalars.withUnsafeBufferPointer { xs in
-            q.scalars.withUnsafeBufferPointer { qs in
-                out.withUnsafeMutableBufferPointer { ys in
+        let out = [Float](unsafeUninitializedCapacity: x.count) { ys, initialized in
+            x.scalars.withUnsafeBufferPointer { xs in
+                q.scalars.withUnsafeBufferPointer { qs in
                     let (xp, qp, yp) = (xs.baseAddress!, qs.baseAddress!, ys.baseAddress!)
                     // Whole periods, so each chunk starts at step index 0.
                     parallelFor(x.count / period, grain: Swift.max(1, (1 << 15) / period)) { rows in
@@ -34,6 +33,7 @@ extension Tensor {
                     }
                 }
             }
+            initialized = x.count
         }
         return Tensor(shape: x.shape, scalars: out)
     }

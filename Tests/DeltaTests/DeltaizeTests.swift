@@ -1,6 +1,6 @@
 import XCTest
 import Tensor
-import Layers
+@testable import Layers
 import KerasIO
 import Delta
 
@@ -112,5 +112,21 @@ final class DeltaizeTests: XCTestCase {
         let other = try deltaize(try frameModel(), options: options).model
         try KerasModelFile.loadWeights(into: other, from: weights)
         XCTAssertEqual(try other.predictOnBatch([x])[0], expected, "weights.h5")
+    }
+
+    /// At inference a delta layer after a rectifier is quantized inside the
+    /// convolution's epilogue: bit for bit what the separate layers compute.
+    func testDeltaQuantizesInsideTheFusedEpilogue() throws {
+        var options = DeltaizeOptions()
+        options.thresholdInit = 0.02
+        options.clipLength = 2
+        let delta = try deltaize(try frameModel(), options: options).model
+        let fusedDeltas = delta.inferenceFusion.values.compactMap { $0.delta?.name }.sorted()
+        XCTAssertEqual(fusedDeltas, ["conv2_delta", "relu1_delta"])
+        let x = seededTensor([4, 8, 8, 3], seed: 8, in: 0...255)
+        let separate = try withoutGradient {
+            try delta.runThroughGraph([x]) { node, args, _ in try node.layer(args, training: false) }
+        }
+        XCTAssertEqual(try delta.predictOnBatch([x])[0], separate[0])
     }
 }

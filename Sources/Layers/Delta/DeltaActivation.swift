@@ -155,6 +155,20 @@ public final class DeltaActivation: UnaryLayer {
         return y
     }
 
+    /// Whether one step per channel describes the quantization (granularity
+    /// `channel` or `layer`), so that it can end a convolution's fused epilogue at inference.
+    public var quantizesPerChannel: Bool { built && granularity != .neuron }
+
+    /// The step of each of `channels` channels, `max(|threshold|, 1e-6)`.
+    public func channelSteps(channels: Int) throws -> [Float] {
+        let steps = threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
+        switch (granularity, steps.count) {
+        case (.layer, 1): return [Float](repeating: steps[0], count: channels)
+        case (.channel, channels): return steps
+        default: throw LayerError.shapeMismatch(layer: name, "has \(steps.count) thresholds for \(channels) channels")
+        }
+    }
+
     /// The running delta density of the training calls, for `fit`'s logs.
     public override func trainingMetrics() -> [String: (sum: Double, count: Double)] {
         deltaCounts.total > 0 ? [Self.densityName: (Double(deltaCounts.nonZero), Double(deltaCounts.total))] : [:]

@@ -16,6 +16,8 @@ struct FusedConvolution {
     /// The id of the Add's other input.
     let residualID: Int?
     let reluCap: Float?
+    /// A delta layer after the rectifier: its quantization ends the epilogue.
+    let delta: DeltaActivation?
     /// The id of the tensor the chain produces.
     let outputID: Int
 
@@ -26,7 +28,8 @@ struct FusedConvolution {
                             gamma: bn.gamma?.value.scalars, beta: bn.beta?.value.scalars, epsilon: bn.epsilon)
         }
         let epilogue = ChannelEpilogue(bias: layer.bias?.value.scalars, scale: affine?.inv, shift: affine?.shift,
-                                       residual: residual, reluCap: reluCap)
+                                       residual: residual, reluCap: reluCap,
+                                       quantizeStep: try delta.map { try $0.channelSteps(channels: layer.outputChannels) })
         return try layer.convolve(x, zeroPadding: zeroPadding?.map { ($0.before, $0.after) }, epilogue: epilogue)
     }
 
@@ -79,10 +82,15 @@ struct FusedConvolution {
                     absorbed.append(next)
                 }
             }
+            var delta: DeltaActivation?
+            if cap != nil, let next = soleReader(of: output), let d = next.layer as? DeltaActivation, d.quantizesPerChannel {
+                (delta, output) = (d, next.outputIDs[0])
+                absorbed.append(next)
+            }
             guard zeroPadding != nil || layer.bias != nil || batchNorm != nil || cap != nil else { continue }
             plan[ObjectIdentifier(node)] = FusedConvolution(layer: layer, absorbed: absorbed, zeroPadding: zeroPadding,
                                                             batchNorm: batchNorm, residualID: residualID, reluCap: cap,
-                                                            outputID: output)
+                                                            delta: delta, outputID: output)
             // Tensors the chain makes exist from its first node on.
             for n in absorbed { for id in n.outputIDs { position[id] = index } }
         }
@@ -118,11 +126,14 @@ struct FusedConvolution {
 /// A convolution layer that can run with a ``ChannelEpilogue`` in place of
 /// its bias and activation.
 protocol EpilogueConvolution: ConvolutionLayer {
+    /// The number of output channels.
+    var outputChannels: Int { get }
     /// The convolution of `x`, zero-padded first, followed by `epilogue` (which includes the bias).
     func convolve(_ x: Tensor, zeroPadding: [(Int, Int)]?, epilogue: ChannelEpilogue) throws -> Tensor
 }
 
 extension BaseConv: EpilogueConvolution {
+    var outputChannels: Int { filters }
     func convolve(_ x: Tensor, zeroPadding: [(Int, Int)]?, epilogue: ChannelEpilogue) throws -> Tensor {
         try checkInput(x, channels: kernel.shape[Self.rank] * groups, window: zeroPadding == nil)
         return try Tensor.conv(x, kernel.value, strides: strides, padding: padding, dilation: dilationRate,
@@ -132,6 +143,7 @@ extension BaseConv: EpilogueConvolution {
 }
 
 extension BaseDepthwiseConv: EpilogueConvolution {
+    var outputChannels: Int { kernel.shape[Self.rank] * depthMultiplier }
     func convolve(_ x: Tensor, zeroPadding: [(Int, Int)]?, epilogue: ChannelEpilogue) throws -> Tensor {
         try checkInput(x, channels: kernel.shape[Self.rank], window: zeroPadding == nil)
         return try Tensor.depthwiseConv(x, kernel.value, strides: strides, padding: padding, dilation: dilationRate,
