@@ -394,7 +394,7 @@ def write_readme(out):
             ]
         lines += [
             "",
-            f"- Data: `{f['synth_command']}`" if f.get("synth_command") else f"- Data: `{f['data']}`",
+            f"- Data: `{f['synth_command']} -o DIR/{kind}`" if f.get("synth_command") else f"- Data: `{f['data']}`",
             f"- Classes: {', '.join(f['classes'])}",
             f"- Split: {f['train_clips']} training clips, {f['test_clips']} held-out clips"
             + (f" ({f['test_frames']} frames)" if kind == "appearance" else ""),
@@ -406,6 +406,13 @@ def write_readme(out):
             f"- BatchNorm moving variances after training span {f['batch_norm_moving_variance_range'][0]:.3g} to "
             f"{f['batch_norm_moving_variance_range'][1]:.3g} (initialised to 1)",
         ]
+    lines += ["", "## Checking them in Swift", "", "```sh",
+              "keras-delta summary models/frame_mobilenet.h5",
+              "keras-delta predict models/frame_mobilenet.h5 -i frames.npy -o probabilities.npy   # [N,32,32,3] 0..255",
+              "keras-delta predict models/clip_temporal.h5 -i clips.npy -o probabilities.npy      # [N,8,32,32,3] 0..255",
+              "keras-delta deltaize models/frame_mobilenet.h5 /tmp/d.h5 --clip-length 8",
+              "keras-delta sparsity /tmp/d.h5 --data DIR/appearance --baseline models/frame_mobilenet.h5 --clips 16",
+              "```"]
     lines += ["", "## `frame_cnn.h5`", "",
               "The small untrained model of `tools/gen_demo_model.py`, used by the current `make demo` and some tests; "
               "not made by this script.", ""]
@@ -422,6 +429,7 @@ def main():
     parser.add_argument("--only", choices=sorted(MODES), help="train one of the two models")
     parser.add_argument("--out", default=str(ROOT / "models"))
     parser.add_argument("--epochs", type=int, help="override the epochs of MODES (e.g. 1 to check the pipeline)")
+    parser.add_argument("--readme", action="store_true", help="only rewrite OUT/README.md from OUT/*.json")
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -436,6 +444,9 @@ def main():
                 synthesize(cli, folders[kind], MODES[kind]["synth"])
                 args.synth_settings[kind] = MODES[kind]["synth"]
     kinds = [k for k in MODES if folders[k] and args.only in (None, k)]
+    if args.readme:
+        write_readme(args.out)
+        return
     if not kinds:
         parser.error("give --synth DIR, or --appearance DIR and/or --motion DIR")
     results = [train(kind, folders[kind], args) for kind in kinds]
