@@ -8,7 +8,7 @@ PYTHON := .venv/bin/python
 CPU_FLAGS := $(shell f=/proc/cpuinfo; for x in avx2 fma bmi1 bmi2 movbe f16c abm; do grep -qw $$x $$f 2>/dev/null || exit 0; done; echo -Xswiftc -target-cpu -Xswiftc haswell)
 SWIFT_FLAGS ?= $(CPU_FLAGS)
 
-.PHONY: setup build test demo bench fixtures clean
+.PHONY: setup build test demo bench fixtures models clean
 
 setup:
 	@bash tools/setup.sh
@@ -45,6 +45,10 @@ fixtures: setup
 	$(PYTHON) tools/gen_distillation_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
+
+# Retrains the bundled Keras models of models/ (models/README.md; about 15 minutes on 2 cores).
+models: build
+	KERAS_DELTA_CLI=.build/release/keras-delta $(PYTHON) tools/gen_bundled_models.py --synth .build/bundled-data
 
 clean:
 	rm -rf .build
