@@ -16,21 +16,22 @@ extension Tensor {
     /// `q · round(x / q)`, ties to even. No gradient is recorded.
     public static func quantize(_ x: Tensor, step q: Tensor) throws -> Tensor {
         try checkStep(x, q)
-        let period = q.count
+        // Steps repeated to a row of at least 64 values, so short periods (3 channels) vectorize too.
+        let repeats = (64 + q.count - 1) / q.count
+        let steps = repeats == 1 ? q.scalars : [[Float]](repeating: q.scalars, count: repeats).flatMap { $0 }
+        let period = steps.count, rows = x.count / period
         let out = [Float](unsafeUninitializedCapacity: x.count) { ys, initialized in
             x.scalars.withUnsafeBufferPointer { xs in
-                q.scalars.withUnsafeBufferPointer { qs in
+                steps.withUnsafeBufferPointer { qs in
                     let (xp, qp, yp) = (xs.baseAddress!, qs.baseAddress!, ys.baseAddress!)
-                    // Whole periods, so each chunk starts at step index 0.
-                    parallelFor(x.count / period, grain: Swift.max(1, (1 << 15) / period)) { rows in
-                        for row in rows {
-                            let base = row * period
-                            for j in 0..<period {
-                                let step = qp[j]
-                                yp[base + j] = step * (xp[base + j] / step).rounded(.toNearestOrEven)
-                            }
-                        }
+                    func quantize(from start: Int, count: Int) {
+                        for j in 0..<count { yp[start + j] = qp[j] * (xp[start + j] / qp[j]).rounded(.toNearestOrEven) }
                     }
+                    // Whole rows, so each chunk starts at step index 0; then the partial last row.
+                    parallelFor(rows, grain: Swift.max(1, (1 << 15) / period)) { chunk in
+                        for row in chunk { quantize(from: row * period, count: period) }
+                    }
+                    quantize(from: rows * period, count: x.count - rows * period)
                 }
             }
             initialized = x.count

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import Tensor
-import Layers
+@testable import Layers
 import KerasIO
 import Delta
 
@@ -98,6 +98,9 @@ final class ApplicationDeltaizeTests: XCTestCase {
         let result = try deltaizeAndCompare("mobilenetv2")
         XCTAssertEqual(result.placements.map { $0.after }, expected.map { $0.0 })
         XCTAssertEqual(result.placements.map { $0.fanOut }, expected.map { $0.1 })
+        // Every delta layer but the input's is quantized inside a fused convolution epilogue at inference.
+        let fused = Set(result.model.inferenceFusion.values.compactMap { $0.delta?.name })
+        XCTAssertEqual(fused, Set(result.placements.dropFirst().map { $0.name }))
     }
 
     func testResNet50V2() throws { _ = try deltaizeAndCompare("resnet50v2") }
