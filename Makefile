@@ -29,6 +29,7 @@ demo: build
 bench: build
 	.build/release/keras-delta bench gemm
 	$(PYTHON) tools/bench/run_bench.py
+	$(PYTHON) tools/bench/bench_refine.py
 
 # Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
 fixtures: setup
@@ -44,6 +45,7 @@ fixtures: setup
 	$(PYTHON) tools/gen_distillation_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
+	$(PYTHON) tools/gen_refine_fixtures.py
 
 clean:
 	rm -rf .build
