@@ -29,7 +29,11 @@ demo: build
 bench: build
 	.build/release/keras-delta bench gemm
 	$(PYTHON) tools/bench/run_bench.py
+<<<<<<< HEAD
 	.build/release/keras-delta bench delta --model .fixtures/bench/mobilenetv2.h5 --batch-size 16 --json .fixtures/bench/delta_overhead.json
+=======
+	$(PYTHON) tools/bench/bench_refine.py
+>>>>>>> parity
 
 # Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
 fixtures: setup
@@ -45,6 +49,7 @@ fixtures: setup
 	$(PYTHON) tools/gen_distillation_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
+	$(PYTHON) tools/gen_refine_fixtures.py
 
 # Retrains the bundled Keras models of models/ (models/README.md; about 15 minutes on 2 cores).
 models: build

@@ -151,7 +151,7 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
 
 /// The compiled task loss: sparse crossentropy, from the logits when the
 /// output is not a softmax (Keras uses a softmax's own logits either way).
-private func taskLoss(_ model: Model) -> Loss {
+func taskLoss(_ model: Model) -> Loss {
     let last = model.outputs[0].layer
     let softmax = last is Softmax || last.getConfig()["activation"]?.stringValue == "softmax"
     return SparseCategoricalCrossentropy(fromLogits: !softmax)
@@ -159,7 +159,7 @@ private func taskLoss(_ model: Model) -> Loss {
 
 /// The loss of one step: the task loss on the labels, the distance to the
 /// teacher's outputs (computed without gradient, in inference mode), or a mix.
-private func lossFunction(teacher: Model?, distance: Distance, labelWeight: Double, useLabels: Bool,
+func lossFunction(teacher: Model?, distance: Distance, labelWeight: Double, useLabels: Bool,
                           taskLoss: Loss) -> LossFunction? {
     guard let teacher else { return nil }
     return { context in

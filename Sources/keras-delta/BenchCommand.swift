@@ -5,7 +5,8 @@ import KerasDelta
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
                                                     subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoadBenchCommand.self,
-                                                                  LoaderBenchCommand.self, DeltaBenchCommand.self, FusionBenchCommand.self])
+                                                                  LoaderBenchCommand.self, DeltaBenchCommand.self, FusionBenchCommand.self,
+                                                                  RefineBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {

@@ -143,14 +143,11 @@ public final class DeltaActivation: UnaryLayer {
         if training, let (clips, frames) = try timeLayout(x.shape), frames >= 2 {
             let lossEstimator: Tensor.StepGradient = thresholdGradient == .lsq ? .lsq : .paper
             let yLoss = lossEstimator == taskEstimator ? y : try quantizeNode(x, q, value: quantized, estimator: lossEstimator)
-            let perFrame = x.count / (clips * frames)
-            let sequence = try yLoss.reshaped(to: [clips, frames, perFrame])
-            let later = try sequence.slice(begin: [0, 1, 0], size: [clips, frames - 1, perFrame])
-            let earlier = try sequence.slice(begin: [0, 0, 0], size: [clips, frames - 1, perFrame])
-            let deltas = try later - earlier
-            deltaCounts.nonZero += deltas.scalars.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-            deltaCounts.total += deltas.count
-            addLoss(try deltas.abs().mean() * Float(sparsityWeight * fanOut), name: Self.lossName)
+            // mean |D| in one fused pass (DeltaKernels), as reshape, slices, subtraction, |·| and mean would give.
+            let difference = try DeltaKernels.meanAbsoluteFrameDifference(yLoss, clips: clips, frames: frames)
+            deltaCounts.nonZero += difference.nonZero
+            deltaCounts.total += difference.count
+            addLoss(try difference.mean * Float(sparsityWeight * fanOut), name: Self.lossName)
         }
         return y
     }
@@ -192,7 +189,7 @@ public final class DeltaActivation: UnaryLayer {
     private func quantizeNode(_ x: Tensor, _ q: Tensor, value: Tensor, estimator: Tensor.StepGradient) throws -> Tensor {
         let (xValue, qValue) = (x.detached, q.detached)
         return try Tensor.customGradient("delta_quantize_\(estimator)", inputs: [x, q], forward: { _ in value }, backward: { g in
-            [g, try Tensor.quantizeStepGradient(xValue, step: qValue, outputGradient: g, estimator: estimator)]
+            [g, try DeltaKernels.stepGradient(xValue, step: qValue, outputGradient: g, estimator: estimator)]
         })
     }
 }
