@@ -29,11 +29,8 @@ demo: build
 bench: build
 	.build/release/keras-delta bench gemm
 	$(PYTHON) tools/bench/run_bench.py
-<<<<<<< HEAD
 	.build/release/keras-delta bench delta --model .fixtures/bench/mobilenetv2.h5 --batch-size 16 --json .fixtures/bench/delta_overhead.json
-=======
 	$(PYTHON) tools/bench/bench_refine.py
->>>>>>> parity
 
 # Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
 fixtures: setup
