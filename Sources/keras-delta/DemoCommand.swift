@@ -53,6 +53,10 @@ struct DemoRun {
     var folder: URL
     var python: String?
 
+    /// The recipe: each step starts at this multiple of its channel's mean |activation|, and λ is small
+    /// against fan-outs in the hundreds and activations in pixel units.
+    let calibrationScale = 0.35, sparsityWeight = 1e-3
+
     struct Export { var path: String; var reloadedSame: Bool; var deviation: Double }
 
     struct Result {
@@ -88,14 +92,13 @@ struct DemoRun {
         let train = "\(synth),clips=\(trainClips),seed=2000", test = "\(synth),clips=\(testClips),seed=1000"
         print("data: \(trainClips) training clips (\(train)), \(testClips) held-out clips (seed 1000)")
 
-        section("\(name): deltaize, calibrated on 8 training clips")
+        section("\(name): deltaize, steps calibrated to \(calibrationScale) × each channel's mean |activation| on 8 training clips")
         var options = DeltaizeOptions()
-        options.thresholdInit = 0.05
         options.clipLength = frames
-        options.sparsityWeight = 1.0
+        options.sparsityWeight = sparsityWeight
         options.thresholdGradient = .hybrid
         let delta = try deltaize(dense, options: options)
-        try calibrateThresholds(delta.model, on: try ClipSet.load(train, for: delta.model, limit: 8), scale: 0.1)
+        try calibrateThresholds(delta.model, on: try ClipSet.load(train, for: delta.model, limit: 8), scale: calibrationScale)
         print(delta.table, terminator: "")
 
         section("\(name): the dense model and the unrefined delta model on held-out clips")
@@ -106,7 +109,7 @@ struct DemoRun {
                      100 * (baseline.accuracy ?? 0), baseline.total.spatialMACs, 100 * (unrefined.accuracy ?? 0),
                      100 * unrefined.total.deltaDensity))
 
-        section("\(name): refine (labels and the dense teacher, λ warm-up, hybrid thresholds)")
+        section("\(name): refine (labels and the dense teacher, λ \(sparsityWeight) with warm-up, hybrid thresholds, frozen BatchNorm)")
         var refineOptions = RefineOptions()
         refineOptions.phases = [RefinePhase(epochs: epochs, clipLength: frames, clipsPerBatch: 8)]
         refineOptions.optimizer = try Adam(learningRate: 5e-4)
@@ -114,6 +117,7 @@ struct DemoRun {
         refineOptions.labelWeight = 0.5
         refineOptions.distance = .klDivergence(temperature: 2)
         refineOptions.warmupSteps = max(1, trainClips / 8)
+        refineOptions.freezeBatchNorm = true
         refineOptions.seed = 7
         _ = try refine(delta.model, data: train, options: refineOptions)
 
