@@ -6,10 +6,8 @@
 // header wraps each one the HDF5 target needs in a `static inline` function.
 // Version-dependent calls (1.10 vs 1.12+) are hidden here too.
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <hdf5.h>
 
 // MARK: Property lists, dataspaces, error stacks
@@ -164,67 +162,6 @@ static inline int kd_h5_file_is_writable(hid_t file) {
     if (H5Fget_intent(file, &intent) < 0) return -1;
     return (intent & H5F_ACC_RDWR) ? 1 : 0;
 }
-
-// MARK: Crash guard
-
-// libhdf5 1.10 can fault on some corrupted files: a damaged global heap makes
-// H5HG_read read or write out of bounds while a variable-length string is
-// read. A command-line tool installs this guard so that a fault while a read
-// is guarded ends the process with one prepared line on stderr and exit
-// status 2; a fault anywhere else goes to the handler that was there before.
-
-typedef struct {
-    const char *line;
-    size_t length;
-} kd_crash_note;
-
-// (Storage lives in functions: Swift emits only the parts of a header it uses.)
-/// The calling thread's note, NULL outside guarded reads.
-static inline const kd_crash_note **kd_crash_current(void) {
-    static _Thread_local const kd_crash_note *current = NULL;
-    return &current;
-}
-
-/// The handlers installed before the guard, for SIGSEGV (0) and SIGBUS (1).
-static inline struct sigaction *kd_crash_previous(int bus) {
-    static struct sigaction previous[2];
-    return &previous[bus ? 1 : 0];
-}
-
-static void kd_crash_handler(int signal, siginfo_t *info, void *context) {
-    (void)info;
-    (void)context;
-    const kd_crash_note *note = *kd_crash_current();
-    if (note != NULL) {
-        ssize_t written = write(STDERR_FILENO, note->line, note->length);
-        (void)written;
-        _exit(2);
-    }
-    // Outside a guarded read: restore the previous handler; the faulting
-    // instruction runs again and reaches it.
-    sigaction(signal, kd_crash_previous(signal == SIGBUS), NULL);
-}
-
-/// Installs the handler for SIGSEGV and SIGBUS; 0 on success.
-static inline int kd_crash_guard_install(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = kd_crash_handler;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
-    if (sigaction(SIGSEGV, &action, kd_crash_previous(0)) != 0) return -1;
-    return sigaction(SIGBUS, &action, kd_crash_previous(1));
-}
-
-/// Makes `note` the line printed if the calling thread faults; returns the
-/// previous one, to give back to `kd_crash_guard_leave`.
-static inline const kd_crash_note *kd_crash_guard_enter(const kd_crash_note *note) {
-    const kd_crash_note *previous = *kd_crash_current();
-    *kd_crash_current() = note;
-    return previous;
-}
-
-static inline void kd_crash_guard_leave(const kd_crash_note *previous) { *kd_crash_current() = previous; }
 
 // MARK: Version-dependent calls
 
