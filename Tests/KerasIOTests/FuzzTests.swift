@@ -54,6 +54,17 @@ final class FuzzTests: XCTestCase {
     /// Keras 3 `.keras` archives, from every folder.
     static func archives() throws -> [URL] { try modelFolders.flatMap { try fixtures($0, ".keras") } }
 
+    /// `folder/name` of a fixture: names repeat across folders (`ops_keras2.h5`).
+    static func label(_ source: URL) -> String {
+        source.deletingLastPathComponent().lastPathComponent + "/" + source.lastPathComponent
+    }
+
+    /// A file name for case `i` of `source`, unique across folders.
+    static func caseFile(_ source: URL, _ i: Int, _ tag: String = "") -> String {
+        "\(source.deletingLastPathComponent().lastPathComponent)_\(source.lastPathComponent.replacingOccurrences(of: ".", with: "_"))"
+            + "\(tag)-\(i).\(source.pathExtension)"
+    }
+
     /// Both writers must be represented, and every folder must still hold models.
     func testFixtureListCoversEveryKindOfModel() throws {
         let legacy = try Self.legacyModels(), archives = try Self.archives()
@@ -130,12 +141,12 @@ final class FuzzTests: XCTestCase {
                 let attribute = training ? "training_config" : "model_config"
                 let text = training ? trainingConfig! : modelConfig
                 let (edited, how) = try JSONMutation.mutateConfig(text, &rng)
-                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).h5").path
+                let path = folder.appendingPathComponent(Self.caseFile(source, i)).path
                 try FileManager.default.copyItem(atPath: source.path, toPath: path)
                 let file = try HDF5File(path: path, mode: .readWrite)
                 try file.writeAttribute(attribute, string: edited, encoding: .ascii, form: .variableLength)
                 try file.flush()
-                cases.append((path, "\(source.lastPathComponent) #\(i) \(attribute): \(how)"))
+                cases.append((path, "\(Self.label(source)) #\(i) \(attribute): \(how)"))
             }
         }
         try check(cases, "JSON edits of legacy .h5 configs")
@@ -154,9 +165,9 @@ final class FuzzTests: XCTestCase {
                 let (edited, how) = try JSONMutation.mutateConfig(text, &rng)
                 var changed = members
                 changed[index].1 = Array(edited.utf8)
-                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-\(i).keras").path
+                let path = folder.appendingPathComponent(Self.caseFile(source, i)).path
                 try Data(StoredZipArchive.archive(changed)).write(to: URL(fileURLWithPath: path))
-                cases.append((path, "\(source.lastPathComponent) #\(i) \(target): \(how)"))
+                cases.append((path, "\(Self.label(source)) #\(i) \(target): \(how)"))
             }
         }
         try check(cases, "JSON edits of .keras archives")
@@ -245,13 +256,13 @@ final class FuzzTests: XCTestCase {
         let sources = try Self.legacyModels() + Self.fixtures("models", ".weights_only.h5")
         for source in sources {
             for i in 0..<(6 * Self.scale) {
-                let path = folder.appendingPathComponent("\(source.deletingPathExtension().lastPathComponent)-attr-\(i).h5").path
+                let path = folder.appendingPathComponent(Self.caseFile(source, i, "-attr")).path
                 try FileManager.default.copyItem(atPath: source.path, toPath: path)
                 let file = try HDF5File(path: path, mode: .readWrite)
                 let how = try editAttributes(file, &rng)
                 try file.flush()
                 let weightsOnly = source.lastPathComponent.contains("weights_only")
-                expectLoadOrError(path, "\(source.lastPathComponent) #\(i): \(how)", &tally) {
+                expectLoadOrError(path, "\(Self.label(source)) #\(i): \(how)", &tally) {
                     if weightsOnly {
                         let modelFile = source.deletingLastPathComponent()
                             .appendingPathComponent(source.lastPathComponent.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))
@@ -323,6 +334,11 @@ final class FuzzTests: XCTestCase {
                 return "model_config as a number"
             }
             let text = try file.attribute("model_config").readString()
+            // An attribute stored in the object header holds at most 64 KiB.
+            guard text.utf8.count < 64512 else {
+                try file.writeAttribute("model_config", string: text, encoding: .utf8, form: .variableLength)
+                return "model_config variable-length UTF-8"
+            }
             try file.writeAttribute("model_config", string: text, encoding: .utf8, form: .fixedLength(.spacePadded))
             return "model_config fixed-length, space-padded"
         }
@@ -362,11 +378,10 @@ final class FuzzTests: XCTestCase {
                 } else {
                     (mutated, how) = ByteMutation.mutate(data, hotspots: spots, &rng)
                 }
-                let name = source.lastPathComponent.replacingOccurrences(of: ".", with: "_")
-                let path = folder.appendingPathComponent("\(name)-\(i).\(source.pathExtension)").path
+                let path = folder.appendingPathComponent(Self.caseFile(source, i)).path
                 try Data(mutated).write(to: URL(fileURLWithPath: path))
                 jobs.append((path, model?.path))
-                descriptions.append("\(source.lastPathComponent) #\(i): \(how)")
+                descriptions.append("\(Self.label(source)) #\(i): \(how)")
             }
         }
         try runInChildProcesses(jobs, descriptions, "byte mutations")
