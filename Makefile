@@ -30,8 +30,11 @@ bench: build
 	.build/release/keras-delta bench gemm
 	$(PYTHON) tools/bench/run_bench.py
 
-# Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
+# Regenerates the committed test fixtures (every tools/gen_*.py) with real TensorFlow/Keras/h5py.
 fixtures: setup
+	@# Every generator must be listed below (gen_application_models.py runs in `make test`).
+	@for f in tools/gen_*.py; do case $$f in tools/gen_layer_fixtures_*|tools/gen_application_models.py) continue;; esac; \
+	  grep -q "$$(basename $$f)" Makefile || { echo "make fixtures does not run $$f"; exit 1; }; done
 	$(PYTHON) tools/gen_tensor_fixtures.py
 	$(PYTHON) tools/gen_conv_fixtures.py
 	$(PYTHON) tools/gen_hdf5_fixtures.py
@@ -42,6 +45,10 @@ fixtures: setup
 	$(PYTHON) tools/gen_video_models.py
 	$(PYTHON) tools/gen_training_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
+	$(PYTHON) tools/gen_operation_fixtures.py
+	$(PYTHON) tools/gen_optimizer_state_fixtures.py
+	$(PYTHON) tools/gen_regression_fixtures.py
+	$(PYTHON) tools/gen_demo_model.py
 
 clean:
 	rm -rf .build
