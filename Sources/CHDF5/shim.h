@@ -200,13 +200,5 @@ static inline long long kd_h5_attribute_count(hid_t object) {
     return (long long)info.num_attrs;
 }
 
-/// Frees the variable-length data HDF5 allocated while reading `buffer`.
-static inline herr_t kd_h5_reclaim(hid_t type, hid_t space, void *buffer) {
-#if H5_VERSION_GE(1, 12, 0)
-    return H5Treclaim(type, space, H5P_DEFAULT, buffer);
-#else
-    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
-#endif
-}
 
 #endif

@@ -455,6 +455,9 @@ final class FuzzTests: XCTestCase {
         print("FuzzTests: \(name): \(jobs.count) cases in \(String(format: "%.0f", seconds)) s: \(loaded) loaded, "
               + "\(rejected - guarded.count) rejected with one line naming the file, \(timeouts.count) hangs (over \(runner.seconds) s), "
               + "\(crashed.count) crashes, \(guarded.count) faults ended by the crash guard, \(contractBreaks.count) other contract breaks")
+        let kinds = ["bit flips", "truncated", "inserted", "deleted", "overwritten", "zeroed"]
+        let perKind = kinds.map { kind in "\(descriptions.filter { $0.contains(kind) }.count) \(kind)" }
+        print("FuzzTests: \(name) by mutation: " + perKind.joined(separator: ", "))
         XCTAssertGreaterThan(jobs.count, 0, "\(name): no case ran")
         XCTAssertEqual(outcomes.count, jobs.count, "\(name): outcomes for \(outcomes.count) of \(jobs.count) cases")
         for c in faults.prefix(20) { XCTFail("fault: \(c)") }
