@@ -32,8 +32,11 @@ bench: build
 	.build/release/keras-delta bench delta --model .fixtures/bench/mobilenetv2.h5 --batch-size 16 --json .fixtures/bench/delta_overhead.json
 	$(PYTHON) tools/bench/bench_refine.py
 
-# Regenerates the committed test fixtures with real TensorFlow/Keras/h5py.
+# Regenerates the committed test fixtures (every tools/gen_*.py) with real TensorFlow/Keras/h5py.
 fixtures: setup
+	@# Every generator must be listed below (gen_application_models.py runs in `make test`).
+	@for f in tools/gen_*.py; do case $$f in tools/gen_layer_fixtures_*|tools/gen_application_models.py) continue;; esac; \
+	  grep -q "$$(basename $$f)" Makefile || { echo "make fixtures does not run $$f"; exit 1; }; done
 	$(PYTHON) tools/gen_tensor_fixtures.py
 	$(PYTHON) tools/gen_conv_fixtures.py
 	$(PYTHON) tools/gen_hdf5_fixtures.py
@@ -47,6 +50,10 @@ fixtures: setup
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
 	$(PYTHON) tools/gen_refine_fixtures.py
+	$(PYTHON) tools/gen_operation_fixtures.py
+	$(PYTHON) tools/gen_optimizer_state_fixtures.py
+	$(PYTHON) tools/gen_regression_fixtures.py
+	$(PYTHON) tools/gen_demo_model.py
 
 # Retrains the bundled Keras models of models/ (models/README.md; about 15 minutes on 2 cores).
 models: build

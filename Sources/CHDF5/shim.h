@@ -6,10 +6,8 @@
 // header wraps each one the HDF5 target needs in a `static inline` function.
 // Version-dependent calls (1.10 vs 1.12+) are hidden here too.
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <hdf5.h>
 
 // MARK: Property lists, dataspaces, error stacks
@@ -87,66 +85,83 @@ static inline void kd_h5_innermost_error(char *buffer, size_t size) {
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, kd_h5_error_walker, &sink);
 }
 
-// MARK: Crash guard
+// MARK: Variable-length strings without libhdf5's conversion
 
-// libhdf5 1.10 can fault on some corrupted files: a damaged global heap makes
-// H5HG_read read or write out of bounds while a variable-length string is
-// read. A command-line tool installs this guard so that a fault while a read
-// is guarded ends the process with one prepared line on stderr and exit
-// status 2; a fault anywhere else goes to the handler that was there before.
+// libhdf5 1.10 converts a variable-length string by reading its global heap
+// collection (H5T__conv_vlen -> H5HG_read), and a damaged collection makes it
+// loop forever or read out of bounds. Reading into an opaque type tagged
+// KD_VLEN_DESCRIPTOR_TAG, of the stored element's size, instead hands back each
+// element as stored in the file: {uint32 length, heap collection address,
+// uint32 object index}. The conversion below does nothing (source and
+// destination have the same size); the reader checks every reference against
+// the file before it copies a byte.
 
-typedef struct {
-    const char *line;
-    size_t length;
-} kd_crash_note;
+#define KD_VLEN_DESCRIPTOR_TAG "kerasdelta: variable-length descriptor"
 
-// (Storage lives in functions: Swift emits only the parts of a header it uses.)
-/// The calling thread's note, NULL outside guarded reads.
-static inline const kd_crash_note **kd_crash_current(void) {
-    static _Thread_local const kd_crash_note *current = NULL;
-    return &current;
-}
-
-/// The handlers installed before the guard, for SIGSEGV (0) and SIGBUS (1).
-static inline struct sigaction *kd_crash_previous(int bus) {
-    static struct sigaction previous[2];
-    return &previous[bus ? 1 : 0];
-}
-
-static void kd_crash_handler(int signal, siginfo_t *info, void *context) {
-    (void)info;
-    (void)context;
-    const kd_crash_note *note = *kd_crash_current();
-    if (note != NULL) {
-        ssize_t written = write(STDERR_FILENO, note->line, note->length);
-        (void)written;
-        _exit(2);
+static herr_t kd_vlen_descriptor_conversion(hid_t src, hid_t dst, H5T_cdata_t *cdata, size_t count, size_t buf_stride,
+                                            size_t bkg_stride, void *buf, void *bkg, hid_t dxpl) {
+    (void)count; (void)buf_stride; (void)bkg_stride; (void)buf; (void)bkg; (void)dxpl;
+    switch (cdata->command) {
+    case H5T_CONV_INIT: {
+        if (H5Tis_variable_str(src) <= 0 || H5Tget_class(dst) != H5T_OPAQUE) return -1;
+        char *tag = H5Tget_tag(dst);
+        int matches = tag != NULL && strcmp(tag, KD_VLEN_DESCRIPTOR_TAG) == 0;
+        if (tag != NULL) H5free_memory(tag);
+        if (!matches) return -1;
+        cdata->need_bkg = H5T_BKG_NO;
+        return 0;
     }
-    // Outside a guarded read: restore the previous handler; the faulting
-    // instruction runs again and reaches it.
-    sigaction(signal, kd_crash_previous(signal == SIGBUS), NULL);
+    case H5T_CONV_CONV:
+        // The stored element is copied in place already; only its size must agree.
+        return H5Tget_size(src) == H5Tget_size(dst) ? 0 : -1;
+    case H5T_CONV_FREE:
+        return 0;
+    default:
+        return -1;
+    }
 }
 
-/// Installs the handler for SIGSEGV and SIGBUS; 0 on success.
-static inline int kd_crash_guard_install(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = kd_crash_handler;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
-    if (sigaction(SIGSEGV, &action, kd_crash_previous(0)) != 0) return -1;
-    return sigaction(SIGBUS, &action, kd_crash_previous(1));
+/// Registers the conversion from variable-length strings to descriptors; 0 on success.
+static inline herr_t kd_h5_register_vlen_descriptor_conversion(void) {
+    hid_t string = H5Tcopy(H5T_C_S1);
+    hid_t opaque = H5Tcreate(H5T_OPAQUE, 16);
+    herr_t status = -1;
+    if (string >= 0 && opaque >= 0 && H5Tset_size(string, H5T_VARIABLE) >= 0
+        && H5Tset_tag(opaque, KD_VLEN_DESCRIPTOR_TAG) >= 0) {
+        status = H5Tregister(H5T_PERS_SOFT, "kerasdelta vlen descriptor", string, opaque, kd_vlen_descriptor_conversion);
+    }
+    if (string >= 0) H5Tclose(string);
+    if (opaque >= 0) H5Tclose(opaque);
+    return status;
 }
 
-/// Makes `note` the line printed if the calling thread faults; returns the
-/// previous one, to give back to `kd_crash_guard_leave`.
-static inline const kd_crash_note *kd_crash_guard_enter(const kd_crash_note *note) {
-    const kd_crash_note *previous = *kd_crash_current();
-    *kd_crash_current() = note;
-    return previous;
+/// An opaque type of `size` bytes that variable-length strings convert to as stored.
+static inline hid_t kd_h5_vlen_descriptor_type(size_t size) {
+    hid_t type = H5Tcreate(H5T_OPAQUE, size);
+    if (type >= 0 && H5Tset_tag(type, KD_VLEN_DESCRIPTOR_TAG) < 0) {
+        H5Tclose(type);
+        return -1;
+    }
+    return type;
 }
 
-static inline void kd_crash_guard_leave(const kd_crash_note *previous) { *kd_crash_current() = previous; }
+/// The sizes of file addresses and lengths, and the base address (the user
+/// block's size), from the file creation properties; 0 on success.
+static inline herr_t kd_h5_file_geometry(hid_t file, size_t *offset_size, size_t *length_size, hsize_t *base) {
+    hid_t plist = H5Fget_create_plist(file);
+    if (plist < 0) return -1;
+    herr_t status = H5Pget_sizes(plist, offset_size, length_size);
+    if (status >= 0) status = H5Pget_userblock(plist, base);
+    H5Pclose(plist);
+    return status;
+}
+
+/// Whether the file was opened for writing (1), read-only (0), or unknown (-1).
+static inline int kd_h5_file_is_writable(hid_t file) {
+    unsigned intent = 0;
+    if (H5Fget_intent(file, &intent) < 0) return -1;
+    return (intent & H5F_ACC_RDWR) ? 1 : 0;
+}
 
 // MARK: Version-dependent calls
 
@@ -185,13 +200,5 @@ static inline long long kd_h5_attribute_count(hid_t object) {
     return (long long)info.num_attrs;
 }
 
-/// Frees the variable-length data HDF5 allocated while reading `buffer`.
-static inline herr_t kd_h5_reclaim(hid_t type, hid_t space, void *buffer) {
-#if H5_VERSION_GE(1, 12, 0)
-    return H5Treclaim(type, space, H5P_DEFAULT, buffer);
-#else
-    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
-#endif
-}
 
 #endif

@@ -1,4 +1,4 @@
-import CHDF5
+import CCrashGuard
 import Foundation
 
 /// Turns a fault inside libhdf5 into one error line and exit status 2.

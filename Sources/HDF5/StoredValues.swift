@@ -65,7 +65,7 @@ extension StoredValues {
     }
 
     /// `count × elementSize`, throwing when it overflows or exceeds the file's read limit.
-    private func checkedByteCount(_ elementSize: Int) throws -> Int {
+    func checkedByteCount(_ elementSize: Int) throws -> Int {
         let (bytes, overflow) = layout.count.multipliedReportingOverflow(by: elementSize)
         guard !overflow, bytes <= file.maxReadBytes else {
             let size = overflow ? "more than \(Int.max)" : "\(bytes)"
@@ -136,26 +136,37 @@ extension StoredValues {
         return variable > 0 ? try readVariableLengthStrings() : try readFixedLengthStrings()
     }
 
+    /// Reads the stored elements as they are in the file (no libhdf5 VLEN
+    /// conversion, which loops or faults on a damaged global heap), then
+    /// copies each string from its heap collection after checking it.
     private func readVariableLengthStrings() throws -> [String] {
-        _ = try checkedByteCount(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)
         // Each stored string takes at least 4 bytes of the file (its length),
         // so a corrupted dataspace cannot make us allocate millions of pointers.
         if let fileSize = file.fileSize, UInt64(layout.count) > fileSize / 4 {
             throw error(.corrupted, "\(subject) claims \(layout.count) strings, more than the \(fileSize)-byte file can hold")
         }
-        let memoryType = try file.own(H5Tcopy(kd_h5t_c_s1()), .datatype, errorPath, "creating a string type failed")
-        return try withExtendedLifetime(memoryType) {
-            guard H5Tset_size(memoryType.id, kd_h5t_variable()) >= 0,
-                  H5Tset_cset(memoryType.id, H5Tget_cset(layout.type.id)) >= 0 else {
-                throw file.libraryError(errorPath, "creating a string type failed")
-            }
-            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: layout.count)
-            return try pointers.withUnsafeMutableBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return [] }
-                // HDF5 allocates each string; reclaim them once copied, even after a failed read.
-                defer { kd_h5_reclaim(memoryType.id, layout.space.id, base) }
-                try file.check(readRaw(memoryType: memoryType.id, into: base), errorPath, "reading \(subject) failed")
-                return buffer.map { pointer in pointer.map { String(cString: $0) } ?? "" }
+        guard vlenDescriptorConversionRegistered else {
+            throw file.libraryError(errorPath, "registering the variable-length string reader failed")
+        }
+        // Strings written through this handle may still sit in libhdf5's cache.
+        if kd_h5_file_is_writable(file.handle.id) == 1 {
+            try file.check(H5Fflush(file.handle.id, H5F_SCOPE_LOCAL), errorPath, "flushing the file failed")
+        }
+        var heap = try file.globalHeapReader(errorPath)
+        let total = try checkedByteCount(heap.elementSize)
+        try verifyStoredSize(total)
+        let memoryType = try file.own(kd_h5_vlen_descriptor_type(heap.elementSize), .datatype, errorPath,
+                                      "creating a string type failed")
+        var elements = [UInt8](repeating: 0, count: total)
+        let status = withExtendedLifetime(memoryType) {
+            elements.withUnsafeMutableBytes { raw in raw.baseAddress.map { readRaw(memoryType: memoryType.id, into: $0) } ?? -1 }
+        }
+        try file.check(status, errorPath, "reading \(subject) failed")
+        return try elements.withUnsafeBytes { raw in
+            try (0..<layout.count).map { index in
+                do { return try heap.string(raw, index: index) } catch let failure as GlobalHeapReader.Failure {
+                    throw error(.corrupted, "\(subject): \(failure.message)")
+                }
             }
         }
     }
@@ -177,6 +188,25 @@ extension StoredValues {
             (0..<layout.count).map { index in
                 padding.decode(UnsafeRawBufferPointer(rebasing: raw[index * size ..< (index + 1) * size]))
             }
+        }
+    }
+}
+
+/// Registers, once per process, the conversion that reads variable-length
+/// strings as stored descriptors (see `GlobalHeapReader`).
+let vlenDescriptorConversionRegistered: Bool = kd_h5_register_vlen_descriptor_conversion() >= 0
+
+extension OpenFile {
+    /// A reader of this file's global heap, with its address and length sizes.
+    func globalHeapReader(_ objectPath: String) throws -> GlobalHeapReader {
+        var offsetSize = 0, lengthSize = 0
+        var base: hsize_t = 0
+        try check(kd_h5_file_geometry(handle.id, &offsetSize, &lengthSize, &base), objectPath, "reading the file's address sizes failed")
+        do {
+            return try GlobalHeapReader(path: path, offsetSize: offsetSize, lengthSize: lengthSize, base: UInt64(base),
+                                        byteLimit: maxReadBytes)
+        } catch let failure as GlobalHeapReader.Failure {
+            throw error(.corrupted, objectPath, failure.message)
         }
     }
 }

@@ -10,11 +10,10 @@ final class TapeNode {
     /// Maps the output gradient to one gradient (or nil) per input; nil for leaves.
     let backward: ((Tensor) throws -> [Tensor?])?
 
-    private nonisolated(unsafe) static var nextID = 0
+    private static let ids = IDCounter()
 
     init(op: String, shape: [Int], inputs: [TapeNode?], backward: ((Tensor) throws -> [Tensor?])?) {
-        TapeNode.nextID += 1
-        self.id = TapeNode.nextID
+        self.id = TapeNode.ids.next()
         self.op = op
         self.shape = shape
         self.inputs = inputs
@@ -32,17 +31,26 @@ final class TapeNode {
 /// let (dw,) = try tape.gradient(of: loss, wrt: [w])
 /// ```
 /// Trainable ``Variable``s read inside ``record(_:)`` are watched automatically.
-/// Tapes are used from one thread at a time.
+/// Tapes are used from one thread at a time; recording (``record(_:)``,
+/// ``withoutGradient(_:)``) is per thread.
 public final class GradientTape {
     /// Leaf nodes of the variables read while this tape was recording.
     private var variableNodes: [ObjectIdentifier: (Variable, TapeNode)] = [:]
     /// Whether trainable variables read while recording are watched.
     public let watchAccessedVariables: Bool
 
-    nonisolated(unsafe) static var recording: [GradientTape] = []
-    nonisolated(unsafe) static var noGradientDepth = 0
+    /// The calling thread's recording tapes, innermost last.
+    static var recording: [GradientTape] {
+        get { TapeThreadState.perThread.value.recording }
+        set { TapeThreadState.perThread.value.recording = newValue }
+    }
+    /// The calling thread's `withoutGradient` depth.
+    static var noGradientDepth: Int {
+        get { TapeThreadState.perThread.value.noGradientDepth }
+        set { TapeThreadState.perThread.value.noGradientDepth = newValue }
+    }
 
-    /// Whether an enclosing ``withoutGradient(_:)`` turns all recording off.
+    /// Whether an enclosing ``withoutGradient(_:)`` turns recording off on this thread.
     public static var isDisabled: Bool { noGradientDepth > 0 }
 
     public init(watchAccessedVariables: Bool = true) {

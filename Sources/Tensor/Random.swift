@@ -2,7 +2,7 @@ import Foundation
 
 /// A seeded pseudo-random generator (SplitMix64 seeding xoshiro256**), the
 /// same sequence on every machine. Used by initializers, dropout and shuffling.
-public struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {

@@ -27,8 +27,10 @@ public final class AUC: Metric {
     public override var direction: Direction? { .up }
 
     public init(numThresholds: Int = 200, curve: Curve = .roc, summationMethod: Summation = .interpolation,
-                name: String? = nil, thresholds: [Double]? = nil, fromLogits: Bool = false) {
-        precondition(thresholds != nil || numThresholds > 1, "AUC: numThresholds must be > 1")
+                name: String? = nil, thresholds: [Double]? = nil, fromLogits: Bool = false) throws {
+        guard thresholds != nil || numThresholds > 1 else {
+            throw TrainingError.invalidArgument("AUC: numThresholds must be > 1, got \(numThresholds)")
+        }
         var inner: [Double]
         if let thresholds {
             inner = thresholds.sorted()
@@ -67,7 +69,7 @@ public final class AUC: Metric {
         let thresholds = c.has("thresholds") ? try c.doubles("thresholds") : nil
         let n = try c.int("num_thresholds", default: 200)
         guard thresholds != nil || n > 1 else { throw TrainingError.badConfig("\(c.owner): num_thresholds must be > 1") }
-        self.init(numThresholds: n, curve: curve, summationMethod: summation,
+        try self.init(numThresholds: n, curve: curve, summationMethod: summation,
                   name: c.has("name") ? try c.string("name", default: "auc") : nil, thresholds: thresholds,
                   fromLogits: try c.bool("from_logits", default: false))
     }

@@ -33,8 +33,8 @@ public final class ExponentialDecay: LearningRateSchedule {
     public let name: String
 
     public init(initialLearningRate: Double, decaySteps: Double, decayRate: Double, staircase: Bool = false,
-                name: String = "ExponentialDecay") {
-        precondition(decaySteps > 0, "ExponentialDecay: decaySteps must be > 0")
+                name: String = "ExponentialDecay") throws {
+        guard decaySteps > 0 else { throw TrainingError.invalidArgument("ExponentialDecay: decaySteps must be > 0, got \(decaySteps)") }
         self.initialLearningRate = initialLearningRate
         self.decaySteps = decaySteps
         self.decayRate = decayRate
@@ -45,7 +45,7 @@ public final class ExponentialDecay: LearningRateSchedule {
     convenience init(config c: ObjectConfig) throws {
         let steps = try c.double("decay_steps")
         guard steps > 0 else { throw TrainingError.badConfig("\(c.owner): decay_steps must be > 0") }
-        self.init(initialLearningRate: try c.double("initial_learning_rate"), decaySteps: steps,
+        try self.init(initialLearningRate: c.double("initial_learning_rate"), decaySteps: steps,
                   decayRate: try c.double("decay_rate"), staircase: try c.bool("staircase", default: false),
                   name: try c.string("name", default: "ExponentialDecay"))
     }
@@ -69,8 +69,10 @@ public final class PiecewiseConstantDecay: LearningRateSchedule {
     public let values: [Double]
     public let name: String
 
-    public init(boundaries: [Double], values: [Double], name: String = "PiecewiseConstant") {
-        precondition(boundaries.count == values.count - 1, "PiecewiseConstantDecay: need one more value than boundaries")
+    public init(boundaries: [Double], values: [Double], name: String = "PiecewiseConstant") throws {
+        guard boundaries.count == values.count - 1 else {
+            throw TrainingError.invalidArgument("PiecewiseConstantDecay: values needs one more entry than boundaries, got \(values.count) values for \(boundaries.count) boundaries")
+        }
         self.boundaries = boundaries
         self.values = values
         self.name = name
@@ -81,7 +83,7 @@ public final class PiecewiseConstantDecay: LearningRateSchedule {
         guard b.count == v.count - 1 else {
             throw TrainingError.badConfig("\(c.owner): \(b.count) boundaries need \(b.count + 1) values, got \(v.count)")
         }
-        self.init(boundaries: b, values: v, name: try c.string("name", default: "PiecewiseConstant"))
+        try self.init(boundaries: b, values: v, name: c.string("name", default: "PiecewiseConstant"))
     }
 
     public func callAsFunction(_ step: Int) -> Float {
@@ -110,8 +112,8 @@ public final class CosineDecay: LearningRateSchedule {
     public let name: String
 
     public init(initialLearningRate: Double, decaySteps: Double, alpha: Double = 0, warmupTarget: Double? = nil,
-                warmupSteps: Double = 0, name: String = "CosineDecay") {
-        precondition(decaySteps > 0, "CosineDecay: decaySteps must be > 0")
+                warmupSteps: Double = 0, name: String = "CosineDecay") throws {
+        guard decaySteps > 0 else { throw TrainingError.invalidArgument("CosineDecay: decaySteps must be > 0, got \(decaySteps)") }
         self.initialLearningRate = initialLearningRate
         self.decaySteps = decaySteps
         self.alpha = alpha
@@ -123,7 +125,7 @@ public final class CosineDecay: LearningRateSchedule {
     convenience init(config c: ObjectConfig) throws {
         let steps = try c.double("decay_steps")
         guard steps > 0 else { throw TrainingError.badConfig("\(c.owner): decay_steps must be > 0") }
-        self.init(initialLearningRate: try c.double("initial_learning_rate"), decaySteps: steps,
+        try self.init(initialLearningRate: c.double("initial_learning_rate"), decaySteps: steps,
                   alpha: try c.double("alpha", default: 0), warmupTarget: try c.optionalDouble("warmup_target"),
                   warmupSteps: try c.double("warmup_steps", default: 0), name: try c.string("name", default: "CosineDecay"))
     }

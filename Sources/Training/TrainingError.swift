@@ -11,6 +11,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case unsupported(String)
     /// A loss or gradient became NaN or infinite.
     case nonFinite(String)
+    /// A public API argument is out of range; the message names it.
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .invalidData(let m): return "invalid data: \(m)"
         case .unsupported(let m): return "unsupported: \(m)"
         case .nonFinite(let m): return m
+        case .invalidArgument(let m): return "invalid argument: \(m)"
         }
     }
 }

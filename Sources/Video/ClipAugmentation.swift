@@ -125,7 +125,7 @@ public struct ClipAugmentation: Equatable {
                 }
             }
         }
-        return VideoClip(frameCount: clip.frameCount, height: outHeight, width: outWidth, pixels: pixels)
+        return VideoClip(unchecked: clip.frameCount, height: outHeight, width: outWidth, pixels: pixels)
     }
 }
 

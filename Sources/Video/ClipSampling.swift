@@ -60,8 +60,11 @@ public enum ClipWindows {
     /// Every window of `length` frames (every `frameStep`-th frame) whose start
     /// is a multiple of `stride`, as lists of frame indices. Empty when the
     /// sequence is shorter than one window.
-    public static func sliding(frameCount: Int, length: Int, stride: Int, frameStep: Int = 1) -> [[Int]] {
-        precondition(length > 0 && stride > 0 && frameStep > 0, "ClipWindows: sizes must be positive")
+    /// - Throws: ``VideoError/invalidArgument(_:)`` unless `length`, `stride` and `frameStep` are positive.
+    public static func sliding(frameCount: Int, length: Int, stride: Int, frameStep: Int = 1) throws -> [[Int]] {
+        guard length > 0, stride > 0, frameStep > 0 else {
+            throw VideoError.invalidArgument("ClipWindows: length, stride and frameStep must be > 0, got \(length), \(stride), \(frameStep)")
+        }
         let span = (length - 1) * frameStep + 1
         guard frameCount >= span else { return [] }
         return Swift.stride(from: 0, through: frameCount - span, by: stride).map { start in
@@ -72,8 +75,10 @@ public enum ClipWindows {
     /// One window at a random start. A sequence shorter than the window is
     /// padded by repeating its last frame.
     public static func random(frameCount: Int, length: Int, frameStep: Int = 1,
-                              using random: inout SeededRandom) -> [Int] {
-        precondition(frameCount > 0 && length > 0 && frameStep > 0, "ClipWindows: sizes must be positive")
+                              using random: inout SeededRandom) throws -> [Int] {
+        guard frameCount > 0, length > 0, frameStep > 0 else {
+            throw VideoError.invalidArgument("ClipWindows: frameCount, length and frameStep must be > 0, got \(frameCount), \(length), \(frameStep)")
+        }
         let sampling = ClipSampling(length: length, frameStep: frameStep)
         let start = sampling.start(frameCount: frameCount, window: 0, random: &random)
         return (0..<length).map { min(start + $0 * frameStep, frameCount - 1) }
@@ -82,8 +87,8 @@ public enum ClipWindows {
 
 extension VideoClip {
     /// The sliding windows of this clip (see ``ClipWindows/sliding(frameCount:length:stride:frameStep:)``).
-    public func slidingWindows(length: Int, stride: Int, frameStep: Int = 1) -> [VideoClip] {
-        ClipWindows.sliding(frameCount: frameCount, length: length, stride: stride, frameStep: frameStep).map(frames)
+    public func slidingWindows(length: Int, stride: Int, frameStep: Int = 1) throws -> [VideoClip] {
+        try ClipWindows.sliding(frameCount: frameCount, length: length, stride: stride, frameStep: frameStep).map(frames)
     }
 }
 
@@ -106,8 +111,11 @@ public final class SlidingClips: Sequence, IteratorProtocol {
     private var framesSeen = 0
 
     /// Cuts windows of `length` frames, every `frameStep`-th frame, starting every `stride` frames.
-    public init(reader: VideoReader, length: Int, stride: Int, frameStep: Int = 1) {
-        precondition(length > 0 && stride > 0 && frameStep > 0, "SlidingClips: sizes must be positive")
+    /// - Throws: ``VideoError/invalidArgument(_:)`` unless `length`, `stride` and `frameStep` are positive.
+    public init(reader: VideoReader, length: Int, stride: Int, frameStep: Int = 1) throws {
+        guard length > 0, stride > 0, frameStep > 0 else {
+            throw VideoError.invalidArgument("SlidingClips: length, stride and frameStep must be > 0, got \(length), \(stride), \(frameStep)")
+        }
         self.reader = reader
         self.length = length
         self.stride = stride
@@ -124,7 +132,7 @@ public final class SlidingClips: Sequence, IteratorProtocol {
             framesSeen += 1
             if window.count == span, (framesSeen - span) % stride == 0 {
                 let frames = Swift.stride(from: 0, to: span, by: frameStep).map { window[$0] }
-                return VideoClip(frames: frames, height: reader.height, width: reader.width)
+                return try VideoClip(frames: frames, height: reader.height, width: reader.width)
             }
         }
         return nil

@@ -135,7 +135,7 @@ public struct SyntheticActionSet: ClipDataset {
         var pixels = [UInt8](repeating: 0, count: c.frameCount * c.height * c.width * VideoClip.channels)
         let renderer = SyntheticRenderer(bank: .shared, height: c.height, width: c.width)
         pixels.withUnsafeMutableBufferPointer { renderer.render(scene, random: &random, into: $0.baseAddress!) }
-        let clip = VideoClip(frameCount: c.frameCount, height: c.height, width: c.width, pixels: pixels)
+        let clip = VideoClip(unchecked: c.frameCount, height: c.height, width: c.width, pixels: pixels)
         return LabeledClip(clip: clip, label: label(at: index))
     }
 

@@ -17,11 +17,16 @@ public struct VideoClip: Equatable {
     public var pixels: [UInt8]
 
     /// Creates a clip from samples in `[T, H, W, 3]` order.
-    /// - Precondition: `pixels.count == frameCount * height * width * 3`.
-    public init(frameCount: Int, height: Int, width: Int, pixels: [UInt8]) {
-        precondition(frameCount >= 0 && height >= 0 && width >= 0, "VideoClip: negative size")
-        precondition(pixels.count == frameCount * height * width * VideoClip.channels,
-                     "VideoClip: \(pixels.count) samples do not fill \(frameCount)x\(height)x\(width)x3")
+    /// - Throws: ``VideoError/invalidArgument(_:)`` for a negative size, or
+    ///   unless `pixels.count == frameCount * height * width * 3`.
+    public init(frameCount: Int, height: Int, width: Int, pixels: [UInt8]) throws {
+        guard frameCount >= 0, height >= 0, width >= 0 else {
+            throw VideoError.invalidArgument("VideoClip: frameCount, height and width must be >= 0, got \(frameCount), \(height), \(width)")
+        }
+        let (size, overflow) = frameCount.multipliedReportingOverflow(by: height * width * VideoClip.channels)
+        guard !overflow, pixels.count == size else {
+            throw VideoError.invalidArgument("VideoClip: pixels holds \(pixels.count) samples, which do not fill \(frameCount)x\(height)x\(width)x3")
+        }
         self.frameCount = frameCount
         self.height = height
         self.width = width
@@ -29,15 +34,17 @@ public struct VideoClip: Equatable {
     }
 
     /// Creates a clip from frames of equal size.
-    /// - Precondition: every frame is `height x width`.
-    public init(frames: [VideoFrame], height: Int, width: Int) {
+    /// - Throws: ``VideoError/invalidArgument(_:)`` unless every frame is `height x width`.
+    public init(frames: [VideoFrame], height: Int, width: Int) throws {
         var pixels = [UInt8]()
         pixels.reserveCapacity(frames.count * height * width * VideoClip.channels)
         for frame in frames {
-            precondition(frame.width == width && frame.height == height, "VideoClip: frame size differs")
+            guard frame.width == width, frame.height == height else {
+                throw VideoError.invalidArgument("VideoClip: frames must all be \(width)x\(height), got one of \(frame.width)x\(frame.height)")
+            }
             pixels.append(contentsOf: frame.pixels)
         }
-        self.init(frameCount: frames.count, height: height, width: width, pixels: pixels)
+        try self.init(frameCount: frames.count, height: height, width: width, pixels: pixels)
     }
 
     /// Samples per frame, `H * W * 3`.
@@ -47,25 +54,39 @@ public struct VideoClip: Equatable {
     public var shape: [Int] { [frameCount, height, width, VideoClip.channels] }
 
     /// Frame `index` as its own value.
-    public func frame(_ index: Int) -> VideoFrame {
-        precondition(index >= 0 && index < frameCount, "VideoClip: frame \(index) out of 0..<\(frameCount)")
+    /// - Throws: ``VideoError/invalidArgument(_:)`` when `index` is out of range.
+    public func frame(_ index: Int) throws -> VideoFrame {
+        guard index >= 0, index < frameCount else { throw VideoError.invalidArgument("VideoClip: frame index \(index) is out of 0..<\(frameCount)") }
         let start = index * frameSize
         return VideoFrame(width: width, height: height, pixels: Array(pixels[start..<start + frameSize]))
     }
 
     /// The clip with its frames in the given order (indices may repeat).
-    public func frames(_ indices: [Int]) -> VideoClip {
+    /// - Throws: ``VideoError/invalidArgument(_:)`` when an index is out of range.
+    public func frames(_ indices: [Int]) throws -> VideoClip {
         var out = [UInt8]()
         out.reserveCapacity(indices.count * frameSize)
         for index in indices {
-            precondition(index >= 0 && index < frameCount, "VideoClip: frame \(index) out of 0..<\(frameCount)")
+            guard index >= 0, index < frameCount else { throw VideoError.invalidArgument("VideoClip: frame index \(index) is out of 0..<\(frameCount)") }
             out.append(contentsOf: pixels[index * frameSize..<(index + 1) * frameSize])
         }
-        return VideoClip(frameCount: indices.count, height: height, width: width, pixels: out)
+        return try VideoClip(frameCount: indices.count, height: height, width: width, pixels: out)
     }
 
     /// The clip played backwards.
-    public var reversed: VideoClip { frames(Array((0..<frameCount).reversed())) }
+    public var reversed: VideoClip {
+        // Every index is in range, so this cannot throw.
+        VideoClip(unchecked: frameCount, height: height, width: width,
+                  pixels: (0..<frameCount).reversed().flatMap { pixels[$0 * frameSize..<($0 + 1) * frameSize] })
+    }
+
+    /// A clip whose sizes the caller has already checked.
+    init(unchecked frameCount: Int, height: Int, width: Int, pixels: [UInt8]) {
+        self.frameCount = frameCount
+        self.height = height
+        self.width = width
+        self.pixels = pixels
+    }
 
     /// The clip as a float tensor of shape `[T, H, W, 3]`.
     public func tensor(scaling: PixelScaling = .raw) -> Tensor {

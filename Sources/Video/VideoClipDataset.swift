@@ -88,7 +88,7 @@ public struct VideoClipDataset: ClipDataset {
     public var count: Int { entries.count * sampling.clipsPerVideo }
 
     public func clip(at index: Int, seed: UInt64) throws -> LabeledClip {
-        precondition(index >= 0 && index < count, "VideoClipDataset: clip \(index) out of 0..<\(count)")
+        guard index >= 0, index < count else { throw VideoError.invalidArgument("VideoClipDataset: clip index \(index) is out of 0..<\(count)") }
         let entry = entries[index / sampling.clipsPerVideo]
         let info = try probes.info(for: entry.source)
         let frameRate = readOptions.frameRate ?? info.frameRate
@@ -105,7 +105,7 @@ public struct VideoClipDataset: ClipDataset {
         }
         // A video shorter than the clip repeats its last frame.
         let frames = (0..<sampling.length).map { min($0 * sampling.frameStep, decoded.frameCount - 1) }
-        return LabeledClip(clip: decoded.frames(frames), label: entry.label)
+        return LabeledClip(clip: try decoded.frames(frames), label: entry.label)
     }
 
     private static func sortedContents(of folder: URL) throws -> [String] {

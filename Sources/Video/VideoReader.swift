@@ -176,7 +176,9 @@ public final class VideoReader: Sequence, IteratorProtocol {
     /// - Throws: ``VideoError/decodingFailed(_:detail:)`` when FFmpeg fails or
     ///   the output ends inside a frame.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Bool {
-        precondition(buffer.count >= frameByteCount, "VideoReader: buffer smaller than a frame")
+        guard buffer.count >= frameByteCount else {
+            throw VideoError.invalidArgument("VideoReader.read: buffer holds \(buffer.count) bytes, less than a frame's \(frameByteCount)")
+        }
         if finished { return false }
         if let maxFrames, framesRead >= maxFrames {
             try finish()
@@ -235,7 +237,7 @@ public final class VideoReader: Sequence, IteratorProtocol {
             pixels.append(contentsOf: frame)
             frames += 1
         }
-        return VideoClip(frameCount: frames, height: height, width: width, pixels: pixels)
+        return try VideoClip(frameCount: frames, height: height, width: width, pixels: pixels)
     }
 
     /// Decodes a whole source (or `options.maxFrames` of it) into one clip.

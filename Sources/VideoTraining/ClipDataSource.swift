@@ -280,7 +280,7 @@ struct WindowedClips: ClipDataset {
     func clip(at index: Int, seed: UInt64) throws -> LabeledClip {
         var item = try base.clip(at: index / windows, seed: seed)
         let start = (index % windows) * length
-        item.clip = item.clip.frames(Array(start..<start + length))
+        item.clip = try item.clip.frames(Array(start..<start + length))
         return item
     }
 }

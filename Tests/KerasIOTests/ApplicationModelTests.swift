@@ -120,6 +120,7 @@ final class ApplicationModelTests: XCTestCase {
             }
             var worst: Float = 0, worstAbsolute: Float = 0
             var nonFinite = false
+            XCTAssertEqual(outputs[0].scalars.count, expected.scalars.count, "zipped lists differ in length")
             for (a, e) in zip(outputs[0].scalars, expected.scalars) {
                 if !a.isFinite { nonFinite = true }
                 worst = max(worst, abs(a - e) / (1 + abs(e)))

@@ -54,7 +54,7 @@ enum ByteMutation {
         }
         guard !d.isEmpty else { return ([0], "empty -> one byte") }
         switch rng.below(100) {
-        case 0..<35:
+        case 0..<28:
             let n = 1 + rng.below(4)
             var where_: [String] = []
             for _ in 0..<n {
@@ -63,17 +63,22 @@ enum ByteMutation {
                 where_.append("\(at).\(bit)")
             }
             return (d, "bit flips at \(where_.joined(separator: ","))")
-        case 35..<45:
+        case 28..<36:
             let at = rng.below(d.count)
             return (Array(d[..<at]), "truncated to \(at) bytes")
-        case 45..<55:
+        case 36..<44:
             let at = offset(), n = 1 + rng.below(64)
             d.insert(contentsOf: rng.bytes(n), at: at)
             return (d, "\(n) bytes inserted at \(at)")
-        case 55..<65:
+        case 44..<52:
             let at = offset(), n = min(1 + rng.below(64), d.count - at)
             d.removeSubrange(at..<at + n)
             return (d, "\(n) bytes deleted at \(at)")
+        case 52..<80:
+            // A zeroed block of 8 to 4,096 bytes (a sparse download, a bad sector).
+            let at = offset(), n = min(8 + rng.below(4089), d.count - at)
+            d.replaceSubrange(at..<at + n, with: [UInt8](repeating: 0, count: n))
+            return (d, "\(n) bytes zeroed at \(at)")
         default:
             let at = offset(), n = min(1 + rng.below(8), d.count - at)
             let value: [UInt8] = rng.pick([[0x00], [0xFF], [0x7F], [0x80], []])
@@ -291,7 +296,8 @@ struct CLIFuzzRunner {
     }
 
     let binary: String
-    var seconds = 20
+    /// A generous per-case limit: a hang, not a slow case, is what it catches.
+    var seconds = 60
     var memoryKiB = 1_500_000
 
     /// The `keras-delta` built with the tests, or `$KERAS_DELTA_CLI`.

@@ -20,6 +20,7 @@ final class LegacyH5Tests: XCTestCase {
         for (j, y) in outputs.enumerated() {
             let expected = try Tensor(npyFile: try url("\(name).out\(j)", "npy"))
             XCTAssertEqual(y.shape, expected.shape, name)
+            XCTAssertEqual(y.scalars.count, expected.scalars.count, "zipped lists differ in length")
             for (a, e) in zip(y.scalars, expected.scalars) { XCTAssertEqual(a, e, accuracy: 1e-4 * (1 + abs(e)), "\(name) output \(j)") }
         }
     }

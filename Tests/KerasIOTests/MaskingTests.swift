@@ -72,6 +72,7 @@ final class MaskingTests: XCTestCase {
 
         // Inference, through the fused path when it applies.
         let predicted = try model.predictOnBatch(inputs)
+        XCTAssertEqual(predicted.count, expected.count, "zipped lists differ in length")
         for (j, (y, e)) in zip(predicted, expected).enumerated() {
             assertNear(y, e, tolerance: 1e-5, "\(name): predicted output \(j)", file: file, line: line)
         }
@@ -117,6 +118,7 @@ private func assertNear(_ actual: Tensor, _ expected: Tensor, tolerance: Float, 
         XCTFail("\(what): shape \(actual.shape) != expected \(expected.shape)", file: file, line: line)
         return
     }
+    XCTAssertEqual(actual.scalars.count, expected.scalars.count, "zipped lists differ in length")
     for (i, (a, e)) in zip(actual.scalars, expected.scalars).enumerated()
     where !(a == e || (a.isNaN && e.isNaN) || abs(a - e) <= tolerance * (1 + abs(e))) {
         XCTFail("\(what): element \(i): \(a) != expected \(e)", file: file, line: line)

@@ -31,6 +31,7 @@ final class OperationNodeTests: XCTestCase {
     private func assertScalars(_ model: Model, _ expected: [Float], file: StaticString = #filePath, line: UInt = #line) throws {
         let y = try model.predictOnBatch([x])[0]
         XCTAssertEqual(y.shape, x.shape, file: file, line: line)
+        XCTAssertEqual(y.scalars.count, expected.count, "zipped lists differ in length", file: file, line: line)
         for (a, e) in zip(y.scalars, expected) { XCTAssertEqual(a, e, accuracy: 1e-6, file: file, line: line) }
     }
 

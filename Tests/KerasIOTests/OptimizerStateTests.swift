@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import HDF5
 import Layers
@@ -34,8 +35,9 @@ final class OptimizerStateTests: XCTestCase {
     /// Weights flat, layer by layer, each layer's in creation order (Keras 3's `model.weights`).
     static func flatWeights(_ model: Model) -> [Float] { model.layers.flatMap { $0.weights.flatMap { $0.value.scalars } } }
 
-    static func worstRelativeError(_ a: [Float], _ b: [Float]) -> Float {
-        zip(a, b).map { Swift.abs($0 - $1) / Swift.max(Swift.abs($1), 1e-2) }.max() ?? 0
+    /// `|a − b| / max(|b|, 1e-2)` per element, counting those over the tolerance.
+    static func compare(_ a: [Float], _ b: [Float], tolerance: Float = relativeTolerance) -> ElementComparison {
+        .relative(a, b, floor: 1e-2, tolerance: tolerance)
     }
 
     /// Loads a file and compiles it from its own config, as `keras.models.load_model`.
@@ -60,9 +62,9 @@ final class OptimizerStateTests: XCTestCase {
                 let expected = try Tensor(npyFile: try Self.url(name, file + ".npy")).scalars
                 let actual = Self.flatWeights(model)
                 XCTAssertEqual(actual.count, expected.count, "\(name)/\(file)")
-                let error = Self.worstRelativeError(actual, expected)
-                print(String(format: "resume %-40@ weights %.2e", "\(name)/\(file)" as NSString, error))
-                XCTAssertLessThanOrEqual(error, Self.relativeTolerance, "\(name)/\(file): weights differ from Keras")
+                let comparison = Self.compare(actual, expected)
+                print(String(format: "resume %-40@ weights %.2e", "\(name)/\(file)" as NSString, comparison.worst))
+                XCTAssertTrue(comparison.passes, "\(name)/\(file): weights differ from Keras: \(comparison)")
             }
         }
     }
@@ -76,7 +78,9 @@ final class OptimizerStateTests: XCTestCase {
         XCTAssertEqual(loaded.model.optimizer?.iterations, 0)
         try loaded.model.fit(x: x, y: y, batchSize: 8, epochs: 2, shuffle: false, verbose: 0)
         let expected = try Tensor(npyFile: try Self.url("convbn", "adam.keras.npy")).scalars
-        XCTAssertGreaterThan(Self.worstRelativeError(Self.flatWeights(loaded.model), expected), 1e-3)
+        let comparison = Self.compare(Self.flatWeights(loaded.model), expected, tolerance: 1e-3)
+        XCTAssertEqual(comparison.nonFinite, 0)
+        XCTAssertGreaterThan(comparison.over, 0, "a fresh optimizer must not reach Keras's resumed weights: \(comparison)")
     }
 
     /// The variables of the state a `.keras` file holds, after the model is compiled from it.

@@ -41,6 +41,7 @@ final class InferenceFusionTests: XCTestCase {
         let layerByLayer = try model.callAsFunction([x], training: false)
         let fused = try model.predictOnBatch([x])
         XCTAssertEqual(fused.count, 3)
+        XCTAssertEqual(fused.count, layerByLayer.count, "zipped lists differ in length")
         for (i, (a, b)) in zip(fused, layerByLayer).enumerated() {
             XCTAssertEqual(a, b, "output \(i)")
         }

@@ -111,6 +111,7 @@ final class ModelTests: XCTestCase {
         }
         let grads = try tape.gradient(of: loss, wrt: model.trainableWeights)
         XCTAssertEqual(grads.count, 8)
+        XCTAssertEqual(grads.count, model.trainableWeights.count, "zipped lists differ in length")
         for (g, w) in zip(grads, model.trainableWeights) { XCTAssertEqual(g?.shape, w.shape, w.name) }
     }
 }

@@ -205,10 +205,4 @@ final class FusedKernelTests: XCTestCase {
         }
         XCTAssertNoThrow(try withoutGradient { try Tensor.conv(x, w, epilogue: ChannelEpilogue(reluCap: 6)) })
     }
-
-    private func assertClose(_ a: Tensor, _ b: Tensor, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.shape, b.shape, name, file: file, line: line)
-        let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
-        XCTAssertLessThan(worst, 1e-5, name, file: file, line: line)
-    }
 }

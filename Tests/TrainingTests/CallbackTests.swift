@@ -18,7 +18,10 @@ final class CallbackTests: XCTestCase {
     }
 
     func testEarlyStoppingMatchesKeras() throws {
-        for c in try XCTUnwrap(Fixture.json("callbacks.json")["early_stopping"]?.arrayValue) {
+        // tools/gen_training_fixtures.py writes 7 EarlyStopping cases.
+        let cases = try XCTUnwrap(Fixture.json("callbacks.json")["early_stopping"]?.arrayValue)
+        XCTAssertEqual(cases.count, 7, "early_stopping cases in callbacks.json")
+        for c in cases {
             let k = try XCTUnwrap(c["kwargs"])
             let model = try compiledModel()
             let stop = EarlyStopping(monitor: k["monitor"]?.stringValue ?? "val_loss", minDelta: k["min_delta"]?.doubleValue ?? 0,
@@ -41,10 +44,13 @@ final class CallbackTests: XCTestCase {
     }
 
     func testReduceLROnPlateauMatchesKeras() throws {
-        for c in try XCTUnwrap(Fixture.json("callbacks.json")["reduce_lr_on_plateau"]?.arrayValue) {
+        // tools/gen_training_fixtures.py writes 4 ReduceLROnPlateau cases.
+        let cases = try XCTUnwrap(Fixture.json("callbacks.json")["reduce_lr_on_plateau"]?.arrayValue)
+        XCTAssertEqual(cases.count, 4, "reduce_lr_on_plateau cases in callbacks.json")
+        for c in cases {
             let k = try XCTUnwrap(c["kwargs"])
             let model = try compiledModel()
-            let reduce = ReduceLROnPlateau(monitor: k["monitor"]?.stringValue ?? "val_loss", factor: k["factor"]?.doubleValue ?? 0.1,
+            let reduce = try ReduceLROnPlateau(monitor: k["monitor"]?.stringValue ?? "val_loss", factor: k["factor"]?.doubleValue ?? 0.1,
                                            patience: k["patience"]?.intValue ?? 10, mode: mode(k["mode"]),
                                            minDelta: k["min_delta"]?.doubleValue ?? 1e-4, cooldown: k["cooldown"]?.intValue ?? 0,
                                            minLR: k["min_lr"]?.doubleValue ?? 0)
@@ -52,7 +58,10 @@ final class CallbackTests: XCTestCase {
             try reduce.onTrainBegin(logs: [:])
             let key = try XCTUnwrap(c["key"]?.stringValue)
             let expected = try XCTUnwrap(c["learning_rates"]?.arrayValue).map { Float($0.doubleValue!) }
-            for (epoch, v) in try XCTUnwrap(c["values"]?.arrayValue).enumerated() {
+            let values = try XCTUnwrap(c["values"]?.arrayValue)
+            XCTAssertEqual(values.count, expected.count, "ReduceLROnPlateau \(c.name): values and learning rates")
+            guard values.count == expected.count else { continue }
+            for (epoch, v) in values.enumerated() {
                 var logs: Logs = [key: v.doubleValue!]
                 try reduce.onEpochEnd(epoch, logs: &logs)
                 XCTAssertNotNil(logs["learning_rate"])

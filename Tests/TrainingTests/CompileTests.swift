@@ -12,7 +12,10 @@ final class CompileTests: XCTestCase {
     }
 
     func testKerasCompileConfigsRoundTrip() throws {
-        for c in try Fixture.json("compile.json").cases {
+        // tools/gen_training_fixtures.py writes 3 compile configs.
+        let cases = try Fixture.json("compile.json").cases
+        XCTAssertEqual(cases.count, 3, "cases in compile.json")
+        for c in cases {
             let keras = try XCTUnwrap(c["compile_config"]?.objectValue)
             let m = try model(outputs: try XCTUnwrap(c["outputs"]?.intValue))
             try m.compile(config: keras)

@@ -53,6 +53,7 @@ final class LossTests: XCTestCase {
             let value = try loss(target, try activation(x))
             XCTAssertEqual(value.scalars[0], 50, accuracy: 1e-5, "\(loss.name)")
             let grad = try XCTUnwrap(try tape.gradient(of: value, wrt: [x])[0])
+            XCTAssertEqual(grad.scalars.count, expectedGradient.count, "zipped lists differ in length")
             for (g, e) in zip(grad.scalars, expectedGradient) { XCTAssertEqual(g, e, accuracy: 1e-6, "\(loss.name) gradient") }
             // Any other op in between drops the logits: the clipped probabilities count.
             let viaProbabilities = try loss(target, try activation(logits) * 1)

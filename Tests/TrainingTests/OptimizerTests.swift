@@ -15,8 +15,10 @@ final class OptimizerTests: XCTestCase {
             let variables = try XCTUnwrap(c["init"]?.arrayValue).enumerated().map { Variable(try $1.tensor, name: "v\($0)") }
             let grads = try XCTUnwrap(c["grads"]?.arrayValue)
             let steps = try XCTUnwrap(c["steps"]?.arrayValue)
+            XCTAssertEqual(grads.count, steps.count, "zipped lists differ in length")
             for (k, (g, expected)) in zip(grads, steps).enumerated() {
                 try optimizer.apply(try g.arrayValue!.map { try $0.tensor }, to: variables)
+                XCTAssertEqual(variables.count, expected.arrayValue!.count, "zipped lists differ in length")
                 for (v, e) in zip(variables, expected.arrayValue!) {
                     assertClose(v.value, try e.tensor, atol: 1e-6, rtol: 1e-6, "optimizer \(c.name) step \(k + 1) \(v.name)")
                 }
@@ -58,14 +60,14 @@ final class OptimizerTests: XCTestCase {
         XCTAssertThrowsError(try Optimizers.deserialize(["class_name": "AdamW", "config": ["weight_decay": nil]]))
     }
 
-    func testScheduledRateCannotBeSet() {
-        let opt = SGD(learningRate: .schedule(ExponentialDecay(initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5)))
+    func testScheduledRateCannotBeSet() throws {
+        let opt = try SGD(learningRate: .schedule(try ExponentialDecay(initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5)))
         XCTAssertThrowsError(try opt.setLearningRate(0.2))
         XCTAssertEqual(opt.currentLearningRate, 0.1)
     }
 
     func testUnknownVariableAndMissingGradients() throws {
-        let opt = Adam()
+        let opt = try Adam()
         let a = Variable(Tensor(shape: [2], scalars: [1, 2]), name: "a"), b = Variable(Tensor(shape: [1], scalars: [3]), name: "b")
         try opt.apply([Tensor(shape: [2], scalars: [1, 1]), nil], to: [a, b])
         XCTAssertEqual(b.value.scalars, [3], "a nil gradient leaves its variable alone")
@@ -76,7 +78,7 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testWeightDecayExclusion() throws {
-        let opt = SGD(learningRate: 0.1, weightDecay: 0.5)
+        let opt = try SGD(learningRate: 0.1, weightDecay: 0.5)
         let kernel = Variable(Tensor(shape: [1], scalars: [1]), name: "dense/kernel")
         let bias = Variable(Tensor(shape: [1], scalars: [1]), name: "dense/bias")
         opt.excludeFromWeightDecay(names: ["bias"])

@@ -5,11 +5,16 @@ import XCTest
 /// Learning-rate schedules against Keras 3, step by step.
 final class ScheduleTests: XCTestCase {
     func testSchedulesMatchKeras() throws {
-        for c in try Fixture.json("schedules.json").cases {
+        // tools/gen_training_fixtures.py writes 6 schedule cases.
+        let cases = try Fixture.json("schedules.json").cases
+        XCTAssertEqual(cases.count, 6, "schedule cases in schedules.json")
+        for c in cases {
             let json = try XCTUnwrap(c["schedule"])
             let schedule = try LearningRateSchedules.deserialize(json)
             let steps = try XCTUnwrap(c["steps"]?.arrayValue).map { $0.intValue! }
             let values = try XCTUnwrap(c["values"]?.arrayValue).map { Float($0.doubleValue!) }
+            XCTAssertEqual(steps.count, values.count, "schedule \(c.name): steps and values")
+            XCTAssertFalse(steps.isEmpty, "schedule \(c.name): no steps")
             for (step, expected) in zip(steps, values) {
                 XCTAssertEqual(schedule(step), expected, accuracy: 1e-7 + 2e-6 * Swift.abs(expected), "schedule \(c.name) at step \(step)")
             }

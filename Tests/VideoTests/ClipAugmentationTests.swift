@@ -14,7 +14,7 @@ final class ClipAugmentationTests: XCTestCase {
         for seed in 0..<5 as Range<UInt64> {
             let augmented = everything.apply(to: still, seed: seed)
             XCTAssertEqual(augmented.shape, [5, 16, 20, 3])
-            for t in 1..<5 { XCTAssertEqual(augmented.frame(t), augmented.frame(0), "seed \(seed), frame \(t)") }
+            for t in 1..<5 { XCTAssertEqual(try augmented.frame(t), try augmented.frame(0), "seed \(seed), frame \(t)") }
         }
     }
 
@@ -24,7 +24,7 @@ final class ClipAugmentationTests: XCTestCase {
         let parameters = everything.draw(using: &random)
         let augmented = everything.apply(to: clip, parameters: parameters)
         for t in 0..<clip.frameCount {
-            XCTAssertEqual(augmented.frame(t), everything.apply(to: clip.frames([t]), parameters: parameters).frame(0))
+            XCTAssertEqual(try augmented.frame(t), try everything.apply(to: try clip.frames([t]), parameters: parameters).frame(0))
         }
     }
 
@@ -33,7 +33,7 @@ final class ClipAugmentationTests: XCTestCase {
         let flip = ClipAugmentation.Parameters(flip: true)
         let once = ClipAugmentation.none.apply(to: clip, parameters: flip)
         XCTAssertNotEqual(once, clip)
-        XCTAssertEqual(once.frame(0).pixels[0..<3], clip.frame(0).pixels[(23 * 3)..<(24 * 3)], "mirrored row")
+        XCTAssertEqual(try once.frame(0).pixels[0..<3], try clip.frame(0).pixels[(23 * 3)..<(24 * 3)], "mirrored row")
         XCTAssertEqual(ClipAugmentation.none.apply(to: once, parameters: flip), clip)
         XCTAssertEqual(ClipAugmentation.none.apply(to: clip, seed: 1), clip)
     }
@@ -65,18 +65,18 @@ final class ClipAugmentationTests: XCTestCase {
     }
 
     func testBrightnessAndContrast() throws {
-        let clip = VideoClip(frameCount: 1, height: 1, width: 3, pixels: [0, 100, 128, 200, 250, 255, 10, 20, 30])
+        let clip = try VideoClip(frameCount: 1, height: 1, width: 3, pixels: [0, 100, 128, 200, 250, 255, 10, 20, 30])
         let brighter = ClipAugmentation.none.apply(to: clip, parameters: .init(brightness: 10))
         XCTAssertEqual(brighter.pixels, [10, 110, 138, 210, 255, 255, 20, 30, 40])
         let flatter = ClipAugmentation.none.apply(to: clip, parameters: .init(contrast: 0.5))
         XCTAssertEqual(flatter.pixels, [64, 114, 128, 164, 189, 192, 69, 74, 79])
     }
 
-    func testRotationTurnsAboutTheCentre() {
+    func testRotationTurnsAboutTheCentre() throws {
         // A single bright pixel right of centre moves below centre under a 90° clockwise turn.
         var pixels = [UInt8](repeating: 0, count: 9 * 9 * 3)
         pixels[(4 * 9 + 7) * 3] = 255
-        let clip = VideoClip(frameCount: 1, height: 9, width: 9, pixels: pixels)
+        let clip = try VideoClip(frameCount: 1, height: 9, width: 9, pixels: pixels)
         let turned = ClipAugmentation.none.apply(to: clip, parameters: .init(rotation: 90))
         XCTAssertEqual(turned.pixels[(7 * 9 + 4) * 3], 255)
         XCTAssertEqual(turned.pixels.reduce(0) { $0 + Int($1) }, 255)

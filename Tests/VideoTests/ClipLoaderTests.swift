@@ -28,7 +28,51 @@ private final class CountingDataset: ClipDataset {
         made += 1
         lock.unlock()
         let pixels = [UInt8](repeating: UInt8(index % 256), count: 2 * 4 * 4 * 3)
-        return LabeledClip(clip: VideoClip(frameCount: 2, height: 4, width: 4, pixels: pixels), label: index % 3)
+        return LabeledClip(clip: try VideoClip(frameCount: 2, height: 4, width: 4, pixels: pixels), label: index % 3)
+    }
+}
+
+/// A dataset that signals each clip it makes, and holds the producer at
+/// `gateIndex` until the test opens the gate, noting whether the consumer
+/// had started by then.
+private final class GatedDataset: ClipDataset {
+    let count: Int
+    let classNames = ["a", "b", "c"]
+    let gateIndex: Int
+    let made = DispatchSemaphore(value: 0)
+    let gateReached = DispatchSemaphore(value: 0)
+    private let gate = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var consumerStarted = false
+    private var ranAheadFlag = false
+
+    init(count: Int, gateIndex: Int) {
+        self.count = count
+        self.gateIndex = gateIndex
+    }
+
+    var ranAhead: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return ranAheadFlag
+    }
+
+    func consumerStarts() {
+        lock.lock(); defer { lock.unlock() }
+        consumerStarted = true
+    }
+
+    func openGate() { gate.signal() }
+
+    func clip(at index: Int, seed: UInt64) throws -> LabeledClip {
+        if index == gateIndex {
+            lock.lock()
+            if !consumerStarted { ranAheadFlag = true }
+            lock.unlock()
+            gateReached.signal()
+            gate.wait()
+        }
+        made.signal()
+        return LabeledClip(clip: try VideoClip(frameCount: 1, height: 1, width: 1, pixels: [0, 0, 0]), label: index % 3)
     }
 }
 
@@ -70,26 +114,29 @@ final class ClipLoaderTests: XCTestCase {
     }
 
     func testQueueIsBounded() throws {
-        let dataset = CountingDataset(count: 200)
+        // The producer makes batches 0 and 1 (queued), then batch 2 (clips 8-11),
+        // and waits for room: clip 12 may only be asked for after the consumer
+        // has started taking a batch. Semaphores, not sleeps, order the steps;
+        // the 60 s waits are only a watchdog.
+        let dataset = GatedDataset(count: 200, gateIndex: 12)
         let loader = try ClipLoader(dataset: dataset, batchSize: 4, prefetch: 2)
-        // Wait until the producer stops making progress.
-        var previous = -1
-        while dataset.madeCount != previous {
-            previous = dataset.madeCount
-            Thread.sleep(forTimeInterval: 0.05)
+        for made in 0..<12 {
+            XCTAssertEqual(dataset.made.wait(timeout: .now() + 60), .success, "watchdog: clip \(made) never made")
         }
         XCTAssertEqual(loader.readyCount, 2)
-        XCTAssertLessThanOrEqual(dataset.madeCount, 3 * 4, "two batches queued, at most one more waiting to enter")
+        dataset.consumerStarts()
         XCTAssertNotNil(try loader.next())
+        XCTAssertEqual(dataset.gateReached.wait(timeout: .now() + 60), .success, "watchdog: the producer never resumed")
+        XCTAssertFalse(dataset.ranAhead, "clip 12 was made before the consumer took a batch: the queue is not bounded")
+        dataset.openGate()
         loader.close()
     }
 
     func testCloseStopsTheProducerAndEndsIteration() throws {
         let loader = try ClipLoader(dataset: CountingDataset(count: 1000), batchSize: 2, prefetch: 1)
         XCTAssertNotNil(try loader.next())
-        let started = Date()
+        // close() returns only once the producer thread has ended.
         loader.close()
-        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
         XCTAssertNil(try loader.next())
         loader.close()
         // Releasing an unfinished loader also stops its thread.

@@ -22,34 +22,34 @@ final class ClipSamplingTests: XCTestCase {
     }
 
     /// A clip whose every sample in frame t is t.
-    private func countingClip(frames: Int, size: Int = 2) -> VideoClip {
-        VideoClip(frameCount: frames, height: size, width: size,
+    private func countingClip(frames: Int, size: Int = 2) throws -> VideoClip {
+        try VideoClip(frameCount: frames, height: size, width: size,
                   pixels: (0..<frames).flatMap { [UInt8](repeating: UInt8($0), count: size * size * 3) })
     }
 
-    func testSlidingWindows() {
-        XCTAssertEqual(ClipWindows.sliding(frameCount: 10, length: 4, stride: 3),
+    func testSlidingWindows() throws {
+        XCTAssertEqual(try ClipWindows.sliding(frameCount: 10, length: 4, stride: 3),
                        [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]])
-        XCTAssertEqual(ClipWindows.sliding(frameCount: 10, length: 4, stride: 3, frameStep: 2),
+        XCTAssertEqual(try ClipWindows.sliding(frameCount: 10, length: 4, stride: 3, frameStep: 2),
                        [[0, 2, 4, 6], [3, 5, 7, 9]])
-        XCTAssertEqual(ClipWindows.sliding(frameCount: 3, length: 4, stride: 1), [])
-        let windows = countingClip(frames: 7).slidingWindows(length: 3, stride: 2)
+        XCTAssertEqual(try ClipWindows.sliding(frameCount: 3, length: 4, stride: 1), [])
+        let windows = try countingClip(frames: 7).slidingWindows(length: 3, stride: 2)
         XCTAssertEqual(windows.map { $0.pixels[0] }, [0, 2, 4])
         XCTAssertEqual(windows[1].frameCount, 3)
     }
 
-    func testRandomWindowsStayInsideAndPadShortVideos() {
+    func testRandomWindowsStayInsideAndPadShortVideos() throws {
         var random = SeededRandom(seed: 1)
         var starts = Set<Int>()
         for _ in 0..<200 {
-            let window = ClipWindows.random(frameCount: 12, length: 4, frameStep: 2, using: &random)
+            let window = try ClipWindows.random(frameCount: 12, length: 4, frameStep: 2, using: &random)
             XCTAssertEqual(window.count, 4)
             XCTAssertTrue(window.allSatisfy { (0..<12).contains($0) })
             XCTAssertEqual(zip(window, window.dropFirst()).map { $1 - $0 }, [2, 2, 2])
             starts.insert(window[0])
         }
         XCTAssertEqual(starts, Set(0...5), "every start that fits is drawn")
-        XCTAssertEqual(ClipWindows.random(frameCount: 2, length: 4, using: &random), [0, 1, 1, 1])
+        XCTAssertEqual(try ClipWindows.random(frameCount: 2, length: 4, using: &random), [0, 1, 1, 1])
     }
 
     func testEvenlySpacedPlacement() {
@@ -61,7 +61,7 @@ final class ClipSamplingTests: XCTestCase {
     }
 
     func testBatchLayoutsAndScaling() throws {
-        let clips = [countingClip(frames: 3), countingClip(frames: 3).reversed]
+        let clips = [try countingClip(frames: 3), try countingClip(frames: 3).reversed]
         let timeAxis = try ClipBatch(clips: clips, labels: [4, 1], layout: .timeAxis, scaling: .raw)
         XCTAssertEqual(timeAxis.clips.shape, [2, 3, 2, 2, 3])
         XCTAssertEqual(timeAxis.labels, [4, 1])
@@ -71,7 +71,7 @@ final class ClipSamplingTests: XCTestCase {
         XCTAssertEqual(framesAsBatch.clipLength, 3)
         XCTAssertEqual(stride(from: 0, to: 72, by: 12).map { framesAsBatch.clips.scalars[$0] },
                        [0, 1, 2, 2, 1, 0].map { Float($0) * (1 / 255) })
-        let symmetric = VideoClip(frameCount: 1, height: 1, width: 1, pixels: [0, 255, 51]).tensor(scaling: .symmetric)
+        let symmetric = try VideoClip(frameCount: 1, height: 1, width: 1, pixels: [0, 255, 51]).tensor(scaling: .symmetric)
         XCTAssertEqual(symmetric.shape, [1, 1, 1, 3])
         XCTAssertEqual(symmetric.scalars[0], -1)
         XCTAssertEqual(symmetric.scalars[1], 1)
@@ -91,11 +91,11 @@ final class ClipSamplingTests: XCTestCase {
         let info = try VideoInfo.probe(.file(avi))
         let options = VideoReadOptions(size: (16, 12))
         let whole = try VideoReader.readClip(.file(avi), options: options, info: info)
-        let sliding = SlidingClips(reader: try VideoReader(.file(avi), options: options, info: info),
+        let sliding = try SlidingClips(reader: try VideoReader(.file(avi), options: options, info: info),
                                    length: 3, stride: 3, frameStep: 2)
         let clips = Array(sliding)
         XCTAssertNil(sliding.failure)
-        XCTAssertEqual(clips, whole.slidingWindows(length: 3, stride: 3, frameStep: 2))
+        XCTAssertEqual(clips, try whole.slidingWindows(length: 3, stride: 3, frameStep: 2))
         XCTAssertEqual(clips.count, 2)
     }
 
@@ -108,12 +108,12 @@ final class ClipSamplingTests: XCTestCase {
         XCTAssertEqual(dataset.entries.map(\.label), [0, 1, 1])
         XCTAssertEqual(dataset.count, 6)
         let full = try VideoReader.readClip(.file(media.url("videos/walk/a.avi")), options: VideoReadOptions(size: (8, 8)))
-        XCTAssertEqual(try dataset.clip(at: 2, seed: 0).clip, full.frames([0, 1, 2, 3]))
-        XCTAssertEqual(try dataset.clip(at: 3, seed: 0).clip, full.frames([6, 7, 8, 9]))
+        XCTAssertEqual(try dataset.clip(at: 2, seed: 0).clip, try full.frames([0, 1, 2, 3]))
+        XCTAssertEqual(try dataset.clip(at: 3, seed: 0).clip, try full.frames([6, 7, 8, 9]))
         // Three frames of video for a four-frame clip: the last frame repeats.
         let short = try dataset.clip(at: 0, seed: 0)
         XCTAssertEqual(short.label, 0)
-        XCTAssertEqual(short.clip.frame(3), short.clip.frame(2))
+        XCTAssertEqual(try short.clip.frame(3), try short.clip.frame(2))
 
         let single = try VideoClipDataset(contentsOf: media.url("videos/walk/a.avi"), sampling: ClipSampling(length: 2))
         XCTAssertEqual(single.count, 1)

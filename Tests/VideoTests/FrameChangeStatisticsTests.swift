@@ -3,11 +3,11 @@ import XCTest
 @testable import Video
 
 final class FrameChangeStatisticsTests: XCTestCase {
-    func testCountsAbsoluteChanges() {
+    func testCountsAbsoluteChanges() throws {
         // Frame 1 -> 2 changes the 12 samples by 0, 1, 1, 3, 5, 9, 10, 20, 40, 70, 100, 255.
         let first: [UInt8] = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 100, 0]
         let second: [UInt8] = [10, 11, 9, 13, 5, 19, 20, 30, 50, 80, 0, 255]
-        let clip = VideoClip(frameCount: 2, height: 2, width: 2, pixels: first + second)
+        let clip = try VideoClip(frameCount: 2, height: 2, width: 2, pixels: first + second)
         let statistics = FrameChangeStatistics(clip)
         XCTAssertEqual(statistics.count, 12)
         XCTAssertEqual(statistics.meanChange, Double(0 + 1 + 1 + 3 + 5 + 9 + 10 + 20 + 40 + 70 + 100 + 255) / 12)
@@ -23,7 +23,7 @@ final class FrameChangeStatisticsTests: XCTestCase {
         merged.merge(FrameChangeStatistics(clip.reversed))
         XCTAssertEqual(merged.count, 24)
         XCTAssertEqual(merged.meanChange, statistics.meanChange)
-        XCTAssertEqual(FrameChangeStatistics(clip.frames([0])).count, 0)
+        XCTAssertEqual(FrameChangeStatistics(try clip.frames([0])).count, 0)
     }
 }
 

@@ -33,7 +33,7 @@ final class ClipDataSourceTests: XCTestCase {
     /// Frame `t` of clip `i` of the set as floats 0…255.
     private func frame(_ i: Int, _ t: Int) throws -> [Float] {
         let clip = try set.clip(at: i).clip
-        return clip.frame(t).pixels.map { Float($0) }
+        return try clip.frame(t).pixels.map { Float($0) }
     }
 
     private func rows(_ x: Tensor, _ r: Int) -> [Float] {

@@ -55,7 +55,7 @@ def test_fit_no_shuffle_matches_keras(trained):
     r = cli("fit", path, "--x", d / "x.npy", "--y", d / "y.npy", "-o", out, "--epochs", 2, "--batch-size", 8, "--no-shuffle")
     assert r.returncode == 0, r.stderr
     fitted = keras.models.load_model(out)
-    for a, b in zip(fitted.weights, reference.weights):
+    for a, b in zip(fitted.weights, reference.weights, strict=True):
         a, b = np.asarray(a), np.asarray(b)
         assert np.all(np.abs(a - b) <= 1e-4 * np.maximum(np.abs(b), 1e-2)), f"weight {b.shape} differs"
 
@@ -148,7 +148,7 @@ def test_saturated_crossentropy_matches_keras(tmp_path, activation, loss):
             "--batch-size", 5, "--no-shuffle")
     assert r.returncode == 0, r.stderr
     model.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=0)
-    for a, b in zip(keras.models.load_model(out).weights, model.weights):
+    for a, b in zip(keras.models.load_model(out).weights, model.weights, strict=True):
         a, b = np.asarray(a), np.asarray(b)
         assert np.all(np.abs(a - b) <= 1e-4 * np.maximum(np.abs(b), 1e-2)), f"weight {b.shape} differs"
 
@@ -174,7 +174,7 @@ def test_attention_initial_states_and_ops_convert_to_keras_archives_keras3_loads
     predicted = keras.models.load_model(out, compile=False).predict(xs if len(xs) > 1 else xs[0], verbose=0)
     predicted = predicted if isinstance(predicted, list) else [predicted]
     assert len(predicted) == len(ys)
-    for p, y in zip(predicted, ys):
+    for p, y in zip(predicted, ys, strict=True):
         np.testing.assert_allclose(np.asarray(p), y, atol=1e-4, rtol=1e-4)
 
 

@@ -76,7 +76,7 @@ def predict(model, case):
 
 def assert_close(actual, expected, what):
     assert len(actual) == len(expected), f"{what}: {len(actual)} outputs, expected {len(expected)}"
-    for j, (a, e) in enumerate(zip(actual, expected)):
+    for j, (a, e) in enumerate(zip(actual, expected, strict=True)):
         a = np.asarray(a)
         assert a.shape == e.shape, f"{what}: output {j} has shape {a.shape}, expected {e.shape}"
         excess = np.abs(a - e) - 1e-4 * (1 + np.abs(e))
@@ -129,7 +129,7 @@ def test_keras3_loads_weights_h5(case):
 def test_formats_hold_the_same_weights(case):
     case = require(case)
     from_h5, from_keras = keras3_model(case["h5"]), keras3_model(case["keras"])
-    for a, b in zip(from_h5.weights, from_keras.weights):
+    for a, b in zip(from_h5.weights, from_keras.weights, strict=True):
         assert np.array_equal(np.asarray(a).view(np.uint32), np.asarray(b).view(np.uint32)), f"{case['name']}: {a.path}"
     assert len(from_h5.weights) == len(from_keras.weights)
 

@@ -68,7 +68,7 @@ def test_tf_keras_compiles_and_fits_swift_h5(resume):
         pytest.skip("tf-keras has no legacy AdamW: an AdamW training_config compiles only in Keras 3")
     model = tf_keras.models.load_model(FOLDER / f"{case['name']}.h5")
     reference = keras.models.load_model(FOLDER / f"{case['name']}.keras")
-    for a, b in zip(model.weights, reference.weights):
+    for a, b in zip(model.weights, reference.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert type(model.optimizer).__name__.lower() == type(reference.optimizer).__name__.lower()
     history = model.fit(x, y, epochs=1, **FIT)
@@ -84,7 +84,7 @@ def test_keras3_compiles_and_fits_swift_h5(resume):
     x, y = data(case)
     model = keras.models.load_model(FOLDER / f"{case['name']}.h5")
     reference = keras.models.load_model(FOLDER / f"{case['name']}.keras")
-    for a, b in zip(model.weights, reference.weights):
+    for a, b in zip(model.weights, reference.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     history = model.fit(x, y, epochs=1, **FIT)
     assert np.isfinite(history.history["loss"][0])

@@ -441,14 +441,37 @@ public enum NameScope {
 }
 
 /// The seeded generator behind weight initializers, dropout and noise.
+///
+/// Per thread: each thread draws from its own generator, seeded 1337 until
+/// ``seed(_:)`` is called on that thread, so models built or trained on
+/// several threads at once are each as reproducible as on one.
 public enum RandomState {
-    nonisolated(unsafe) public static var generator = SeededGenerator(seed: 1337)
+    /// The calling thread's random state.
+    final class PerThread {
+        var generator = SeededGenerator(seed: 1337)
+        var placeholderDepth = 0
+        var placeholderBudget = Int.max
+    }
 
-    /// Seeds every random draw of the package (`keras.utils.set_random_seed`).
+    static let perThread = ThreadLocal { PerThread() }
+
+    /// The calling thread's generator.
+    public static var generator: SeededGenerator {
+        get { perThread.value.generator }
+        set { perThread.value.generator = newValue }
+    }
+
+    /// Seeds every random draw of the package on the calling thread (`keras.utils.set_random_seed`).
     public static func seed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    nonisolated(unsafe) static var placeholderDepth = 0
-    nonisolated(unsafe) static var placeholderBudget = Int.max
+    static var placeholderDepth: Int {
+        get { perThread.value.placeholderDepth }
+        set { perThread.value.placeholderDepth = newValue }
+    }
+    static var placeholderBudget: Int {
+        get { perThread.value.placeholderBudget }
+        set { perThread.value.placeholderBudget = newValue }
+    }
 
     /// Runs `body` with `addWeight` creating zero-filled weights without
     /// running initializers or drawing random numbers. For loaders that build

@@ -1,3 +1,5 @@
+import Tensor
+
 /// A symbolic tensor of the functional API: a shape and the node that makes it.
 ///
 /// ```swift
@@ -15,14 +17,13 @@ public final class KerasTensor {
     /// A process-wide unique id (object identity can be reused after release).
     public let id: Int
 
-    nonisolated(unsafe) private static var nextID = 0
+    private static let ids = IDCounter()
 
     init(shape: Shape, node: Node, index: Int) {
         self.shape = shape
         self.node = node
         self.index = index
-        KerasTensor.nextID += 1
-        self.id = KerasTensor.nextID
+        self.id = KerasTensor.ids.next()
     }
 
     /// The producing layer.

@@ -12,8 +12,8 @@ public final class ReduceLROnPlateau: MonitorCallback {
     public private(set) var cooldownCounter = 0
 
     public init(monitor: String = "val_loss", factor: Double = 0.1, patience: Int = 10, verbose: Int = 0,
-                mode: Mode = .auto, minDelta: Double = 1e-4, cooldown: Int = 0, minLR: Double = 0) {
-        precondition(factor < 1, "ReduceLROnPlateau does not support a factor >= 1.0")
+                mode: Mode = .auto, minDelta: Double = 1e-4, cooldown: Int = 0, minLR: Double = 0) throws {
+        guard factor < 1 else { throw TrainingError.invalidArgument("ReduceLROnPlateau: factor must be < 1, got \(factor)") }
         self.factor = factor
         self.patience = patience
         self.verbose = verbose

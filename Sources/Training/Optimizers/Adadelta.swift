@@ -11,10 +11,10 @@ public final class Adadelta: Optimizer {
 
     public init(learningRate: LearningRate = 0.001, rho: Double = 0.95, epsilon: Double = 1e-7,
                 weightDecay: Double? = nil, clipnorm: Double? = nil, clipvalue: Double? = nil,
-                globalClipnorm: Double? = nil, name: String? = nil) {
+                globalClipnorm: Double? = nil, name: String? = nil) throws {
         self.rho = rho
         self.epsilon = epsilon
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
+        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
                    globalClipnorm: globalClipnorm, name: name)
     }
 

@@ -16,12 +16,12 @@ public class Adam: Optimizer {
 
     public init(learningRate: LearningRate = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7,
                 amsgrad: Bool = false, weightDecay: Double? = nil, clipnorm: Double? = nil, clipvalue: Double? = nil,
-                globalClipnorm: Double? = nil, name: String? = nil) {
+                globalClipnorm: Double? = nil, name: String? = nil) throws {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
+        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
                    globalClipnorm: globalClipnorm, name: name)
     }
 
@@ -97,8 +97,8 @@ public class Adam: Optimizer {
 public final class AdamW: Adam {
     public init(learningRate: LearningRate = 0.001, weightDecay: Double = 0.004, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-7, amsgrad: Bool = false, clipnorm: Double? = nil,
-                clipvalue: Double? = nil, globalClipnorm: Double? = nil, name: String? = nil) {
-        super.init(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad,
+                clipvalue: Double? = nil, globalClipnorm: Double? = nil, name: String? = nil) throws {
+        try super.init(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad,
                    weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue, globalClipnorm: globalClipnorm, name: name)
     }
 

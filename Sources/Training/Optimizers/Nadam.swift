@@ -15,11 +15,11 @@ public final class Nadam: Optimizer {
 
     public init(learningRate: LearningRate = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7,
                 weightDecay: Double? = nil, clipnorm: Double? = nil, clipvalue: Double? = nil,
-                globalClipnorm: Double? = nil, name: String? = nil) {
+                globalClipnorm: Double? = nil, name: String? = nil) throws {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
+        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
                    globalClipnorm: globalClipnorm, name: name)
     }
 

@@ -58,9 +58,10 @@ open class Optimizer {
     private var decayExcludedPattern: String?
 
     public init(learningRate: LearningRate, weightDecay: Double? = nil, clipnorm: Double? = nil,
-                clipvalue: Double? = nil, globalClipnorm: Double? = nil, name: String? = nil) {
-        precondition([clipnorm, clipvalue, globalClipnorm].compactMap { $0 }.count <= 1,
-                     "Only one of clipnorm, clipvalue and globalClipnorm can be set")
+                clipvalue: Double? = nil, globalClipnorm: Double? = nil, name: String? = nil) throws {
+        guard [clipnorm, clipvalue, globalClipnorm].compactMap({ $0 }).count <= 1 else {
+            throw TrainingError.invalidArgument("\(Self.className): only one of clipnorm, clipvalue and globalClipnorm can be set")
+        }
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.clipnorm = clipnorm

@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 
 /// Optimizers by Keras name, as `keras.optimizers.get` and `deserialize`.
@@ -12,12 +13,25 @@ public enum Optimizers {
         "Adagrad": Adagrad.self, "Adadelta": Adadelta.self, "Nadam": Nadam.self,
     ]
 
+    // Every access holds `lock`.
+    private static let lock = NSLock()
+
     /// Registers (or replaces) an optimizer type under its Keras class name.
-    public static func register(_ name: String, _ type: Optimizer.Type) { types[name] = type }
+    public static func register(_ name: String, _ type: Optimizer.Type) {
+        lock.lock(); defer { lock.unlock() }
+        types[name] = type
+    }
 
     /// The optimizer type for a class name, case-insensitively as Keras does.
     static func type(named name: String) -> Optimizer.Type? {
-        types[name] ?? types.first { $0.key.lowercased() == name.lowercased() }?.value
+        lock.lock(); defer { lock.unlock() }
+        return types[name] ?? types.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+
+    /// Every registered name, sorted.
+    static var knownNames: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return types.keys.sorted()
     }
 
     /// An optimizer with Keras's defaults from its name (`"adam"`, `"sgd"`, `"rmsprop"`, …).
@@ -30,7 +44,7 @@ public enum Optimizers {
     public static func deserialize(_ json: JSONValue) throws -> Optimizer {
         let (name, values) = try ObjectConfig.classAndConfig(json, kind: "optimizer")
         guard let type = type(named: name) else {
-            throw TrainingError.unsupported("optimizer '\(name)'; known: \(types.keys.sorted())")
+            throw TrainingError.unsupported("optimizer '\(name)'; known: \(knownNames)")
         }
         let config = ObjectConfig(values, owner: "optimizer '\(name)'")
         let optimizer = try type.init(config: config)

@@ -15,12 +15,12 @@ public final class RMSprop: Optimizer {
 
     public init(learningRate: LearningRate = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
                 centered: Bool = false, weightDecay: Double? = nil, clipnorm: Double? = nil, clipvalue: Double? = nil,
-                globalClipnorm: Double? = nil, name: String? = nil) {
+                globalClipnorm: Double? = nil, name: String? = nil) throws {
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
         self.centered = centered
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
+        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
                    globalClipnorm: globalClipnorm, name: name)
     }
 

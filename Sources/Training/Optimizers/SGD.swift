@@ -11,11 +11,11 @@ public final class SGD: Optimizer {
 
     public init(learningRate: LearningRate = 0.01, momentum: Double = 0, nesterov: Bool = false,
                 weightDecay: Double? = nil, clipnorm: Double? = nil, clipvalue: Double? = nil,
-                globalClipnorm: Double? = nil, name: String? = nil) {
-        precondition((0...1).contains(momentum), "SGD: momentum must be in [0, 1]")
+                globalClipnorm: Double? = nil, name: String? = nil) throws {
+        guard (0...1).contains(momentum) else { throw TrainingError.invalidArgument("SGD: momentum must be in [0, 1], got \(momentum)") }
         self.momentum = momentum
         self.nesterov = nesterov
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
+        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipnorm: clipnorm, clipvalue: clipvalue,
                    globalClipnorm: globalClipnorm, name: name)
     }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import Tensor
 import Layers
@@ -87,6 +88,7 @@ func runLayerCase(_ c: LayerCase, atol: Float = 1e-5, rtol: Float = 1e-5, gradTo
         let g = try tape.gradient(of: target, wrt: [weights[k]])[0] ?? Tensor.zeros(weights[k].shape)
         assertClose(g, try c.array("gw\(k)"), atol: gradTolerance, rtol: gradTolerance, "\(label) gradient of \(weights[k].name)", file: file, line: line)
     }
+    XCTAssertEqual(weights.count, flags.count, "zipped lists differ in length", file: file, line: line)
     XCTAssertEqual(Set(layer.trainableWeights.map { $0.name }),
                    Set(zip(weights, flags).filter { $0.1 }.map { $0.0.name }), "\(label): trainable weights", file: file, line: line)
 
@@ -102,6 +104,7 @@ func runLayerCase(_ c: LayerCase, atol: Float = 1e-5, rtol: Float = 1e-5, gradTo
         try again.buildIfNeeded(inputs.map { $0.shape.map { Optional($0) } })
         try again.setWeights(layer.getWeights())
         let second = try again(inputs, training: false)
+        XCTAssertEqual(second.count, outputs.count, "zipped lists differ in length", file: file, line: line)
         for (a, b) in zip(second, outputs) { XCTAssertEqual(a.scalars, b.scalars, "\(label): rebuilt layer output", file: file, line: line) }
     }
 }
@@ -113,12 +116,9 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float,
         XCTFail("\(name): shape \(actual.shape) != expected \(expected.shape)", file: file, line: line)
         return
     }
-    for i in 0..<actual.count {
-        let a = actual.scalars[i], e = expected.scalars[i]
-        if a == e || (a.isNaN && e.isNaN) { continue }
-        if !(abs(a - e) <= atol + rtol * abs(e)) {
-            XCTFail("\(name): element \(i): \(a) != expected \(e)", file: file, line: line)
-            return
-        }
+    let comparison = ElementComparison.absolute(actual.scalars, expected.scalars, atol: atol, rtol: rtol)
+    if !comparison.passes {
+        let i = comparison.firstOver
+        XCTFail("\(name): element \(i): \(actual.scalars[i]) != expected \(expected.scalars[i]); \(comparison)", file: file, line: line)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import Tensor
 
@@ -85,13 +86,9 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float = 1e-5, rtol:
         XCTFail("\(name): shape \(actual.shape) != expected \(expected.shape)", file: file, line: line)
         return
     }
-    for i in 0..<actual.count {
-        let a = actual.scalars[i], e = expected.scalars[i]
-        if a.isNaN && e.isNaN { continue }
-        if a == e { continue }
-        if !(abs(a - e) <= atol + rtol * abs(e)) {
-            XCTFail("\(name): element \(i): \(a) != expected \(e)", file: file, line: line)
-            return
-        }
+    let comparison = ElementComparison.absolute(actual.scalars, expected.scalars, atol: atol, rtol: rtol)
+    if !comparison.passes {
+        let i = comparison.firstOver
+        XCTFail("\(name): element \(i): \(actual.scalars[i]) != expected \(expected.scalars[i]); \(comparison)", file: file, line: line)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Tensor
+import TestSupport
 import XCTest
 
 /// Golden files written by tools/gen_training_fixtures.py.
@@ -50,13 +51,10 @@ func assertClose(_ a: Tensor, _ b: Tensor, atol: Float = 1e-6, rtol: Float = 1e-
         XCTFail("\(label): shape \(a.shape) vs expected \(b.shape)", file: file, line: line)
         return
     }
-    for i in 0..<a.count {
-        let (x, y) = (a.scalars[i], b.scalars[i])
-        if x.isNaN && y.isNaN { continue }
-        if Swift.abs(x - y) > atol + rtol * Swift.abs(y) || x.isNaN != y.isNaN {
-            XCTFail("\(label): element \(i) is \(x), expected \(y) (|Δ| = \(Swift.abs(x - y)))", file: file, line: line)
-            return
-        }
+    let comparison = ElementComparison.absolute(a.scalars, b.scalars, atol: atol, rtol: rtol)
+    if !comparison.passes {
+        let i = comparison.firstOver
+        XCTFail("\(label): element \(i) is \(a.scalars[i]), expected \(b.scalars[i]); \(comparison)", file: file, line: line)
     }
 }
 

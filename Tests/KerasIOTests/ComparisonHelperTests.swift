@@ -1,0 +1,48 @@
+import Tensor
+import TestSupport
+import XCTest
+
+/// The loader tests' closeness helpers fail on a NaN anywhere and count every element over.
+final class ComparisonHelperTests: XCTestCase {
+    /// Failures recorded while `capturing` runs, instead of failing this test.
+    private var captured: [String]?
+
+    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int,
+                                expected: Bool) {
+        if captured != nil {
+            captured!.append(description)
+        } else {
+            super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
+        }
+    }
+
+    private func capturing(_ body: () -> Void) -> [String] {
+        captured = []
+        body()
+        defer { captured = nil }
+        return captured ?? []
+    }
+
+    func testAssertCloseFailsOnANaNAnywhere() {
+        let expected = Tensor(shape: [3], scalars: [1, 2, 3])
+        for position in 0..<3 {
+            var scalars = expected.scalars
+            scalars[position] = .nan
+            let failures = capturing { assertClose([Tensor(shape: [3], scalars: scalars)], [expected], "nan") }
+            XCTAssertEqual(failures.count, 1, "NaN at \(position)")
+            XCTAssertTrue(failures.first?.contains("1 non-finite") == true, "\(failures)")
+        }
+        XCTAssertEqual(capturing { assertClose([expected], [expected, expected], "count") }.count, 1, "output counts differ")
+    }
+
+    func testOptimizerStateComparisonFailsOnANaNAnywhere() {
+        for position in 0..<3 {
+            var actual: [Float] = [1, 2, 3]
+            actual[position] = .nan
+            let comparison = OptimizerStateTests.compare(actual, [1, 2, 3])
+            XCTAssertFalse(comparison.passes, "NaN at \(position)")
+            XCTAssertEqual(comparison.nonFinite, 1)
+        }
+        XCTAssertFalse(OptimizerStateTests.compare([1, 2], [1, 2, 3]).passes)
+    }
+}
