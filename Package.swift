@@ -24,7 +24,8 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Delta", dependencies: ["Tensor", "Layers", "Training", "Video"]),
-        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "Delta"]),
+        .target(name: "Streaming", dependencies: ["CBLAS", "Tensor", "Layers"]),
+        .target(name: "KerasDelta", dependencies: ["CBLAS", "Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "Delta", "Streaming"]),
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Layers", "Tensor", "Video"]),
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -6,3 +6,4 @@
 @_exported import Training
 @_exported import KerasIO
 @_exported import Delta
+@_exported import Streaming
