@@ -17,6 +17,8 @@ public struct StreamStatistics: Sendable, Equatable {
     public var deltaNonZero = 0
     public var deltaElements = 0
 
+    public init() {}
+
     /// Non-zero deltas per delta element (frames after the first).
     public var deltaDensity: Double { deltaElements == 0 ? 0 : Double(deltaNonZero) / Double(deltaElements) }
     /// Dense MACs ÷ delta MACs (frames after the first).

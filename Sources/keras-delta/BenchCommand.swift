@@ -5,7 +5,7 @@ import KerasDelta
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
                                                     subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoadBenchCommand.self,
-                                                                  LoaderBenchCommand.self])
+                                                                  LoaderBenchCommand.self, StreamBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {
