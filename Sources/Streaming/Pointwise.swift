@@ -6,6 +6,8 @@ import Tensor
 /// kernels), or through the Tensor op on a gathered vector.
 enum Pointwise {
     case identity
+    /// `min(max(x, 0), cap)`, inlined in the loops.
+    case relu(cap: Float)
     case scalar((Float) -> Float)
     case tensor((Tensor) throws -> Tensor)
 
@@ -13,8 +15,8 @@ enum Pointwise {
     init?(_ f: ActivationFunction) {
         switch f.function {
         case .linear: self = .identity
-        case .relu: self = .scalar { Swift.min(Swift.max($0, 0), .infinity) }
-        case .relu6: self = .scalar { Swift.min(Swift.max($0, 0), 6) }
+        case .relu: self = .relu(cap: .infinity)
+        case .relu6: self = .relu(cap: 6)
         case .softmax, .logSoftmax, .glu, .sparsemax: return nil
         default: self = .tensor { try f($0) }
         }
@@ -26,15 +28,16 @@ enum Pointwise {
         case let l as ActivationLayer: self.init(l.activation)
         case let l as ReLU:
             if l.negativeSlope == 0, l.threshold == 0 {
-                let cap = l.maxValue.map { Float($0) } ?? .infinity
-                self = .scalar { Swift.min(Swift.max($0, 0), cap) }
+                self = .relu(cap: l.maxValue.map { Float($0) } ?? .infinity)
             } else {
                 self = .tensor { try l.call($0, training: false) }
             }
         case is LeakyReLU, is ELU, is ThresholdedReLU:
             self = .tensor { try layer([$0], training: false)[0] }
         case let l as Rescaling where l.scaleValue.doubleValue != nil && (l.offsetValue.doubleValue != nil || l.offsetValue.isNull):
-            self = .tensor { try l.call($0, training: false) }
+            // The layer's `x * scale + offset`, one rounding per operation as the Tensor ops do.
+            let scale = Float(l.scaleValue.doubleValue!), offset = Float(l.offsetValue.doubleValue ?? 0)
+            self = .scalar { $0 * scale + offset }
         default: return nil
         }
     }
@@ -45,6 +48,8 @@ enum Pointwise {
         switch self {
         case .identity:
             for k in 0..<count { let i = Int(indices[k]); dst[i] = src[i] }
+        case .relu(let cap):
+            for k in 0..<count { let i = Int(indices[k]); dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
         case .scalar(let f):
             for k in 0..<count { let i = Int(indices[k]); dst[i] = f(src[i]) }
         case .tensor(let f):
@@ -62,6 +67,7 @@ enum Pointwise {
     func applyAll(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) throws {
         switch self {
         case .identity: if src != dst { dst.update(from: src, count: count) }
+        case .relu(let cap): for i in 0..<count { dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
         case .scalar(let f): for i in 0..<count { dst[i] = f(src[i]) }
         case .tensor(let f):
             let y = try f(Tensor(shape: [count], scalars: Array(UnsafeBufferPointer(start: src, count: count))))

@@ -61,36 +61,42 @@ class Step {
 
 // MARK: - Delta layer
 
+/// `v.rounded(.toNearestOrEven)` without a libm call on CPUs without SSE4.1:
+/// adding and removing 1.5·2²³ rounds to the nearest even integer, exactly
+/// as `rint` does, for |v| < 2²² (the sign of a zero result may differ).
+@inline(__always) func roundHalfEven(_ v: Float) -> Float {
+    Swift.abs(v) < 4_194_304 ? (v + 12_582_912) - 12_582_912 : v.rounded(.toNearestOrEven)
+}
+
 /// A `DeltaActivation`: keeps its previous output `q·round(x/q)` and emits the change.
 final class DeltaStep: Step {
     /// The step `max(|threshold|, 1e-6)`, repeating every `step.count` elements.
     let step: [Float]
+    /// The step of every element of a frame (no division per changed element).
+    let fullStep: [Float]
 
-    init(name: String, step: [Float], input: Int, output: Int) {
+    init(name: String, step: [Float], input: Int, output: Int, count: Int) {
         self.step = step
+        fullStep = (0..<count).map { step[$0 % step.count] }
         super.init(name: name, kind: "delta", inputs: [input], output: output)
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         y.beginSparse()
-        let period = step.count
-        step.withUnsafeBufferPointer { qs in
+        fullStep.withUnsafeBufferPointer { qs in
             let q = qs.baseAddress!, xv = x.value.p
             if x.all || dense {
-                var j = 0
                 for i in 0..<x.count {
-                    let s = q[j]
-                    y.set(i, s * (xv[i] / s).rounded(.toNearestOrEven))
-                    j += 1
-                    if j == period { j = 0 }
+                    let s = q[i]
+                    y.set(i, s * roundHalfEven(xv[i] / s))
                 }
             } else {
                 let idx = x.changed.p
                 for k in 0..<x.changed.count {
                     let i = Int(idx[k])
-                    let s = q[i % period]
-                    y.set(i, s * (xv[i] / s).rounded(.toNearestOrEven))
+                    let s = q[i]
+                    y.set(i, s * roundHalfEven(xv[i] / s))
                 }
             }
         }
@@ -203,6 +209,39 @@ struct Window2D {
         padLeft = pad(inW, outW, kW, strideW, dilW)
     }
 
+    /// For each input position, the `(output position, tap)` pairs whose window holds it:
+    /// pairs `offsets[p]..<offsets[p+1]` of `pairs` (two Int32 each).
+    func scatterTable() -> (offsets: [Int32], pairs: [Int32]) {
+        var offsets: [Int32] = [0], pairs: [Int32] = []
+        for y in 0..<inH {
+            for x in 0..<inW {
+                forEachTap(y, x) { o, tap in pairs.append(Int32(o)); pairs.append(Int32(tap)) }
+                offsets.append(Int32(pairs.count / 2))
+            }
+        }
+        return (offsets, pairs)
+    }
+
+    /// For each output position, the input positions of its window (inside the input).
+    func windowTable() -> (offsets: [Int32], inputs: [Int32]) {
+        var offsets: [Int32] = [0], inputs: [Int32] = []
+        for oy in 0..<outH {
+            for ox in 0..<outW {
+                for ki in 0..<kH {
+                    let iy = oy * strideH - padTop + ki * dilH
+                    if iy < 0 || iy >= inH { continue }
+                    for kj in 0..<kW {
+                        let ix = ox * strideW - padLeft + kj * dilW
+                        if ix < 0 || ix >= inW { continue }
+                        inputs.append(Int32(iy * inW + ix))
+                    }
+                }
+                offsets.append(Int32(inputs.count))
+            }
+        }
+        return (offsets, inputs)
+    }
+
     /// Calls `body(outputPosition, tap)` for every output position whose window holds input (y, x).
     @inline(__always) func forEachTap(_ y: Int, _ x: Int, _ body: (Int, Int) -> Void) {
         for ki in 0..<kH {
@@ -233,6 +272,7 @@ final class ConvStep: LinearStep {
     let inChannels: Int, filters: Int
     let strides: [Int], dilation: [Int], padding: Padding
     let cache = WinogradKernelCache()
+    let table: (offsets: [Int32], pairs: [Int32])
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
@@ -246,6 +286,7 @@ final class ConvStep: LinearStep {
         self.padding = padding
         window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
                           kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
+        table = window.scatterTable()
         super.init(name: name, kind: "conv", input: input, output: output, activation: activation,
                    inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: outShape.last!)
     }
@@ -262,22 +303,36 @@ final class ConvStep: LinearStep {
     }
 
     override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int {
-        let cin = inChannels, cout = filters, inW = window.inW
+        let cin = inChannels, cout = filters
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            let k = ks.baseAddress!
-            let idx = x.changed.p, d = x.delta.p
-            for e in 0..<x.changed.count {
-                let i = Int(idx[e])
-                let dv = d[i]
-                if dv == 0 { continue }
-                let c = i % cin, pos = i / cin
-                window.forEachTap(pos / inW, pos % inW) { o, tap in
-                    let out = acc + o * cout
-                    let w = k + (tap * cin + c) * cout
-                    for j in 0..<cout { out[j] += dv * w[j] }
-                    if marks.mark(o) { touched.append(o) }
-                    macs += cout
+            table.offsets.withUnsafeBufferPointer { offs in
+                table.pairs.withUnsafeBufferPointer { prs in
+                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
+                    let idx = x.changed.p, d = x.delta.p
+                    var lastPos = -1, c = 0, pos = 0
+                    for e in 0..<x.changed.count {
+                        let i = Int(idx[e])
+                        let dv = d[i]
+                        if dv == 0 { continue }
+                        // Changes come position by position: one division per position, not per element.
+                        if i - lastPos >= 0 && i - lastPos < cin - c && lastPos >= 0 {
+                            c += i - lastPos
+                        } else {
+                            pos = i / cin
+                            c = i - pos * cin
+                        }
+                        lastPos = i
+                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
+                        for t in start..<end {
+                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                            let out = acc + o * cout
+                            let w = k + (tap * cin + c) * cout
+                            for j in 0..<cout { out[j] += dv * w[j] }
+                            if marks.mark(o) { touched.append(o) }
+                        }
+                        macs += (end - start) * cout
+                    }
                 }
             }
         }
@@ -294,6 +349,7 @@ final class DepthwiseStep: LinearStep {
     let window: Window2D
     let channels: Int, multiplier: Int
     let strides: [Int], dilation: [Int], padding: Padding
+    let table: (offsets: [Int32], pairs: [Int32])
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
@@ -307,6 +363,7 @@ final class DepthwiseStep: LinearStep {
         self.padding = padding
         window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
                           kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
+        table = window.scatterTable()
         super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation,
                    inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: kernel.shape.last!)
     }
@@ -323,23 +380,29 @@ final class DepthwiseStep: LinearStep {
     }
 
     override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int {
-        let ch = channels, m = multiplier, inW = window.inW
+        let ch = channels, m = multiplier
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            let k = ks.baseAddress!
-            let idx = x.changed.p, d = x.delta.p
-            for e in 0..<x.changed.count {
-                let i = Int(idx[e])
-                let dv = d[i]
-                if dv == 0 { continue }
-                let c = i % ch, pos = i / ch
-                window.forEachTap(pos / inW, pos % inW) { o, tap in
-                    let g = o * ch + c
-                    let out = acc + g * m
-                    let w = k + (tap * ch + c) * m
-                    for j in 0..<m { out[j] += dv * w[j] }
-                    if marks.mark(g) { touched.append(g) }
-                    macs += m
+            table.offsets.withUnsafeBufferPointer { offs in
+                table.pairs.withUnsafeBufferPointer { prs in
+                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
+                    let idx = x.changed.p, d = x.delta.p
+                    for e in 0..<x.changed.count {
+                        let i = Int(idx[e])
+                        let dv = d[i]
+                        if dv == 0 { continue }
+                        let pos = i / ch, c = i - pos * ch
+                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
+                        for t in start..<end {
+                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                            let g = o * ch + c
+                            let out = acc + g * m
+                            let w = k + (tap * ch + c) * m
+                            for j in 0..<m { out[j] += dv * w[j] }
+                            if marks.mark(g) { touched.append(g) }
+                        }
+                        macs += (end - start) * m
+                    }
                 }
             }
         }
@@ -579,6 +642,8 @@ final class PoolStep: Step {
     let channels: Int
     let isMax: Bool
     let outputCount: Int
+    let scatter: (offsets: [Int32], pairs: [Int32])
+    let windows: (offsets: [Int32], inputs: [Int32])
 
     init(name: String, isMax: Bool, input: Int, output: Int, inShape: [Int], outShape: [Int],
          poolSize: [Int], strides: [Int], padding: Padding) {
@@ -587,34 +652,48 @@ final class PoolStep: Step {
         outputCount = outShape.reduce(1, *)
         window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
                           kernel: poolSize, strides: strides, dilation: poolSize.map { _ in 1 }, padding: padding)
+        scatter = window.scatterTable()
+        windows = window.windowTable()
         super.init(name: name, kind: isMax ? "max pooling" : "average pooling", inputs: [input], output: output)
     }
 
     override func makeState() -> AnyObject? { MarkState(outputCount) }
 
-    @inline(__always) private func pool(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ c: Int) -> Float {
-        let oy = o / window.outW, ox = o % window.outW
-        var acc: Float = isMax ? -.infinity : 0
-        var n = 0
-        for ki in 0..<window.kH {
-            let iy = oy * window.strideH - window.padTop + ki
-            if iy < 0 || iy >= window.inH { continue }
-            for kj in 0..<window.kW {
-                let ix = ox * window.strideW - window.padLeft + kj
-                if ix < 0 || ix >= window.inW { continue }
-                let v = x[(iy * window.inW + ix) * channels + c]
-                if isMax { acc = Swift.max(acc, v) } else { acc += v }
-                n += 1
-            }
+    @inline(__always) private func pool(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ c: Int,
+                                        _ offsets: UnsafePointer<Int32>, _ inputs: UnsafePointer<Int32>) -> Float {
+        let start = Int(offsets[o]), end = Int(offsets[o + 1])
+        if isMax {
+            var acc: Float = -.infinity
+            for t in start..<end { acc = Swift.max(acc, x[Int(inputs[t]) * channels + c]) }
+            return acc
         }
-        return isMax ? acc : acc / Float(n)
+        var acc: Float = 0
+        for t in start..<end { acc += x[Int(inputs[t]) * channels + c] }
+        return acc / Float(end - start)
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let ch = channels
+        try windows.offsets.withUnsafeBufferPointer { wOffs in
+            try windows.inputs.withUnsafeBufferPointer { wIns in
+                try scatter.offsets.withUnsafeBufferPointer { sOffs in
+                    try scatter.pairs.withUnsafeBufferPointer { sPairs in
+                        try run(x, y, state, dense, ch, wOffs.baseAddress!, wIns.baseAddress!, sOffs.baseAddress!, sPairs.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    private func run(_ x: Slot, _ y: Slot, _ state: AnyObject?, _ dense: Bool, _ ch: Int,
+                     _ wOffsets: UnsafePointer<Int32>, _ wInputs: UnsafePointer<Int32>,
+                     _ sOffsets: UnsafePointer<Int32>, _ sPairs: UnsafePointer<Int32>) throws {
         if dense || x.all {
-            for i in 0..<outputCount { y.value.p[i] = pool(x.value.p, i / ch, i % ch) }
+            var i = 0
+            for o in 0..<(outputCount / ch) {
+                for c in 0..<ch { y.value.p[i] = pool(x.value.p, o, c, wOffsets, wInputs); i += 1 }
+            }
             y.all = true
             return
         }
@@ -623,10 +702,11 @@ final class PoolStep: Step {
         y.beginSparse()
         for k in 0..<x.changed.count {
             let i = Int(x.changed.p[k])
-            let c = i % ch, pos = i / ch
-            window.forEachTap(pos / window.inW, pos % window.inW) { o, _ in
+            let pos = i / ch, c = i - pos * ch
+            for t in Int(sOffsets[pos])..<Int(sOffsets[pos + 1]) {
+                let o = Int(sPairs[2 * t])
                 let e = o * ch + c
-                if marks.mark(e) { y.set(e, pool(x.value.p, o, c)) }
+                if marks.mark(e) { y.set(e, pool(x.value.p, o, c, wOffsets, wInputs)) }
             }
         }
     }

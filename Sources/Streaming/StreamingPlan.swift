@@ -201,7 +201,7 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
     switch layer {
     case let d as DeltaActivation:
         let q = d.threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
-        return DeltaStep(name: name, step: q, input: args[0], output: output)
+        return DeltaStep(name: name, step: q, input: args[0], output: output, count: outShape.reduce(1, *))
     case let c as BaseConv where isLinear(c):
         guard let act = Pointwise(c.activation) else { break }
         let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)

@@ -19,7 +19,7 @@ struct StreamCommand: ParsableCommand {
         }
         let frames = try streamFrames(options.data, for: loaded, limit: options.frames)
         let report = try streamingFailure { try StreamReport.measure(loaded, frames: frames, options: options) }
-        print(try StreamingPlan(loaded, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery)).description)
+        print(try StreamingPlan(loaded, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff)).description)
         report.printSummary()
         if let json = options.json { try writeAtomically(report.json(), to: json) }
     }
@@ -91,6 +91,7 @@ struct StreamRunOptions: ParsableArguments {
     @Option(help: "A dense recompute every K frames (0: only the first frame).") var keyFrameEvery = 0
     @Option(help: "Streams run at once, one per thread, each over the frames.") var streams = 1
     @Option(help: "At most this many frames.") var frames = 300
+    @Option(help: "A linear layer with more than this fraction of changed inputs recomputes densely.") var denseCutoff = 0.5
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
     func validate() throws {
@@ -154,7 +155,7 @@ struct StreamReport {
     /// Streams `frames` through `model` with deltas and densely, times both,
     /// and compares every streamed frame with the clip forward.
     static func measure(_ model: Model, frames: Tensor, options: StreamRunOptions) throws -> StreamReport {
-        let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery))
+        let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff))
         let count = frames.shape[0], per = frames.count / count
         let frameShape = [1] + Array(frames.shape.dropFirst())
         let list = (0..<count).map { t in Tensor(shape: frameShape, scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)])) }
