@@ -65,8 +65,9 @@ final class Marks {
 final class Slot {
     /// The current value.
     let value: FloatBuffer
-    /// `new − old` at the indices in ``changed`` (undefined elsewhere).
-    let delta: FloatBuffer
+    /// The previous value at the indices in ``changed`` (undefined elsewhere):
+    /// a consumer forms `Δ = new − old` in double precision, exactly.
+    let previous: FloatBuffer
     /// Indices that changed in this frame (meaningless when ``all`` is set).
     let changed: IndexList
     /// Every element may have changed: consumers recompute from ``value``.
@@ -74,7 +75,7 @@ final class Slot {
 
     init(_ count: Int) {
         value = FloatBuffer(count)
-        delta = FloatBuffer(count)
+        previous = FloatBuffer(count)
         changed = IndexList(capacity: count)
     }
 
@@ -87,7 +88,7 @@ final class Slot {
     @inline(__always) func set(_ i: Int, _ v: Float) {
         let old = value.p[i]
         if v != old {
-            delta.p[i] = v - old
+            previous.p[i] = old
             value.p[i] = v
             changed.append(i)
         }

@@ -107,14 +107,22 @@ final class DeltaStep: Step {
 
 // MARK: - Linear layers
 
-/// Per-stream state of a linear step: the pre-activation output and marks.
+/// Per-stream state of a linear step: the pre-activation output, kept in
+/// double precision so that thousands of `W·Δ` updates do not drift (a drift
+/// of a few float ulps is enough to move a value across a rounding boundary
+/// of the next delta layer), its float value, and marks.
 final class LinearState {
+    let wide: UnsafeMutablePointer<Double>
     let accumulator: FloatBuffer
     let marks: Marks
     let touched: IndexList
     let outputs: IndexList
 
+    deinit { wide.deallocate() }
+
     init(count: Int, groups: Int) {
+        wide = .allocate(capacity: Swift.max(count, 1))
+        wide.initialize(repeating: 0, count: Swift.max(count, 1))
         accumulator = FloatBuffer(count)
         marks = Marks(groups)
         touched = IndexList(capacity: groups)
@@ -147,7 +155,7 @@ class LinearStep: Step {
 
     /// Adds `W·Δ` for the changed inputs, appending each touched output group
     /// once to `touched`; returns the MACs done.
-    func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int { 0 }
+    func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int { 0 }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! LinearState
@@ -156,6 +164,7 @@ class LinearStep: Step {
         if !x.all { ctx.deltaMACs += Int(Double(x.changed.count) * macsPerInputElement) } else { ctx.deltaMACs += denseMACs }
         if dense || x.all || Double(x.changed.count) > ctx.denseCutoff * Double(x.count) {
             try computeDense(x.value.p, into: acc)
+            for i in 0..<outputCount { s.wide[i] = Double(acc[i]) }
             try activation.applyAll(acc, y.value.p, count: outputCount)
             y.all = true
             ctx.macs += denseMACs
@@ -163,7 +172,7 @@ class LinearStep: Step {
         }
         s.marks.clear()
         s.touched.count = 0
-        ctx.macs += scatter(x, into: acc, marks: s.marks, touched: s.touched)
+        ctx.macs += scatter(x, into: s.wide, marks: s.marks, touched: s.touched)
         // Outputs of the touched groups: new value act(acc), recorded where it changed.
         y.beginSparse()
         let out = s.outputs
@@ -173,14 +182,12 @@ class LinearStep: Step {
             let base = Int(s.touched.p[k]) * w
             for j in 0..<w { out.append(base + j) }
         }
-        let yv = y.value.p, d = y.delta.p
-        // Keep old values in delta, then turn them into differences.
-        for k in 0..<out.count { let i = Int(out.p[k]); d[i] = yv[i] }
+        let yv = y.value.p, old = y.previous.p
+        for k in 0..<out.count { let i = Int(out.p[k]); old[i] = yv[i]; acc[i] = Float(s.wide[i]) }
         try activation.apply(acc, yv, indices: out.p, count: out.count)
         for k in 0..<out.count {
             let i = Int(out.p[k])
-            let change = yv[i] - d[i]
-            if yv[i] != d[i] { d[i] = change; y.changed.append(i) }
+            if yv[i] != old[i] { y.changed.append(i) }
         }
     }
 }
@@ -266,7 +273,7 @@ struct Window2D {
 /// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
 final class ConvStep: LinearStep {
     let kernel: Tensor
-    let kernelValues: [Float]
+    let kernelValues: [Double]
     let bias: [Float]
     let window: Window2D
     let inChannels: Int, filters: Int
@@ -277,7 +284,7 @@ final class ConvStep: LinearStep {
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
         self.kernel = kernel
-        kernelValues = kernel.scalars
+        kernelValues = kernel.scalars.map { Double($0) }
         self.bias = bias
         inChannels = inShape.last!
         filters = outShape.last!
@@ -302,18 +309,18 @@ final class ConvStep: LinearStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int {
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
         let cin = inChannels, cout = filters
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             table.offsets.withUnsafeBufferPointer { offs in
                 table.pairs.withUnsafeBufferPointer { prs in
                     let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    let idx = x.changed.p, d = x.delta.p
+                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
                     var lastPos = -1, c = 0, pos = 0
                     for e in 0..<x.changed.count {
                         let i = Int(idx[e])
-                        let dv = d[i]
+                        let dv = Double(xv[i]) - Double(old[i])
                         if dv == 0 { continue }
                         // Changes come position by position: one division per position, not per element.
                         if i - lastPos >= 0 && i - lastPos < cin - c && lastPos >= 0 {
@@ -344,7 +351,7 @@ final class ConvStep: LinearStep {
 /// `c` updates that channel's `depth_multiplier` outputs in its receptive field.
 final class DepthwiseStep: LinearStep {
     let kernel: Tensor
-    let kernelValues: [Float]
+    let kernelValues: [Double]
     let bias: [Float]
     let window: Window2D
     let channels: Int, multiplier: Int
@@ -354,7 +361,7 @@ final class DepthwiseStep: LinearStep {
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
         self.kernel = kernel
-        kernelValues = kernel.scalars
+        kernelValues = kernel.scalars.map { Double($0) }
         self.bias = bias
         channels = inShape.last!
         multiplier = kernel.shape.last!
@@ -379,17 +386,17 @@ final class DepthwiseStep: LinearStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int {
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
         let ch = channels, m = multiplier
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             table.offsets.withUnsafeBufferPointer { offs in
                 table.pairs.withUnsafeBufferPointer { prs in
                     let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    let idx = x.changed.p, d = x.delta.p
+                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
                     for e in 0..<x.changed.count {
                         let i = Int(idx[e])
-                        let dv = d[i]
+                        let dv = Double(xv[i]) - Double(old[i])
                         if dv == 0 { continue }
                         let pos = i / ch, c = i - pos * ch
                         let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
@@ -413,12 +420,14 @@ final class DepthwiseStep: LinearStep {
 /// `Dense` over the last axis: a changed input `k` of row `p` adds `Δ · W[k, :]` to row `p`.
 final class DenseStep: LinearStep {
     let kernel: [Float]
+    let wideKernel: [Double]
     let bias: [Float]
     let inDim: Int, units: Int
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: [Float], bias: [Float],
          inDim: Int, units: Int, rows: Int) {
         self.kernel = kernel
+        wideKernel = kernel.map { Double($0) }
         self.bias = bias
         self.inDim = inDim
         self.units = units
@@ -440,15 +449,15 @@ final class DenseStep: LinearStep {
         }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Float>, marks: Marks, touched: IndexList) -> Int {
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
         let n = units, inDim = self.inDim
         var macs = 0
-        kernel.withUnsafeBufferPointer { ws in
+        wideKernel.withUnsafeBufferPointer { ws in
             let wBase = ws.baseAddress!
-            let idx = x.changed.p, d = x.delta.p
+            let idx = x.changed.p, xv = x.value.p, old = x.previous.p
             for e in 0..<x.changed.count {
                 let i = Int(idx[e])
-                let dv = d[i]
+                let dv = Double(xv[i]) - Double(old[i])
                 if dv == 0 { continue }
                 let row = i / inDim, k = i % inDim
                 let out = acc + row * n, w = wBase + k * n
@@ -494,8 +503,8 @@ final class PointwiseStep: Step {
             return
         }
         y.beginSparse()
-        let n = x.changed.count, idx = x.changed.p, yv = y.value.p, d = y.delta.p
-        for k in 0..<n { let i = Int(idx[k]); d[i] = yv[i] }
+        let n = x.changed.count, idx = x.changed.p, yv = y.value.p, old = y.previous.p
+        for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
         if affine != nil {
             for k in 0..<n { let i = Int(idx[k]); yv[i] = value(x.value.p[i], i) }
         } else {
@@ -503,7 +512,7 @@ final class PointwiseStep: Step {
         }
         for k in 0..<n {
             let i = Int(idx[k])
-            if yv[i] != d[i] { d[i] = yv[i] - d[i]; y.changed.append(i) }
+            if yv[i] != old[i] { y.changed.append(i) }
         }
     }
 }
@@ -609,19 +618,20 @@ final class GlobalAverageStep: Step {
     override func makeState() -> AnyObject? { SumState(channels) }
 
     final class SumState {
-        let sums: [FloatBuffer]
+        let sums: UnsafeMutablePointer<Double>
         let marks: Marks
-        init(_ c: Int) { sums = [FloatBuffer(c)]; marks = Marks(c) }
+        init(_ c: Int) { sums = .allocate(capacity: c); sums.initialize(repeating: 0, count: c); marks = Marks(c) }
+        deinit { sums.deallocate() }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! SumState
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
-        let sum = s.sums[0].p, c = channels, n = Float(positions)
+        let sum = s.sums, c = channels, n = Double(positions)
         if dense || x.all {
             for j in 0..<c { sum[j] = 0 }
-            for p in 0..<positions { for j in 0..<c { sum[j] += x.value.p[p * c + j] } }
-            for j in 0..<c { y.value.p[j] = sum[j] / n }
+            for p in 0..<positions { for j in 0..<c { sum[j] += Double(x.value.p[p * c + j]) } }
+            for j in 0..<c { y.value.p[j] = Float(sum[j] / n) }
             y.all = true
             return
         }
@@ -629,10 +639,10 @@ final class GlobalAverageStep: Step {
         y.beginSparse()
         for k in 0..<x.changed.count {
             let i = Int(x.changed.p[k])
-            sum[i % c] += x.delta.p[i]
+            sum[i % c] += Double(x.value.p[i]) - Double(x.previous.p[i])
             _ = s.marks.mark(i % c)
         }
-        for j in 0..<c where s.marks.p[j] == s.marks.current { y.set(j, sum[j] / n) }
+        for j in 0..<c where s.marks.p[j] == s.marks.current { y.set(j, Float(sum[j] / n)) }
     }
 }
 

@@ -148,6 +148,9 @@ struct StreamReport {
     var denseMACs = 0, deltaMACs = 0, macsDone = 0
     var thresholdScale: Double?
     var tensorflow: Double?
+    /// Frames per second of process CPU time: robust to other load on the machine.
+    var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
+    var loadAverage = 0.0
 
     var speedup: Double { deltaFPS / denseFPS }
     var achievedFraction: Double { speedup / theoreticalSpeedup }
@@ -164,31 +167,37 @@ struct StreamReport {
         report.streams = options.streams
         report.keyFrameEvery = options.keyFrameEvery
 
-        func run(_ stream: DeltaStream, keep: Bool) throws -> (seconds: Double, outputs: [[Float]]) {
+        func run(_ stream: DeltaStream, keep: Bool) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
             var outputs: [[Float]] = []
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
             for f in list {
                 let y = try stream.process([f])[0]
                 if keep { outputs.append(y.scalars) }
             }
-            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, outputs)
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu, outputs)
         }
+        report.loadAverage = loadAverage()
         // Warm-up, then delta and dense alternately, best of three (the machine is shared).
         _ = try run(plan.makeStream(), keep: false)
-        var deltaBest = Double.infinity, denseBest = Double.infinity
+        var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
         var outputs: [[Float]] = []
         var statistics = StreamStatistics()
         for _ in 0..<3 {
             let s = plan.makeStream()
-            let (t, out) = try run(s, keep: outputs.isEmpty)
+            let (t, c, out) = try run(s, keep: outputs.isEmpty)
             if outputs.isEmpty { outputs = out; statistics = s.statistics }
             deltaBest = min(deltaBest, t)
+            deltaCPU = min(deltaCPU, c)
             let d = plan.makeStream()
             d.alwaysDense = true
-            denseBest = min(denseBest, try run(d, keep: false).seconds)
+            let dense = try run(d, keep: false)
+            denseBest = min(denseBest, dense.seconds)
+            denseCPU = min(denseCPU, dense.cpu)
         }
         report.deltaFPS = Double(count) / deltaBest
         report.denseFPS = Double(count) / denseBest
+        report.deltaCPUFPS = Double(count) / deltaCPU
+        report.denseCPUFPS = Double(count) / denseCPU
         report.theoreticalSpeedup = statistics.theoreticalSpeedup
         report.deltaDensity = statistics.deltaDensity
         report.denseMACs = statistics.denseMACs
@@ -208,8 +217,10 @@ struct StreamReport {
                 if let e = failures.error { throw e }
                 return Double(count * options.streams) / seconds
             }
-            report.streamsDeltaFPS = try parallel(dense: false)
-            report.streamsDenseFPS = try parallel(dense: true)
+            for _ in 0..<3 {
+                report.streamsDeltaFPS = max(report.streamsDeltaFPS, try parallel(dense: false))
+                report.streamsDenseFPS = max(report.streamsDenseFPS, try parallel(dense: true))
+            }
         }
 
         // The clip forward in chunks of whole clips (frames as the batch).
@@ -236,6 +247,8 @@ struct StreamReport {
 
     func printSummary() {
         print(String(format: "%d frames: delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx", frames, deltaFPS, denseFPS, speedup))
+        print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
+                     deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
         print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
                      theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
         if streams > 1 {
@@ -257,6 +270,8 @@ struct StreamReport {
             "delta_density": deltaDensity, "max_deviation": maxDeviation, "key_frame_every": keyFrameEvery,
             "macs": ["dense": denseMACs, "delta": deltaMACs, "done": macsDone],
             "streams": streams,
+            "frames_per_cpu_second": ["delta": deltaCPUFPS, "dense": denseCPUFPS],
+            "speedup_cpu": deltaCPUFPS / denseCPUFPS, "load_average": loadAverage,
         ]
         if streams > 1 { o["streams_frames_per_second"] = ["delta": streamsDeltaFPS, "dense": streamsDenseFPS] }
         if let thresholdScale { o["threshold_scale"] = thresholdScale }
@@ -264,9 +279,27 @@ struct StreamReport {
             o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": tensorflow]
             o["speedup_over_tensorflow"] = deltaFPS / tensorflow
         }
-        let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+        func finite(_ v: Any) -> Any {
+            if let d = v as? Double { return d.isFinite ? d : NSNull() }
+            if let m = v as? [String: Any] { return m.mapValues(finite) }
+            return v
+        }
+        let data = try JSONSerialization.data(withJSONObject: finite(o), options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
+}
+
+/// CPU seconds of this process (all threads).
+private func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// The 1-minute load average, to judge how shared the machine was.
+private func loadAverage() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+    return Double(s.split(separator: " ").first ?? "") ?? 0
 }
 
 private final class FailureBox: @unchecked Sendable {
