@@ -176,7 +176,7 @@ struct StreamReport {
             }
             return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu, outputs)
         }
-        report.loadAverage = loadAverage()
+        report.loadAverage = currentLoadAverage()
         // Warm-up, then delta and dense alternately, best of three (the machine is shared).
         _ = try run(plan.makeStream(), keep: false)
         var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
@@ -297,7 +297,7 @@ private func processCPUSeconds() -> Double {
 }
 
 /// The 1-minute load average, to judge how shared the machine was.
-private func loadAverage() -> Double {
+private func currentLoadAverage() -> Double {
     guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
     return Double(s.split(separator: " ").first ?? "") ?? 0
 }
