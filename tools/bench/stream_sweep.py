@@ -5,7 +5,7 @@ figures as JSON and the plot as a dependency-free SVG.
 Run (after `swift build -c release`):
   .venv/bin/python tools/bench/stream_sweep.py [--binary .build/release/keras-delta]
       [--model models/frame_cnn.h5] [--data synthetic] [--frames 200]
-      [--scales 0.25,0.5,1,1.5,2,3,4,5] [--json docs/stream_sweep.json] [--svg docs/stream_sweep.svg]
+      [--scales 0.25,0.5,1,1.5,2,3,4,5] [--json tools/bench/results/stream_sweep.json] [--svg tools/bench/results/stream_sweep.svg]
 Each point is one `bench stream` run: delta and dense streaming alternate on
 the same frames in the same process, so their ratio is what to read.
 """
@@ -80,8 +80,8 @@ def main():
     p.add_argument("--frames", type=int, default=200)
     p.add_argument("--key-frame-every", type=int, default=0)
     p.add_argument("--scales", default="0.25,0.5,1,1.5,2,3,4,5")
-    p.add_argument("--json", default="docs/stream_sweep.json")
-    p.add_argument("--svg", default="docs/stream_sweep.svg")
+    p.add_argument("--json", default="tools/bench/results/stream_sweep.json")
+    p.add_argument("--svg", default="tools/bench/results/stream_sweep.svg")
     a = p.parse_args()
     points = []
     for s in [float(v) for v in a.scales.split(",")]:
