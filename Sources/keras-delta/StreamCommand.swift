@@ -13,6 +13,7 @@ struct StreamCommand: ParsableCommand {
     @OptionGroup var options: StreamRunOptions
 
     func run() throws {
+        try options.check()
         let loaded = try KerasModelFile.load(model).model
         guard loaded.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
             throw CommandFailure(message: "\(model): the model holds no DeltaActivation layers (run keras-delta deltaize first)", code: 2)
@@ -40,6 +41,7 @@ struct StreamBenchCommand: ParsableCommand {
     @OptionGroup var options: StreamRunOptions
 
     func run() throws {
+        try options.check()
         let original = try KerasModelFile.load(model).model
         guard !original.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
             throw CommandFailure(message: "\(model): pass the original model, without DeltaActivation layers", code: 2)
@@ -94,10 +96,13 @@ struct StreamRunOptions: ParsableArguments {
     @Option(help: "A linear layer with more than this fraction of changed inputs recomputes densely.") var denseCutoff = 0.5
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
-    func validate() throws {
-        guard keyFrameEvery >= 0 else { throw ValidationError("--key-frame-every must be 0 or positive, got \(keyFrameEvery)") }
-        guard streams >= 1 else { throw ValidationError("--streams must be at least 1, got \(streams)") }
-        guard frames >= 2 else { throw ValidationError("--frames must be at least 2, got \(frames)") }
+    /// Bad values exit with status 2, as the CLI contract asks.
+    func check() throws {
+        func bad(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 2) }
+        guard keyFrameEvery >= 0 else { throw bad("--key-frame-every must be 0 or positive, got \(keyFrameEvery)") }
+        guard streams >= 1 else { throw bad("--streams must be at least 1, got \(streams)") }
+        guard frames >= 2 else { throw bad("--frames must be at least 2, got \(frames)") }
+        guard denseCutoff >= 0 else { throw bad("--dense-cutoff must be non-negative, got \(denseCutoff)") }
     }
 }
 
