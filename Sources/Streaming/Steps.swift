@@ -134,6 +134,9 @@ final class LinearState {
 /// `W·Δ` to its pre-activation output, visiting only changed inputs.
 class LinearStep: Step {
     let activation: Pointwise
+    /// An activation over each output group as a whole (softmax over the
+    /// channels), applied to the whole output after any change; `activation` is then the identity.
+    var groupActivation: ActivationFunction?
     let inputCount: Int
     let outputCount: Int
     /// Output elements updated together (a position's channels, a channel's multiplier outputs).
@@ -168,6 +171,7 @@ class LinearStep: Step {
             try activation.applyAll(acc, y.value.p, count: outputCount)
             y.all = true
             ctx.macs += denseMACs
+            try applyGroupActivation(acc, y)
             return
         }
         s.marks.clear()
@@ -189,6 +193,17 @@ class LinearStep: Step {
             let i = Int(out.p[k])
             if yv[i] != old[i] { y.changed.append(i) }
         }
+        if y.changed.count > 0 {
+            try applyGroupActivation(acc, y)
+            y.all = true
+        }
+    }
+
+    private func applyGroupActivation(_ acc: UnsafeMutablePointer<Float>, _ y: Slot) throws {
+        guard let groupActivation else { return }
+        let x = Tensor(shape: [outputCount / groupWidth, groupWidth], scalars: Array(UnsafeBufferPointer(start: acc, count: outputCount)))
+        let out = try groupActivation(x)
+        out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
     }
 }
 

@@ -203,21 +203,27 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
         let q = d.threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
         return DeltaStep(name: name, step: q, input: args[0], output: output, count: outShape.reduce(1, *))
     case let c as BaseConv where isLinear(c):
-        guard let act = Pointwise(c.activation) else { break }
+        let act = Pointwise(c.activation)
+        guard act != nil || c.activation.function != .glu else { break }
         let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
-        return ConvStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
-                        inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+        let step = ConvStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k, bias: b,
+                            inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+        if act == nil { step.groupActivation = c.activation }
+        return step
     case let c as BaseDepthwiseConv where isLinear(c):
         guard let act = Pointwise(c.activation) else { break }
         let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: outShape.last!, bn: folded)
         return DepthwiseStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
                              inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
     case let dense as Dense:
-        guard let act = Pointwise(dense.activation) else { break }
+        let act = Pointwise(dense.activation)
+        guard act != nil || dense.activation.function != .glu else { break }
         let (k, b) = fold(kernel: dense.kernel.value, bias: dense.bias?.value, outputs: dense.units, bn: folded)
         let inDim = inShapes[0].last!
-        return DenseStep(name: name, input: args[0], output: output, activation: act, kernel: k.scalars, bias: b,
-                         inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
+        let step = DenseStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k.scalars, bias: b,
+                             inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
+        if act == nil { step.groupActivation = dense.activation }
+        return step
     case let bn as BatchNormalization where bn.axis == -1 || bn.axis == inShapes[0].count:
         let c = inShapes[0].last!
         let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
