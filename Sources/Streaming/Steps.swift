@@ -21,11 +21,6 @@ final class FrameContext {
     }
 }
 
-/// How a step ran in the latest frame.
-public enum StepMode: String, Sendable {
-    case sparse, dense
-}
-
 /// The per-frame work of one node of the model (or of a node and the batch
 /// normalization folded into it). Steps are immutable and shared by streams;
 /// a stream keeps each step's state.
