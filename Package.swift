@@ -29,7 +29,8 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Delta", dependencies: ["Tensor", "Layers", "Training", "Video", "VideoTraining"]),
-        .target(name: "KerasDelta", dependencies: ["Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "VideoTraining", "Delta"]),
+        .target(name: "Streaming", dependencies: ["CBLAS", "Tensor", "Layers"]),
+        .target(name: "KerasDelta", dependencies: ["Tensor", "HDF5", "Layers", "Training", "KerasIO", "Video", "VideoTraining", "Delta", "Streaming"]),
         // The CLI also holds the demo and the benchmarks: programs, not library API.
         .executableTarget(name: "keras-delta", dependencies: [
             "KerasDelta", "CBLAS",
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "VideoTrainingTests", dependencies: ["VideoTraining", "Video", "Training", "Layers"]),
         .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video", "VideoTraining", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Layers", "Tensor", "Video"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,3 +7,4 @@
 @_exported import KerasIO
 @_exported import VideoTraining
 @_exported import Delta
+@_exported import Streaming

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Reproducible benchmarks (see BENCHMARKS.md).",
                                                     subcommands: [GemmBenchCommand.self, TrainBenchCommand.self, PredictBenchCommand.self, LoadBenchCommand.self,
                                                                   LoaderBenchCommand.self, DeltaBenchCommand.self, FusionBenchCommand.self,
-                                                                  RefineBenchCommand.self])
+                                                                  RefineBenchCommand.self, StreamBenchCommand.self])
 }
 
 struct GemmBenchCommand: ParsableCommand {

@@ -9,7 +9,8 @@ struct KerasDeltaCommand: ParsableCommand {
         commandName: "keras-delta",
         abstract: "Load Keras models in Swift, train them for temporal sparsity, and hand them back to Keras.",
         subcommands: [SummaryCommand.self, PredictCommand.self, ConvertCommand.self, FitCommand.self, EvaluateCommand.self,
-                      DataCommand.self, DeltaizeCommand.self, RefineCommand.self, SparsityCommand.self, DemoCommand.self, BenchCommand.self])
+                      DataCommand.self, DeltaizeCommand.self, RefineCommand.self, SparsityCommand.self, StreamCommand.self,
+                      DemoCommand.self, BenchCommand.self])
 
     /// Runs the command and turns any error into one line on stderr and the
     /// contract's exit status: 2 for bad input, 1 for a failure of the work.

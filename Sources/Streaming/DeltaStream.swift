@@ -1,0 +1,98 @@
+import Tensor
+
+/// Counters of a stream since its last reset.
+public struct StreamStatistics: Sendable, Equatable {
+    /// Frames processed, and how many of them were key frames (dense recomputes).
+    public var frames = 0
+    public var keyFrames = 0
+    /// Multiply-accumulates the engine did.
+    public var macs = 0
+    /// MACs of running every frame densely.
+    public var denseMACs = 0
+    /// MACs of `W·Δ` over the non-zero input deltas of the linear layers, on frames after the first.
+    public var deltaMACs = 0
+    /// Dense MACs of the frames after the first (the baseline of ``deltaMACs``).
+    public var denseMACsAfterFirst = 0
+    /// Non-zero deltas and delta elements of the delta layers, on frames after the first.
+    public var deltaNonZero = 0
+    public var deltaElements = 0
+
+    public init() {}
+
+    /// Non-zero deltas per delta element (frames after the first).
+    public var deltaDensity: Double { deltaElements == 0 ? 0 : Double(deltaNonZero) / Double(deltaElements) }
+    /// Dense MACs ÷ delta MACs (frames after the first).
+    public var theoreticalSpeedup: Double { deltaMACs == 0 ? .infinity : Double(denseMACsAfterFirst) / Double(deltaMACs) }
+}
+
+/// One stream of frames through a ``StreamingPlan``: the state of every step
+/// (previous delta outputs, linear accumulators). Use one stream per video
+/// and per thread; streams of the same plan run at once on different threads.
+///
+/// ```swift
+/// let stream = plan.makeStream()
+/// let logits = try stream.process([frame])[0]   // [1, classes]
+/// stream.reset()                                 // a new video
+/// ```
+public final class DeltaStream {
+    public let plan: StreamingPlan
+    public private(set) var statistics = StreamStatistics()
+    /// Run every frame densely (the dense baseline on the same engine).
+    public var alwaysDense = false
+
+    private let slots: [Slot]
+    private let states: [AnyObject?]
+    private var frameIndex = 0
+
+    init(plan: StreamingPlan) {
+        self.plan = plan
+        slots = plan.slotSizes.map { Slot($0) }
+        states = plan.kernels.map { $0.makeState() }
+    }
+
+    /// Forgets all state: the next frame is a key frame and every delta layer emits its full value.
+    public func reset() {
+        for s in slots { s.value.zero(); s.all = true; s.changed.count = 0 }
+        frameIndex = 0
+        statistics = StreamStatistics()
+    }
+
+    /// Runs one frame per model input (`[1, frame...]` or `[frame...]`) and
+    /// returns the model outputs for it, each `[1, ...]`.
+    public func process(_ frames: [Tensor]) throws -> [Tensor] {
+        guard frames.count == plan.inputSlots.count else {
+            throw StreamingError.badArgument("frames", "needs \(plan.inputSlots.count) frame(s), one per model input, got \(frames.count)")
+        }
+        for (k, (frame, slot)) in zip(frames, plan.inputSlots).enumerated() {
+            let s = slots[slot]
+            guard frame.count == s.count, frame.shape == plan.inputShapes[k] || frame.shape == [1] + plan.inputShapes[k] else {
+                throw StreamingError.badArgument("frames", "input \(k) must have shape \([1] + plan.inputShapes[k]), got \(frame.shape)")
+            }
+            frame.scalars.withUnsafeBufferPointer { s.value.p.update(from: $0.baseAddress!, count: s.count) }
+            s.all = true
+        }
+        let every = plan.options.keyFrameEvery
+        let key = alwaysDense || frameIndex == 0 || (every > 0 && frameIndex % every == 0)
+        let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff)
+        for (step, state) in zip(plan.kernels, states) {
+            try step.run(ctx, state: state, dense: key)
+        }
+        statistics.frames += 1
+        statistics.macs += ctx.macs
+        statistics.denseMACs += plan.denseMACsPerFrame
+        if key { statistics.keyFrames += 1 }
+        if frameIndex > 0 {
+            statistics.deltaMACs += ctx.deltaMACs
+            statistics.denseMACsAfterFirst += plan.denseMACsPerFrame
+            statistics.deltaNonZero += ctx.deltaNonZero
+            statistics.deltaElements += ctx.deltaElements
+        }
+        frameIndex += 1
+        return zip(plan.outputSlots, plan.outputShapes).map { slot, shape in
+            Tensor(shape: [1] + shape, scalars: slots[slot].value.array)
+        }
+    }
+
+    /// ``process(_:)`` for a single-input model.
+    public func process(_ frame: Tensor) throws -> [Tensor] { try process([frame]) }
+}

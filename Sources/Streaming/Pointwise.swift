@@ -1,0 +1,79 @@
+import Layers
+import Tensor
+
+/// An element-wise function as the streaming steps apply it: on single
+/// elements (the common rectifiers, with the float operations of the Tensor
+/// kernels), or through the Tensor op on a gathered vector.
+enum Pointwise {
+    case identity
+    /// `min(max(x, 0), cap)`, inlined in the loops.
+    case relu(cap: Float)
+    case scalar((Float) -> Float)
+    case tensor((Tensor) throws -> Tensor)
+
+    /// The function of a Keras activation name, or nil for one that is not element-wise.
+    init?(_ f: ActivationFunction) {
+        switch f.function {
+        case .linear: self = .identity
+        case .relu: self = .relu(cap: .infinity)
+        case .relu6: self = .relu(cap: 6)
+        case .softmax, .logSoftmax, .glu, .sparsemax: return nil
+        default: self = .tensor { try f($0) }
+        }
+    }
+
+    /// The function of an element-wise layer, or nil.
+    init?(layer: Layer) {
+        switch layer {
+        case let l as ActivationLayer: self.init(l.activation)
+        case let l as ReLU:
+            if l.negativeSlope == 0, l.threshold == 0 {
+                self = .relu(cap: l.maxValue.map { Float($0) } ?? .infinity)
+            } else {
+                self = .tensor { try l.call($0, training: false) }
+            }
+        case is LeakyReLU, is ELU, is ThresholdedReLU:
+            self = .tensor { try layer([$0], training: false)[0] }
+        case let l as Rescaling where l.scaleValue.doubleValue != nil && (l.offsetValue.doubleValue != nil || l.offsetValue.isNull):
+            // The layer's `x * scale + offset`, one rounding per operation as the Tensor ops do.
+            let scale = Float(l.scaleValue.doubleValue!), offset = Float(l.offsetValue.doubleValue ?? 0)
+            self = .scalar { $0 * scale + offset }
+        default: return nil
+        }
+    }
+
+    /// Writes `f(src[i])` to `dst[i]` for every index in `indices`.
+    func apply(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+               indices: UnsafeMutablePointer<Int32>, count: Int) throws {
+        switch self {
+        case .identity:
+            for k in 0..<count { let i = Int(indices[k]); dst[i] = src[i] }
+        case .relu(let cap):
+            for k in 0..<count { let i = Int(indices[k]); dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
+        case .scalar(let f):
+            for k in 0..<count { let i = Int(indices[k]); dst[i] = f(src[i]) }
+        case .tensor(let f):
+            guard count > 0 else { return }
+            var gathered = [Float](repeating: 0, count: count)
+            for k in 0..<count { gathered[k] = src[Int(indices[k])] }
+            let y = try f(Tensor(shape: [count], scalars: gathered))
+            y.scalars.withUnsafeBufferPointer { ys in
+                for k in 0..<count { dst[Int(indices[k])] = ys[k] }
+            }
+        }
+    }
+
+    /// Writes `f(src)` to `dst` for all `count` elements.
+    func applyAll(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) throws {
+        switch self {
+        case .identity: if src != dst { dst.update(from: src, count: count) }
+        case .relu(let cap): for i in 0..<count { dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
+        case .scalar(let f): for i in 0..<count { dst[i] = f(src[i]) }
+        case .tensor(let f):
+            let y = try f(Tensor(shape: [count], scalars: Array(UnsafeBufferPointer(start: src, count: count))))
+            y.scalars.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: count) }
+        }
+    }
+
+    var isIdentity: Bool { if case .identity = self { return true } else { return false } }
+}

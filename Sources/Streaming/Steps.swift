@@ -1,0 +1,766 @@
+import CBLAS
+import Layers
+import Tensor
+
+/// What one frame's run of the steps shares: the stream's slots and its counters.
+final class FrameContext {
+    let slots: [Slot]
+    /// Multiply-accumulates done in this frame.
+    var macs = 0
+    /// MACs a delta engine needs in this frame: `W·Δ` over non-zero input deltas.
+    var deltaMACs = 0
+    /// Non-zero deltas and delta elements emitted by the delta layers in this frame.
+    var deltaNonZero = 0
+    var deltaElements = 0
+    /// Fraction of changed inputs above which a linear step recomputes densely.
+    let denseCutoff: Double
+
+    init(slots: [Slot], denseCutoff: Double) {
+        self.slots = slots
+        self.denseCutoff = denseCutoff
+    }
+}
+
+/// The per-frame work of one node of the model (or of a node and the batch
+/// normalization folded into it). Steps are immutable and shared by streams;
+/// a stream keeps each step's state.
+class Step {
+    /// The layer (or layers) the step runs.
+    let name: String
+    /// What kind of step, for the plan's description.
+    let kind: String
+    let inputs: [Int]
+    let output: Int
+    /// Whether every input always changes everywhere (no delta layer before it).
+    var denseFallback = false
+
+    init(name: String, kind: String, inputs: [Int], output: Int) {
+        self.name = name
+        self.kind = kind
+        self.inputs = inputs
+        self.output = output
+    }
+
+    /// MACs of a dense run on one frame.
+    var denseMACs: Int { 0 }
+    /// MACs one non-zero input element triggers in a delta run.
+    var macsPerInputElement: Double { 0 }
+
+    func makeState() -> AnyObject? { nil }
+
+    /// Runs the step for one frame: densely from the inputs' values when
+    /// `dense` (a key frame) or an input changed everywhere, else only where
+    /// the inputs changed.
+    func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {}
+}
+
+// MARK: - Delta layer
+
+/// `v.rounded(.toNearestOrEven)` without a libm call on CPUs without SSE4.1:
+/// adding and removing 1.5·2²³ rounds to the nearest even integer, exactly
+/// as `rint` does, for |v| < 2²² (the sign of a zero result may differ).
+@inline(__always) func roundHalfEven(_ v: Float) -> Float {
+    Swift.abs(v) < 4_194_304 ? (v + 12_582_912) - 12_582_912 : v.rounded(.toNearestOrEven)
+}
+
+/// A `DeltaActivation`: keeps its previous output `q·round(x/q)` and emits the change.
+final class DeltaStep: Step {
+    /// The step `max(|threshold|, 1e-6)`, repeating every `step.count` elements.
+    let step: [Float]
+    /// The step of every element of a frame (no division per changed element).
+    let fullStep: [Float]
+
+    init(name: String, step: [Float], input: Int, output: Int, count: Int) {
+        self.step = step
+        fullStep = (0..<count).map { step[$0 % step.count] }
+        super.init(name: name, kind: "delta", inputs: [input], output: output)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        y.beginSparse()
+        fullStep.withUnsafeBufferPointer { qs in
+            let q = qs.baseAddress!, xv = x.value.p
+            if x.all || dense {
+                for i in 0..<x.count {
+                    let s = q[i]
+                    y.set(i, s * roundHalfEven(xv[i] / s))
+                }
+            } else {
+                let idx = x.changed.p
+                for k in 0..<x.changed.count {
+                    let i = Int(idx[k])
+                    let s = q[i]
+                    y.set(i, s * roundHalfEven(xv[i] / s))
+                }
+            }
+        }
+        ctx.deltaNonZero += y.changed.count
+        ctx.deltaElements += y.count
+    }
+}
+
+// MARK: - Linear layers
+
+/// Per-stream state of a linear step: the pre-activation output, kept in
+/// double precision so that thousands of `W·Δ` updates do not drift (a drift
+/// of a few float ulps is enough to move a value across a rounding boundary
+/// of the next delta layer), its float value, and marks.
+final class LinearState {
+    let wide: UnsafeMutablePointer<Double>
+    let accumulator: FloatBuffer
+    let marks: Marks
+    let touched: IndexList
+    let outputs: IndexList
+
+    deinit { wide.deallocate() }
+
+    init(count: Int, groups: Int) {
+        wide = .allocate(capacity: Swift.max(count, 1))
+        wide.initialize(repeating: 0, count: Swift.max(count, 1))
+        accumulator = FloatBuffer(count)
+        marks = Marks(groups)
+        touched = IndexList(capacity: groups)
+        outputs = IndexList(capacity: count)
+    }
+}
+
+/// A linear layer `act(W·x + b)` (batch normalization folded in) that adds
+/// `W·Δ` to its pre-activation output, visiting only changed inputs.
+class LinearStep: Step {
+    let activation: Pointwise
+    /// An activation over each output group as a whole (softmax over the
+    /// channels), applied to the whole output after any change; `activation` is then the identity.
+    var groupActivation: ActivationFunction?
+    let inputCount: Int
+    let outputCount: Int
+    /// Output elements updated together (a position's channels, a channel's multiplier outputs).
+    let groupWidth: Int
+
+    init(name: String, kind: String, input: Int, output: Int, activation: Pointwise,
+         inputCount: Int, outputCount: Int, groupWidth: Int) {
+        self.activation = activation
+        self.inputCount = inputCount
+        self.outputCount = outputCount
+        self.groupWidth = groupWidth
+        super.init(name: name, kind: kind, inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { LinearState(count: outputCount, groups: outputCount / groupWidth) }
+
+    /// Sets `acc` to `W·x + b` from the input's value.
+    func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {}
+
+    /// Adds `W·Δ` for the changed inputs, appending each touched output group
+    /// once to `touched`; returns the MACs done.
+    func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int { 0 }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! LinearState
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let acc = s.accumulator.p
+        if !x.all { ctx.deltaMACs += Int(Double(x.changed.count) * macsPerInputElement) } else { ctx.deltaMACs += denseMACs }
+        if dense || x.all || Double(x.changed.count) > ctx.denseCutoff * Double(x.count) {
+            try computeDense(x.value.p, into: acc)
+            for i in 0..<outputCount { s.wide[i] = Double(acc[i]) }
+            try activation.applyAll(acc, y.value.p, count: outputCount)
+            y.all = true
+            ctx.macs += denseMACs
+            try applyGroupActivation(acc, y)
+            return
+        }
+        s.marks.clear()
+        s.touched.count = 0
+        ctx.macs += scatter(x, into: s.wide, marks: s.marks, touched: s.touched)
+        // Outputs of the touched groups: new value act(acc), recorded where it changed.
+        y.beginSparse()
+        let out = s.outputs
+        out.count = 0
+        let w = groupWidth
+        for k in 0..<s.touched.count {
+            let base = Int(s.touched.p[k]) * w
+            for j in 0..<w { out.append(base + j) }
+        }
+        let yv = y.value.p, old = y.previous.p
+        for k in 0..<out.count { let i = Int(out.p[k]); old[i] = yv[i]; acc[i] = Float(s.wide[i]) }
+        try activation.apply(acc, yv, indices: out.p, count: out.count)
+        for k in 0..<out.count {
+            let i = Int(out.p[k])
+            if yv[i] != old[i] { y.changed.append(i) }
+        }
+        if y.changed.count > 0 {
+            try applyGroupActivation(acc, y)
+            y.all = true
+        }
+    }
+
+    private func applyGroupActivation(_ acc: UnsafeMutablePointer<Float>, _ y: Slot) throws {
+        guard let groupActivation else { return }
+        let x = Tensor(shape: [outputCount / groupWidth, groupWidth], scalars: Array(UnsafeBufferPointer(start: acc, count: outputCount)))
+        let out = try groupActivation(x)
+        out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
+    }
+}
+
+/// The geometry of a 1-D or 2-D window (1-D as height 1).
+struct Window2D {
+    let inH: Int, inW: Int, outH: Int, outW: Int
+    let kH: Int, kW: Int, strideH: Int, strideW: Int, dilH: Int, dilW: Int, padTop: Int, padLeft: Int
+
+    init(inSpatial: [Int], outSpatial: [Int], kernel: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+        func lift(_ v: [Int], _ fill: Int) -> (Int, Int) { v.count == 1 ? (fill, v[0]) : (v[0], v[1]) }
+        (inH, inW) = lift(inSpatial, 1)
+        (outH, outW) = lift(outSpatial, 1)
+        (kH, kW) = lift(kernel, 1)
+        (strideH, strideW) = lift(strides, 1)
+        (dilH, dilW) = lift(dilation, 1)
+        func pad(_ size: Int, _ out: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+            let extent = (k - 1) * d + 1
+            switch padding {
+            case .valid: return 0
+            case .same: return Swift.max((out - 1) * s + extent - size, 0) / 2
+            case .causal: return extent - 1
+            }
+        }
+        padTop = pad(inH, outH, kH, strideH, dilH)
+        padLeft = pad(inW, outW, kW, strideW, dilW)
+    }
+
+    /// For each input position, the `(output position, tap)` pairs whose window holds it:
+    /// pairs `offsets[p]..<offsets[p+1]` of `pairs` (two Int32 each).
+    func scatterTable() -> (offsets: [Int32], pairs: [Int32]) {
+        var offsets: [Int32] = [0], pairs: [Int32] = []
+        for y in 0..<inH {
+            for x in 0..<inW {
+                forEachTap(y, x) { o, tap in pairs.append(Int32(o)); pairs.append(Int32(tap)) }
+                offsets.append(Int32(pairs.count / 2))
+            }
+        }
+        return (offsets, pairs)
+    }
+
+    /// For each output position, the input positions of its window (inside the input).
+    func windowTable() -> (offsets: [Int32], inputs: [Int32]) {
+        var offsets: [Int32] = [0], inputs: [Int32] = []
+        for oy in 0..<outH {
+            for ox in 0..<outW {
+                for ki in 0..<kH {
+                    let iy = oy * strideH - padTop + ki * dilH
+                    if iy < 0 || iy >= inH { continue }
+                    for kj in 0..<kW {
+                        let ix = ox * strideW - padLeft + kj * dilW
+                        if ix < 0 || ix >= inW { continue }
+                        inputs.append(Int32(iy * inW + ix))
+                    }
+                }
+                offsets.append(Int32(inputs.count))
+            }
+        }
+        return (offsets, inputs)
+    }
+
+    /// Calls `body(outputPosition, tap)` for every output position whose window holds input (y, x).
+    @inline(__always) func forEachTap(_ y: Int, _ x: Int, _ body: (Int, Int) -> Void) {
+        for ki in 0..<kH {
+            let ny = y + padTop - ki * dilH
+            if ny < 0 { break }
+            if ny % strideH != 0 { continue }
+            let oy = ny / strideH
+            if oy >= outH { continue }
+            for kj in 0..<kW {
+                let nx = x + padLeft - kj * dilW
+                if nx < 0 { break }
+                if nx % strideW != 0 { continue }
+                let ox = nx / strideW
+                if ox >= outW { continue }
+                body(oy * outW + ox, ki * kW + kj)
+            }
+        }
+    }
+}
+
+/// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
+/// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
+final class ConvStep: LinearStep {
+    let kernel: Tensor
+    let kernelValues: [Double]
+    let bias: [Float]
+    let window: Window2D
+    let inChannels: Int, filters: Int
+    let strides: [Int], dilation: [Int], padding: Padding
+    let cache = WinogradKernelCache()
+    let table: (offsets: [Int32], pairs: [Int32])
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+        self.kernel = kernel
+        kernelValues = kernel.scalars.map { Double($0) }
+        self.bias = bias
+        inChannels = inShape.last!
+        filters = outShape.last!
+        self.strides = strides
+        self.dilation = dilation
+        self.padding = padding
+        window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
+                          kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
+        table = window.scatterTable()
+        super.init(name: name, kind: "conv", input: input, output: output, activation: activation,
+                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: outShape.last!)
+    }
+
+    override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels }
+    override var macsPerInputElement: Double { Double(window.kH * window.kW * filters) / Double(window.strideH * window.strideW) }
+
+    override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
+        let spatial = window.kH == 1 && kernel.rank == 3 ? [window.inW] : [window.inH, window.inW]
+        let input = Tensor(shape: [1] + spatial + [inChannels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
+        let y = try Tensor.conv(input, kernel, strides: strides, padding: padding, dilation: dilation,
+                                epilogue: ChannelEpilogue(bias: bias), kernelCache: (cache, version: 0))
+        y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
+    }
+
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
+        let cin = inChannels, cout = filters
+        var macs = 0
+        kernelValues.withUnsafeBufferPointer { ks in
+            table.offsets.withUnsafeBufferPointer { offs in
+                table.pairs.withUnsafeBufferPointer { prs in
+                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
+                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
+                    var lastPos = -1, c = 0, pos = 0
+                    for e in 0..<x.changed.count {
+                        let i = Int(idx[e])
+                        let dv = Double(xv[i]) - Double(old[i])
+                        if dv == 0 { continue }
+                        // Changes come position by position: one division per position, not per element.
+                        if i - lastPos >= 0 && i - lastPos < cin - c && lastPos >= 0 {
+                            c += i - lastPos
+                        } else {
+                            pos = i / cin
+                            c = i - pos * cin
+                        }
+                        lastPos = i
+                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
+                        for t in start..<end {
+                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                            let out = acc + o * cout
+                            let w = k + (tap * cin + c) * cout
+                            for j in 0..<cout { out[j] += dv * w[j] }
+                            if marks.mark(o) { touched.append(o) }
+                        }
+                        macs += (end - start) * cout
+                    }
+                }
+            }
+        }
+        return macs
+    }
+}
+
+/// `DepthwiseConv1D`/`DepthwiseConv2D`: a changed input element of channel
+/// `c` updates that channel's `depth_multiplier` outputs in its receptive field.
+final class DepthwiseStep: LinearStep {
+    let kernel: Tensor
+    let kernelValues: [Double]
+    let bias: [Float]
+    let window: Window2D
+    let channels: Int, multiplier: Int
+    let strides: [Int], dilation: [Int], padding: Padding
+    let table: (offsets: [Int32], pairs: [Int32])
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+        self.kernel = kernel
+        kernelValues = kernel.scalars.map { Double($0) }
+        self.bias = bias
+        channels = inShape.last!
+        multiplier = kernel.shape.last!
+        self.strides = strides
+        self.dilation = dilation
+        self.padding = padding
+        window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
+                          kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
+        table = window.scatterTable()
+        super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation,
+                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: kernel.shape.last!)
+    }
+
+    override var denseMACs: Int { outputCount * window.kH * window.kW }
+    override var macsPerInputElement: Double { Double(window.kH * window.kW * multiplier) / Double(window.strideH * window.strideW) }
+
+    override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
+        let spatial = kernel.rank == 3 ? [window.inW] : [window.inH, window.inW]
+        let input = Tensor(shape: [1] + spatial + [channels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
+        let y = try Tensor.depthwiseConv(input, kernel, strides: strides, padding: padding, dilation: dilation,
+                                         epilogue: ChannelEpilogue(bias: bias))
+        y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
+    }
+
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
+        let ch = channels, m = multiplier
+        var macs = 0
+        kernelValues.withUnsafeBufferPointer { ks in
+            table.offsets.withUnsafeBufferPointer { offs in
+                table.pairs.withUnsafeBufferPointer { prs in
+                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
+                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
+                    for e in 0..<x.changed.count {
+                        let i = Int(idx[e])
+                        let dv = Double(xv[i]) - Double(old[i])
+                        if dv == 0 { continue }
+                        let pos = i / ch, c = i - pos * ch
+                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
+                        for t in start..<end {
+                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                            let g = o * ch + c
+                            let out = acc + g * m
+                            let w = k + (tap * ch + c) * m
+                            for j in 0..<m { out[j] += dv * w[j] }
+                            if marks.mark(g) { touched.append(g) }
+                        }
+                        macs += (end - start) * m
+                    }
+                }
+            }
+        }
+        return macs
+    }
+}
+
+/// `Dense` over the last axis: a changed input `k` of row `p` adds `Δ · W[k, :]` to row `p`.
+final class DenseStep: LinearStep {
+    let kernel: [Float]
+    let wideKernel: [Double]
+    let bias: [Float]
+    let inDim: Int, units: Int
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: [Float], bias: [Float],
+         inDim: Int, units: Int, rows: Int) {
+        self.kernel = kernel
+        wideKernel = kernel.map { Double($0) }
+        self.bias = bias
+        self.inDim = inDim
+        self.units = units
+        super.init(name: name, kind: "dense", input: input, output: output, activation: activation,
+                   inputCount: rows * inDim, outputCount: rows * units, groupWidth: units)
+    }
+
+    override var denseMACs: Int { outputCount * inDim }
+    override var macsPerInputElement: Double { Double(units) }
+
+    override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
+        let rows = outputCount / units
+        for r in 0..<rows {
+            for j in 0..<units { acc[r * units + j] = bias[j] }
+        }
+        kernel.withUnsafeBufferPointer { w in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(units), Int32(inDim),
+                        1, x, Int32(inDim), w.baseAddress!, Int32(units), 1, acc, Int32(units))
+        }
+    }
+
+    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
+        let n = units, inDim = self.inDim
+        var macs = 0
+        wideKernel.withUnsafeBufferPointer { ws in
+            let wBase = ws.baseAddress!
+            let idx = x.changed.p, xv = x.value.p, old = x.previous.p
+            for e in 0..<x.changed.count {
+                let i = Int(idx[e])
+                let dv = Double(xv[i]) - Double(old[i])
+                if dv == 0 { continue }
+                let row = i / inDim, k = i % inDim
+                let out = acc + row * n, w = wBase + k * n
+                for j in 0..<n { out[j] += dv * w[j] }
+                if marks.mark(row) { touched.append(row) }
+                macs += n
+            }
+        }
+        return macs
+    }
+}
+
+// MARK: - Element-wise, merge and pooling
+
+/// An element-wise layer (activation, per-channel affine): recomputed where its input changed.
+final class PointwiseStep: Step {
+    let function: Pointwise
+    /// Per-channel `x · scale + shift` (an unfolded batch normalization), else nil.
+    let affine: (scale: [Float], shift: [Float])?
+
+    init(name: String, kind: String, function: Pointwise, affine: (scale: [Float], shift: [Float])? = nil,
+         input: Int, output: Int) {
+        self.function = function
+        self.affine = affine
+        super.init(name: name, kind: kind, inputs: [input], output: output)
+    }
+
+    @inline(__always) private func value(_ x: Float, _ i: Int) -> Float {
+        guard let affine else { return x }
+        let c = i % affine.scale.count
+        return x * affine.scale[c] + affine.shift[c]
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        if dense || x.all {
+            if affine != nil {
+                for i in 0..<x.count { y.value.p[i] = value(x.value.p[i], i) }
+            } else {
+                try function.applyAll(x.value.p, y.value.p, count: x.count)
+            }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let n = x.changed.count, idx = x.changed.p, yv = y.value.p, old = y.previous.p
+        for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
+        if affine != nil {
+            for k in 0..<n { let i = Int(idx[k]); yv[i] = value(x.value.p[i], i) }
+        } else {
+            try function.apply(x.value.p, yv, indices: idx, count: n)
+        }
+        for k in 0..<n {
+            let i = Int(idx[k])
+            if yv[i] != old[i] { y.changed.append(i) }
+        }
+    }
+}
+
+/// Per-stream marks of a step that unites changes.
+final class MarkState {
+    let marks: Marks
+    init(_ count: Int) { marks = Marks(count) }
+}
+
+/// `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` of same-shape inputs, recomputed where any input changed.
+final class MergeStep: Step {
+    enum Operation: String { case add, subtract, multiply, average, maximum, minimum }
+    let operation: Operation
+    let count: Int
+
+    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int) {
+        self.operation = operation
+        self.count = count
+        super.init(name: name, kind: operation.rawValue, inputs: inputs, output: output)
+    }
+
+    override func makeState() -> AnyObject? { MarkState(count) }
+
+    @inline(__always) private func compute(_ ctx: FrameContext, _ i: Int) -> Float {
+        var v = ctx.slots[inputs[0]].value.p[i]
+        for j in inputs.indices.dropFirst() {
+            let u = ctx.slots[inputs[j]].value.p[i]
+            switch operation {
+            case .add, .average: v = v + u
+            case .subtract: v = v - u
+            case .multiply: v = v * u
+            case .maximum: v = Swift.max(v, u)
+            case .minimum: v = Swift.min(v, u)
+            }
+        }
+        return operation == .average ? v / Float(inputs.count) : v
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let y = ctx.slots[output]
+        if dense || inputs.contains(where: { ctx.slots[$0].all }) {
+            for i in 0..<count { y.value.p[i] = compute(ctx, i) }
+            y.all = true
+            return
+        }
+        let marks = (state as! MarkState).marks
+        marks.clear()
+        y.beginSparse()
+        for input in inputs {
+            let x = ctx.slots[input]
+            for k in 0..<x.changed.count {
+                let i = Int(x.changed.p[k])
+                if marks.mark(i) { y.set(i, compute(ctx, i)) }
+            }
+        }
+    }
+}
+
+/// `Concatenate` on the last axis.
+final class ConcatenateStep: Step {
+    /// Channels of each input.
+    let widths: [Int]
+    let total: Int
+
+    init(name: String, inputs: [Int], output: Int, widths: [Int]) {
+        self.widths = widths
+        total = widths.reduce(0, +)
+        super.init(name: name, kind: "concatenate", inputs: inputs, output: output)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let y = ctx.slots[output]
+        let whole = dense || inputs.contains(where: { ctx.slots[$0].all })
+        if !whole { y.beginSparse() }
+        var offset = 0
+        for (input, width) in zip(inputs, widths) {
+            let x = ctx.slots[input]
+            if whole {
+                for i in 0..<x.count { y.value.p[(i / width) * total + offset + i % width] = x.value.p[i] }
+            } else {
+                for k in 0..<x.changed.count {
+                    let i = Int(x.changed.p[k])
+                    y.set((i / width) * total + offset + i % width, x.value.p[i])
+                }
+            }
+            offset += width
+        }
+        if whole { y.all = true }
+    }
+}
+
+/// `GlobalAveragePooling1D/2D`: keeps per-channel sums and adds the changes.
+final class GlobalAverageStep: Step {
+    let channels: Int, positions: Int
+
+    init(name: String, input: Int, output: Int, channels: Int, positions: Int) {
+        self.channels = channels
+        self.positions = positions
+        super.init(name: name, kind: "global average pooling", inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { SumState(channels) }
+
+    final class SumState {
+        let sums: UnsafeMutablePointer<Double>
+        let marks: Marks
+        init(_ c: Int) { sums = .allocate(capacity: c); sums.initialize(repeating: 0, count: c); marks = Marks(c) }
+        deinit { sums.deallocate() }
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! SumState
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let sum = s.sums, c = channels, n = Double(positions)
+        if dense || x.all {
+            for j in 0..<c { sum[j] = 0 }
+            for p in 0..<positions { for j in 0..<c { sum[j] += Double(x.value.p[p * c + j]) } }
+            for j in 0..<c { y.value.p[j] = Float(sum[j] / n) }
+            y.all = true
+            return
+        }
+        s.marks.clear()
+        y.beginSparse()
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k])
+            sum[i % c] += Double(x.value.p[i]) - Double(x.previous.p[i])
+            _ = s.marks.mark(i % c)
+        }
+        for j in 0..<c where s.marks.p[j] == s.marks.current { y.set(j, Float(sum[j] / n)) }
+    }
+}
+
+/// `MaxPooling1D/2D`, `AveragePooling1D/2D`: recomputes the windows that hold a changed input.
+final class PoolStep: Step {
+    let window: Window2D
+    let channels: Int
+    let isMax: Bool
+    let outputCount: Int
+    let scatter: (offsets: [Int32], pairs: [Int32])
+    let windows: (offsets: [Int32], inputs: [Int32])
+
+    init(name: String, isMax: Bool, input: Int, output: Int, inShape: [Int], outShape: [Int],
+         poolSize: [Int], strides: [Int], padding: Padding) {
+        channels = inShape.last!
+        self.isMax = isMax
+        outputCount = outShape.reduce(1, *)
+        window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
+                          kernel: poolSize, strides: strides, dilation: poolSize.map { _ in 1 }, padding: padding)
+        scatter = window.scatterTable()
+        windows = window.windowTable()
+        super.init(name: name, kind: isMax ? "max pooling" : "average pooling", inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { MarkState(outputCount) }
+
+    @inline(__always) private func pool(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ c: Int,
+                                        _ offsets: UnsafePointer<Int32>, _ inputs: UnsafePointer<Int32>) -> Float {
+        let start = Int(offsets[o]), end = Int(offsets[o + 1])
+        if isMax {
+            var acc: Float = -.infinity
+            for t in start..<end { acc = Swift.max(acc, x[Int(inputs[t]) * channels + c]) }
+            return acc
+        }
+        var acc: Float = 0
+        for t in start..<end { acc += x[Int(inputs[t]) * channels + c] }
+        return acc / Float(end - start)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let ch = channels
+        try windows.offsets.withUnsafeBufferPointer { wOffs in
+            try windows.inputs.withUnsafeBufferPointer { wIns in
+                try scatter.offsets.withUnsafeBufferPointer { sOffs in
+                    try scatter.pairs.withUnsafeBufferPointer { sPairs in
+                        try run(x, y, state, dense, ch, wOffs.baseAddress!, wIns.baseAddress!, sOffs.baseAddress!, sPairs.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    private func run(_ x: Slot, _ y: Slot, _ state: AnyObject?, _ dense: Bool, _ ch: Int,
+                     _ wOffsets: UnsafePointer<Int32>, _ wInputs: UnsafePointer<Int32>,
+                     _ sOffsets: UnsafePointer<Int32>, _ sPairs: UnsafePointer<Int32>) throws {
+        if dense || x.all {
+            var i = 0
+            for o in 0..<(outputCount / ch) {
+                for c in 0..<ch { y.value.p[i] = pool(x.value.p, o, c, wOffsets, wInputs); i += 1 }
+            }
+            y.all = true
+            return
+        }
+        let marks = (state as! MarkState).marks
+        marks.clear()
+        y.beginSparse()
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k])
+            let pos = i / ch, c = i - pos * ch
+            for t in Int(sOffsets[pos])..<Int(sOffsets[pos + 1]) {
+                let o = Int(sPairs[2 * t])
+                let e = o * ch + c
+                if marks.mark(e) { y.set(e, pool(x.value.p, o, c, wOffsets, wInputs)) }
+            }
+        }
+    }
+}
+
+/// Any other layer: called on the whole frame, and its output compared with the previous one.
+final class LayerStep: Step {
+    let layer: Layer
+    let inputShapes: [[Int]]
+
+    init(name: String, layer: Layer, inputs: [Int], output: Int, inputShapes: [[Int]]) {
+        self.layer = layer
+        self.inputShapes = inputShapes
+        super.init(name: name, kind: "layer call (\(type(of: layer).className))", inputs: inputs, output: output)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let xs = ctx.slots
+        if !dense && inputs.allSatisfy({ !xs[$0].all && xs[$0].changed.count == 0 }) {
+            ctx.slots[output].beginSparse()
+            return
+        }
+        let args = zip(inputs, inputShapes).map { i, shape in
+            Tensor(shape: [1] + shape, scalars: xs[i].value.array)
+        }
+        let y = try layer(args, training: false)[0]
+        let out = ctx.slots[output]
+        guard y.count == out.count else {
+            throw StreamingError.unsupported(layer: name, "returned \(y.count) values for an output of \(out.count)")
+        }
+        out.beginSparse()
+        y.scalars.withUnsafeBufferPointer { ys in
+            for i in 0..<out.count { out.set(i, ys[i]) }
+        }
+        if dense { out.all = true }
+    }
+}

@@ -1,0 +1,264 @@
+import Layers
+import Tensor
+
+/// Options of ``StreamingPlan``.
+public struct StreamingOptions: Sendable {
+    /// A dense recompute every this many frames bounds float drift; 0 means
+    /// only the first frame after a reset is dense.
+    public var keyFrameEvery = 0
+    /// A linear layer whose changed inputs exceed this fraction recomputes
+    /// densely (one GEMM beats many scattered updates).
+    public var denseCutoff = 0.5
+
+    public init(keyFrameEvery: Int = 0, denseCutoff: Double = 0.5) {
+        self.keyFrameEvery = keyFrameEvery
+        self.denseCutoff = denseCutoff
+    }
+}
+
+/// One step of a plan, as the plan reports it.
+public struct PlanStep: Sendable, Equatable {
+    /// The layer (with `+name` for a batch normalization folded into it).
+    public var name: String
+    /// `delta`, `conv`, `depthwise conv`, `dense`, `relu`-like element-wise, merges, pooling, or a layer call.
+    public var kind: String
+    /// Whether the step always runs dense because no delta layer precedes it.
+    public var denseFallback: Bool
+    /// MACs of a dense run on one frame (linear steps).
+    public var denseMACs: Int
+}
+
+/// A delta model compiled for streaming, one frame at a time.
+///
+/// The plan is derived from the model's execution order (one step per node,
+/// a batch normalization folded into the linear layer before it, shape-only
+/// and inference-identity layers as aliases). It holds the weights and is
+/// shared: each ``DeltaStream`` made from it keeps its own state.
+///
+/// ```swift
+/// let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: 64))
+/// let stream = plan.makeStream()
+/// for frame in frames { let y = try stream.process([frame])[0] }   // frame: [1, H, W, C]
+/// ```
+public final class StreamingPlan: @unchecked Sendable {
+    public let options: StreamingOptions
+    /// The steps in execution order.
+    public let steps: [PlanStep]
+    /// Per-frame shapes of the model inputs and outputs (no batch axis).
+    public let inputShapes: [[Int]]
+    public let outputShapes: [[Int]]
+    /// MACs of a dense run of the linear steps on one frame.
+    public let denseMACsPerFrame: Int
+
+    let kernels: [Step]
+    let slotSizes: [Int]
+    let inputSlots: [Int]
+    let outputSlots: [Int]
+
+    /// Compiles `model`, whose delta layers see frames as the batch (`clip_length` set).
+    /// - Throws: ``StreamingError`` for a model with an explicit time axis or unknown frame sizes.
+    public init(_ model: Model, options: StreamingOptions = StreamingOptions()) throws {
+        guard options.keyFrameEvery >= 0 else {
+            throw StreamingError.badArgument("keyFrameEvery", "must be 0 or a positive number of frames, got \(options.keyFrameEvery)")
+        }
+        guard options.denseCutoff >= 0 else {
+            throw StreamingError.badArgument("denseCutoff", "must be non-negative, got \(options.denseCutoff)")
+        }
+        self.options = options
+        var sizes: [Int] = []
+        var fromInput: [Bool] = []
+        var steps: [Step] = []
+        var shapeOf: [Int: [Int]] = [:]
+
+        func frameShape(_ shape: Shape, _ what: String) throws -> [Int] {
+            let dims = shape.dropFirst()
+            guard !shape.isEmpty, dims.allSatisfy({ $0 != nil }) else {
+                throw StreamingError.unsupported(layer: what, "needs known frame sizes, got \(formatShape(shape))")
+            }
+            return dims.map { $0! }
+        }
+        func newSlot(_ shape: [Int], dense: Bool) -> Int {
+            sizes.append(shape.reduce(1, *))
+            fromInput.append(dense)
+            shapeOf[sizes.count - 1] = shape
+            return sizes.count - 1
+        }
+
+        var inputs: [Int] = [], inShapes: [[Int]] = []
+        for t in model.inputs {
+            let s = try frameShape(t.shape, t.layer.name)
+            inShapes.append(s)
+            inputs.append(newSlot(s, dense: true))
+        }
+        let readCounts = model.readCounts
+        let outputIDs = Set(model.outputs.map { $0.id })
+        var skipped = Set<ObjectIdentifier>()
+        var foldedInto: [ObjectIdentifier: BatchNormalization] = [:]
+        for node in model.executionOrder {
+            guard isLinear(node.layer), hasLinearActivation(node.layer), node.outputIDs.count == 1,
+                  readCounts[node.outputIDs[0]] == 1, !outputIDs.contains(node.outputIDs[0]),
+                  let consumer = model.executionOrder.first(where: { $0.inputs.contains { $0.id == node.outputIDs[0] } }),
+                  let bn = consumer.layer as? BatchNormalization, bn.axis == -1 || bn.axis == node.outputShapes[0].count - 1
+            else { continue }
+            foldedInto[ObjectIdentifier(node)] = bn
+            skipped.insert(ObjectIdentifier(consumer))
+        }
+
+        let outs = try model.runThroughGraph(inputs, skipping: skipped) { node, args, values in
+            let layer = node.layer
+            let outShape = try frameShape(node.outputShapes[0], layer.name)
+            let inShapes = try node.inputs.map { try frameShape($0.shape, layer.name) }
+            let dense = args.allSatisfy { fromInput[$0] }
+            guard node.outputIDs.count == 1 else {
+                throw StreamingError.unsupported(layer: layer.name, "has \(node.outputIDs.count) outputs; streaming needs one")
+            }
+            // Inference identities and shape-only layers share their input's slot.
+            if isAlias(layer), args.count == 1 { return args }
+            if let d = layer as? DeltaActivation, d.clipLength == nil {
+                throw StreamingError.unsupported(layer: layer.name, "has an explicit time axis (clip_length null); "
+                                                 + "streaming handles frames-as-batch models only")
+            }
+            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation))
+            let step = try makeStep(node, args: args, inShapes: inShapes, outShape: outShape, output: out,
+                                    folded: foldedInto[ObjectIdentifier(node)])
+            if let bn = foldedInto[ObjectIdentifier(node)] {
+                // The folded batch normalization's output is this step's output.
+                let consumer = model.executionOrder.first { $0.layer === bn && $0.inputs.contains { $0.id == node.outputIDs[0] } }!
+                values[consumer.outputIDs[0]] = out
+            }
+            guard let step else { throw StreamingError.unsupported(layer: layer.name, "cannot be streamed") }
+            step.denseFallback = dense && step is LinearStep
+            steps.append(step)
+            return [out]
+        }
+        kernels = steps
+        slotSizes = sizes
+        inputSlots = inputs
+        outputSlots = outs
+        inputShapes = inShapes
+        outputShapes = outs.map { shapeOf[$0]! }
+        self.steps = steps.map { PlanStep(name: $0.name, kind: $0.kind, denseFallback: $0.denseFallback, denseMACs: $0.denseMACs) }
+        denseMACsPerFrame = steps.reduce(0) { $0 + $1.denseMACs }
+    }
+
+    /// A new stream with its own state, starting at a key frame.
+    public func makeStream() -> DeltaStream { DeltaStream(plan: self) }
+
+    /// One line per step: the layer, what the step does, and dense fallbacks.
+    public var description: String {
+        var lines = steps.map { s in
+            "\(s.name): \(s.kind)" + (s.denseMACs > 0 ? ", \(s.denseMACs) dense MACs" : "")
+                + (s.denseFallback ? " [dense fallback: no delta layer before it]" : "")
+        }
+        lines.append("\(steps.count) steps, \(denseMACsPerFrame) dense MACs per frame, key frame every "
+                     + (options.keyFrameEvery == 0 ? "reset only" : "\(options.keyFrameEvery) frames"))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Layers that are the identity at inference or only reshape a frame (row-major order kept).
+private func isAlias(_ layer: Layer) -> Bool {
+    layer is InputLayer || layer is Flatten || layer is Reshape || layer is BaseDropout || layer is GaussianNoise
+        || layer is GaussianDropout || layer is ActivityRegularization
+}
+
+/// Linear layers the engine updates with `W·Δ`.
+private func isLinear(_ layer: Layer) -> Bool {
+    if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D) && c.groups == 1 }
+    return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is Dense
+}
+
+private func hasLinearActivation(_ layer: Layer) -> Bool {
+    switch layer {
+    case let c as ConvolutionLayer: return c.activation.function == .linear
+    case let d as Dense: return d.activation.function == .linear
+    default: return false
+    }
+}
+
+/// The kernel and bias of a linear layer with `bn` folded in: `W·s` per
+/// output channel and `(b − mean)·s + β`, with `s = γ / sqrt(var + ε)`.
+private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, bn: BatchNormalization?) -> (Tensor, [Float]) {
+    var b = bias?.scalars ?? [Float](repeating: 0, count: outputs)
+    guard let bn else { return (kernel, b) }
+    let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
+    let gamma = bn.gamma?.value.scalars, beta = bn.beta?.value.scalars
+    var w = kernel.scalars
+    for o in 0..<outputs {
+        let rstd = 1 / ((variance[o] + Float(bn.epsilon)).squareRoot())
+        let s = rstd * (gamma?[o] ?? 1)
+        b[o] = (b[o] - mean[o]) * s + (beta?[o] ?? 0)
+        var i = o
+        while i < w.count { w[i] *= s; i += outputs }
+    }
+    return (Tensor(shape: kernel.shape, scalars: w), b)
+}
+
+private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
+                      folded: BatchNormalization?) throws -> Step? {
+    let layer = node.layer
+    let name = layer.name + (folded.map { "+" + $0.name } ?? "")
+    switch layer {
+    case let d as DeltaActivation:
+        let q = d.threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
+        return DeltaStep(name: name, step: q, input: args[0], output: output, count: outShape.reduce(1, *))
+    case let c as BaseConv where isLinear(c):
+        let act = Pointwise(c.activation)
+        guard act != nil || c.activation.function != .glu else { break }
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
+        let step = ConvStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k, bias: b,
+                            inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+        if act == nil { step.groupActivation = c.activation }
+        return step
+    case let c as BaseDepthwiseConv where isLinear(c):
+        guard let act = Pointwise(c.activation) else { break }
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: outShape.last!, bn: folded)
+        return DepthwiseStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
+                             inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+    case let dense as Dense:
+        let act = Pointwise(dense.activation)
+        guard act != nil || dense.activation.function != .glu else { break }
+        let (k, b) = fold(kernel: dense.kernel.value, bias: dense.bias?.value, outputs: dense.units, bn: folded)
+        let inDim = inShapes[0].last!
+        let step = DenseStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k.scalars, bias: b,
+                             inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
+        if act == nil { step.groupActivation = dense.activation }
+        return step
+    case let bn as BatchNormalization where bn.axis == -1 || bn.axis == inShapes[0].count:
+        let c = inShapes[0].last!
+        let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
+        var scale = [Float](repeating: 1, count: c), shift = [Float](repeating: 0, count: c)
+        for j in 0..<c {
+            let rstd = 1 / ((variance[j] + Float(bn.epsilon)).squareRoot())
+            scale[j] = rstd * (bn.gamma?.value.scalars[j] ?? 1)
+            shift[j] = (bn.beta?.value.scalars[j] ?? 0) - mean[j] * scale[j]
+        }
+        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, affine: (scale, shift),
+                             input: args[0], output: output)
+    case let m as Merge where inShapes.allSatisfy({ $0 == outShape }):
+        let op: MergeStep.Operation? = switch m {
+        case is Add: .add
+        case is Subtract: .subtract
+        case is Multiply: .multiply
+        case is Average: .average
+        case is Maximum: .maximum
+        case is Minimum: .minimum
+        default: nil
+        }
+        if let op { return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *)) }
+    case let c as Concatenate where c.axis == -1 || c.axis == outShape.count:
+        return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
+    case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
+        let c = inShapes[0].last!
+        return GlobalAverageStep(name: name, input: args[0], output: output, channels: c, positions: inShapes[0].reduce(1, *) / c)
+    case let p as BasePooling where inShapes[0].count <= 3
+        && (p is MaxPooling1D || p is MaxPooling2D || p is AveragePooling1D || p is AveragePooling2D):
+        return PoolStep(name: name, isMax: p is MaxPooling1D || p is MaxPooling2D, input: args[0], output: output,
+                        inShape: inShapes[0], outShape: outShape, poolSize: p.poolSize, strides: p.strides, padding: p.padding)
+    default:
+        if args.count == 1, let f = Pointwise(layer: layer) {
+            return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output)
+        }
+    }
+    return LayerStep(name: name, layer: layer, inputs: args, output: output, inputShapes: inShapes)
+}

@@ -1,0 +1,314 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KerasDelta
+
+/// `keras-delta stream MODEL --data VIDEO`: streaming delta inference frame by frame (CLI.md).
+struct StreamCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
+        abstract: "Streaming delta inference frame by frame: frames/s with deltas and dense, the theoretical ratio, the deviation from the clip forward.")
+
+    @Argument(help: "A delta model (holding DeltaActivation layers): legacy .h5 or .keras.") var model: String
+    @OptionGroup var options: StreamRunOptions
+
+    func run() throws {
+        try options.check()
+        let loaded = try KerasModelFile.load(model).model
+        guard loaded.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
+            throw CommandFailure(message: "\(model): the model holds no DeltaActivation layers (run keras-delta deltaize first)", code: 2)
+        }
+        let frames = try streamFrames(options.data, for: loaded, limit: options.frames)
+        let report = try streamingFailure { try StreamReport.measure(loaded, frames: frames, options: options) }
+        print(try StreamingPlan(loaded, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff)).description)
+        report.printSummary()
+        if let json = options.json { try writeAtomically(report.json(), to: json) }
+    }
+}
+
+/// `keras-delta bench stream`: the streaming engine against dense per-frame
+/// inference on the same engine and TensorFlow's per-frame predict of the
+/// original model, on the same frames.
+struct StreamBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
+        abstract: "Streaming delta inference vs dense per-frame (same engine) vs TensorFlow per-frame predict (see BENCHMARKS.md).")
+
+    @Option(help: "The original Keras model (no delta layers); it is deltaized and calibrated here.") var model = "models/frame_cnn.h5"
+    @Option(help: "Calibration: each channel's threshold is this times its mean |activation| (larger: sparser).") var thresholdScale = 0.5
+    @Option(help: "Clips of DATA to calibrate on.") var calibrationClips = 4
+    @Option(help: "Python that runs the TensorFlow baseline (tools/bench/tf_stream_predict.py); 'none' skips it.") var python = ".venv/bin/python"
+    @OptionGroup var options: StreamRunOptions
+
+    func run() throws {
+        try options.check()
+        let original = try KerasModelFile.load(model).model
+        guard !original.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
+            throw CommandFailure(message: "\(model): pass the original model, without DeltaActivation layers", code: 2)
+        }
+        var deltaOptions = DeltaizeOptions()
+        deltaOptions.clipLength = 8
+        let frames = try streamFrames(options.data, for: original, limit: options.frames)
+        let delta = try deltaize(original, options: deltaOptions).model
+        let per = frames.count / frames.shape[0], clipShape = [8] + Array(frames.shape.dropFirst())
+        let clips = (0..<max(1, min(calibrationClips, frames.shape[0] / 8))).map { i in
+            Tensor(shape: clipShape, scalars: Array(frames.scalars[(i * 8 * per)..<min(frames.count, (i + 1) * 8 * per)]))
+        }
+        _ = try calibrateThresholds(delta, on: try ClipSet(clips: clips), scale: thresholdScale, clipsPerBatch: 1)
+        var report = try streamingFailure { try StreamReport.measure(delta, frames: frames, options: options) }
+        report.thresholdScale = thresholdScale
+        if python != "none" { report.tensorflow = try tensorflowPredict(frames: frames) }
+        report.printSummary()
+        if let json = options.json { try writeAtomically(report.json(), to: json) }
+    }
+
+    /// Frames/s of TensorFlow predicting one frame at a time with the original model.
+    func tensorflowPredict(frames: Tensor) throws -> Double {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keras-delta-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let framesURL = dir.appendingPathComponent("frames.npy"), out = dir.appendingPathComponent("tf.json")
+        try frames.writeNPY(to: framesURL)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["tools/bench/tf_stream_predict.py", model, framesURL.path, "--json", out.path]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let data = try? Data(contentsOf: out),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let fps = object["frames_per_second"] as? Double else {
+            throw CommandFailure(message: "tools/bench/tf_stream_predict.py failed on \(model) (exit \(p.terminationStatus))", code: 1)
+        }
+        return fps
+    }
+}
+
+/// Turns a streaming error into the CLI's bad-input failure.
+func streamingFailure<R>(_ body: () throws -> R) throws -> R {
+    do { return try body() } catch let e as StreamingError { throw CommandFailure(message: e.description, code: 2) }
+}
+
+struct StreamRunOptions: ParsableArguments {
+    @Option(help: "Frames: a video file, a folder of videos, a data-synth folder or synthetic[:key=value,…].") var data = "synthetic"
+    @Option(help: "A dense recompute every K frames (0: only the first frame).") var keyFrameEvery = 0
+    @Option(help: "Streams run at once, one per thread, each over the frames.") var streams = 1
+    @Option(help: "At most this many frames.") var frames = 300
+    @Option(help: "A linear layer with more than this fraction of changed inputs recomputes densely.") var denseCutoff = 0.5
+    @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+    /// Bad values exit with status 2, as the CLI contract asks.
+    func check() throws {
+        func bad(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 2) }
+        guard keyFrameEvery >= 0 else { throw bad("--key-frame-every must be 0 or positive, got \(keyFrameEvery)") }
+        guard streams >= 1 else { throw bad("--streams must be at least 1, got \(streams)") }
+        guard frames >= 2 else { throw bad("--frames must be at least 2, got \(frames)") }
+        guard denseCutoff >= 0 else { throw bad("--dense-cutoff must be non-negative, got \(denseCutoff)") }
+    }
+}
+
+/// Frames `[T, H, W, 3]` for `model` from a DATA argument: video files are
+/// decoded by FFmpeg at the model's frame size; clip sets are played one clip after the other.
+func streamFrames(_ spec: String, for model: Model, limit: Int) throws -> Tensor {
+    var isFolder: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isFolder)
+    let isSynthFolder = exists && isFolder.boolValue
+        && FileManager.default.fileExists(atPath: URL(fileURLWithPath: spec).appendingPathComponent("clips.npy").path)
+    if exists && !isSynthFolder {
+        var url = URL(fileURLWithPath: spec)
+        if isFolder.boolValue {
+            let files = try FileManager.default.contentsOfDirectory(atPath: spec).filter { !$0.hasPrefix(".") }.sorted()
+            guard let first = files.first else { throw CommandFailure(message: "\(spec): the folder holds no video", code: 2) }
+            url = url.appendingPathComponent(first)
+        }
+        let shape = model.inputs[0].shape
+        guard shape.count == 4, let h = shape[1], let w = shape[2], shape[3] == 3 else {
+            throw CommandFailure(message: "\(model.name): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
+        }
+        let clip = try VideoReader.readClip(.file(url), options: VideoReadOptions(size: (width: w, height: h), maxFrames: limit))
+        guard clip.frameCount >= 2 else { throw CommandFailure(message: "\(url.path): fewer than 2 frames decoded", code: 2) }
+        return clip.tensor()
+    }
+    let set = try ClipSet.load(spec, for: model, limit: max(1, limit))
+    let frame = Array(set.clips[0].shape.dropFirst())
+    var scalars: [Float] = []
+    var count = 0
+    for clip in set.clips where count < limit {
+        let take = min(clip.shape[0], limit - count)
+        scalars += clip.scalars.prefix(take * frame.reduce(1, *))
+        count += take
+    }
+    return Tensor(shape: [count] + frame, scalars: scalars)
+}
+
+/// The figures of `stream` and `bench stream` (CLI.md § JSON outputs).
+struct StreamReport {
+    var frames = 0
+    var deltaFPS = 0.0, denseFPS = 0.0
+    var streams = 1
+    var streamsDeltaFPS = 0.0, streamsDenseFPS = 0.0
+    var theoreticalSpeedup = 0.0
+    var deltaDensity = 0.0
+    var maxDeviation = 0.0
+    var keyFrameEvery = 0
+    var denseMACs = 0, deltaMACs = 0, macsDone = 0
+    var thresholdScale: Double?
+    var tensorflow: Double?
+    /// Frames per second of process CPU time: robust to other load on the machine.
+    var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
+    var loadAverage = 0.0
+
+    var speedup: Double { deltaFPS / denseFPS }
+    var achievedFraction: Double { speedup / theoreticalSpeedup }
+
+    /// Streams `frames` through `model` with deltas and densely, times both,
+    /// and compares every streamed frame with the clip forward.
+    static func measure(_ model: Model, frames: Tensor, options: StreamRunOptions) throws -> StreamReport {
+        let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff))
+        let count = frames.shape[0], per = frames.count / count
+        let frameShape = [1] + Array(frames.shape.dropFirst())
+        let list = (0..<count).map { t in Tensor(shape: frameShape, scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)])) }
+        var report = StreamReport()
+        report.frames = count
+        report.streams = options.streams
+        report.keyFrameEvery = options.keyFrameEvery
+
+        func run(_ stream: DeltaStream, keep: Bool) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
+            var outputs: [[Float]] = []
+            let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
+            for f in list {
+                let y = try stream.process([f])[0]
+                if keep { outputs.append(y.scalars) }
+            }
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu, outputs)
+        }
+        report.loadAverage = currentLoadAverage()
+        // Warm-up, then delta and dense alternately, best of three (the machine is shared).
+        _ = try run(plan.makeStream(), keep: false)
+        var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
+        var outputs: [[Float]] = []
+        var statistics = StreamStatistics()
+        for _ in 0..<3 {
+            let s = plan.makeStream()
+            let (t, c, out) = try run(s, keep: outputs.isEmpty)
+            if outputs.isEmpty { outputs = out; statistics = s.statistics }
+            deltaBest = min(deltaBest, t)
+            deltaCPU = min(deltaCPU, c)
+            let d = plan.makeStream()
+            d.alwaysDense = true
+            let dense = try run(d, keep: false)
+            denseBest = min(denseBest, dense.seconds)
+            denseCPU = min(denseCPU, dense.cpu)
+        }
+        report.deltaFPS = Double(count) / deltaBest
+        report.denseFPS = Double(count) / denseBest
+        report.deltaCPUFPS = Double(count) / deltaCPU
+        report.denseCPUFPS = Double(count) / denseCPU
+        report.theoreticalSpeedup = statistics.theoreticalSpeedup
+        report.deltaDensity = statistics.deltaDensity
+        report.denseMACs = statistics.denseMACs
+        report.deltaMACs = statistics.deltaMACs
+        report.macsDone = statistics.macs
+
+        if options.streams > 1 {
+            func parallel(dense: Bool) throws -> Double {
+                let streams = (0..<options.streams).map { _ in plan.makeStream() }
+                for s in streams { s.alwaysDense = dense }
+                let failures = FailureBox()
+                let start = DispatchTime.now().uptimeNanoseconds
+                DispatchQueue.concurrentPerform(iterations: options.streams) { i in
+                    do { _ = try run(streams[i], keep: false) } catch { failures.record(error) }
+                }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if let e = failures.error { throw e }
+                return Double(count * options.streams) / seconds
+            }
+            for _ in 0..<3 {
+                report.streamsDeltaFPS = max(report.streamsDeltaFPS, try parallel(dense: false))
+                report.streamsDenseFPS = max(report.streamsDenseFPS, try parallel(dense: true))
+            }
+        }
+
+        // The clip forward in chunks of whole clips (frames as the batch).
+        let clip = model.executionOrder.compactMap { ($0.layer as? DeltaActivation)?.clipLength }.first ?? 1
+        let chunk = max(clip, (64 / clip) * clip)
+        var worst = 0.0
+        var start = 0
+        while start + clip <= count {
+            let n = min(chunk, (count - start) / clip * clip)
+            let batch = Tensor(shape: [n] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(start * per)..<((start + n) * per)]))
+            let y = try model.predictOnBatch([batch])[0]
+            let outPer = y.count / n
+            for t in 0..<n {
+                for j in 0..<outPer {
+                    let r = Double(y.scalars[t * outPer + j]), s = Double(outputs[start + t][j])
+                    worst = max(worst, abs(s - r) / (1 + abs(r)))
+                }
+            }
+            start += n
+        }
+        report.maxDeviation = worst
+        return report
+    }
+
+    func printSummary() {
+        print(String(format: "%d frames: delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx", frames, deltaFPS, denseFPS, speedup))
+        print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
+                     deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
+        print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
+                     theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
+        if streams > 1 {
+            print(String(format: "%d streams: delta %.1f frames/s (%.2fx one stream), dense %.1f frames/s (%.2fx one stream)",
+                         streams, streamsDeltaFPS, streamsDeltaFPS / deltaFPS, streamsDenseFPS, streamsDenseFPS / denseFPS))
+        }
+        if let tensorflow {
+            print(String(format: "TensorFlow per-frame predict of the original model: %.1f frames/s; delta streaming %.2fx, dense same engine %.2fx",
+                         tensorflow, deltaFPS / tensorflow, denseFPS / tensorflow))
+        }
+    }
+
+    func json() throws -> String {
+        var o: [String: Any] = [
+            "workload": "stream", "engine": "keras-delta streaming",
+            "frames": frames,
+            "frames_per_second": ["delta": deltaFPS, "dense": denseFPS],
+            "speedup": speedup, "theoretical_speedup": theoreticalSpeedup, "achieved_fraction": achievedFraction,
+            "delta_density": deltaDensity, "max_deviation": maxDeviation, "key_frame_every": keyFrameEvery,
+            "macs": ["dense": denseMACs, "delta": deltaMACs, "done": macsDone],
+            "streams": streams,
+            "frames_per_cpu_second": ["delta": deltaCPUFPS, "dense": denseCPUFPS],
+            "speedup_cpu": deltaCPUFPS / denseCPUFPS, "load_average": loadAverage,
+        ]
+        if streams > 1 { o["streams_frames_per_second"] = ["delta": streamsDeltaFPS, "dense": streamsDenseFPS] }
+        if let thresholdScale { o["threshold_scale"] = thresholdScale }
+        if let tensorflow {
+            o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": tensorflow]
+            o["speedup_over_tensorflow"] = deltaFPS / tensorflow
+        }
+        func finite(_ v: Any) -> Any {
+            if let d = v as? Double { return d.isFinite ? d : NSNull() }
+            if let m = v as? [String: Any] { return m.mapValues(finite) }
+            return v
+        }
+        let data = try JSONSerialization.data(withJSONObject: finite(o), options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// CPU seconds of this process (all threads).
+private func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// The 1-minute load average, to judge how shared the machine was.
+private func currentLoadAverage() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+    return Double(s.split(separator: " ").first ?? "") ?? 0
+}
+
+private final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+    func record(_ e: Error) { lock.lock(); error = error ?? e; lock.unlock() }
+}

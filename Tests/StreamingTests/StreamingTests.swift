@@ -1,0 +1,286 @@
+import Foundation
+import XCTest
+import Layers
+import Tensor
+import Video
+@testable import Streaming
+
+/// Streaming exactness: every frame's streamed output equals the clip forward
+/// of the same model (frames as the batch, `predictOnBatch`) within
+/// 1e-4·(1 + |y|) (DELTA_SPEC.md § Streaming delta inference).
+///
+/// The expected values come from the model itself: the clip forward is the
+/// dense reference, so the test fails on any wrong delta update, fold or
+/// change mask.
+final class StreamingTests: XCTestCase {
+    // MARK: Models built in Swift with non-trivial weights
+
+    /// Random biases and batch-norm statistics on top of the seeded Glorot kernels.
+    static func randomize(_ model: Model, seed: UInt64) throws {
+        var g = SeededGenerator(seed: seed)
+        func uniform(_ n: Int, _ lo: Float, _ hi: Float) -> [Float] {
+            (0..<n).map { _ in lo + (hi - lo) * Float(Double(g.next() >> 11) / Double(1 << 53)) }
+        }
+        for layer in model.layers {
+            if let bn = layer as? BatchNormalization {
+                let c = bn.movingMean.shape[0]
+                try bn.setWeights([Tensor(shape: [c], scalars: uniform(c, 0.6, 1.4)),   // gamma
+                                   Tensor(shape: [c], scalars: uniform(c, -0.2, 0.2)),  // beta
+                                   Tensor(shape: [c], scalars: uniform(c, -0.2, 0.2)),  // moving mean
+                                   Tensor(shape: [c], scalars: uniform(c, 0.5, 1.5))])  // moving variance
+            } else {
+                let ws = layer.getWeights()
+                guard !ws.isEmpty else { continue }
+                try layer.setWeights(ws.map { w in w.rank == 1 ? Tensor(shape: w.shape, scalars: uniform(w.count, -0.2, 0.2)) : w })
+            }
+        }
+    }
+
+    /// A small ResNet-style model: conv/BN/ReLU stem, a residual block with
+    /// an `Add`, max pooling, a strided conv, global average pooling and a dense head.
+    static func resnetStyle(size: Int = 16) throws -> Model {
+        RandomState.seed(11)
+        let x = Input(shape: [size, size, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", useBias: false)(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU()(h)
+        var r = try Conv2D(filters: 8, kernelSize: [3], padding: "same")(h)
+        r = try BatchNormalization()(r)
+        r = try ReLU()(r)
+        r = try Conv2D(filters: 8, kernelSize: [3], padding: "same")(r)
+        r = try BatchNormalization()(r)
+        h = try ReLU()(try Add()([h, r])[0])
+        h = try MaxPooling2D(poolSize: [2])(h)
+        h = try Conv2D(filters: 16, kernelSize: [3], strides: [2], padding: "same", activation: "relu")(h)
+        h = try GlobalAveragePooling2D()(h)
+        h = try Dense(units: 5)(h)
+        let model = try Model(inputs: [x], outputs: [h])
+        try randomize(model, seed: 5)
+        return model
+    }
+
+    /// A MobileNetV2-style model: expand 1×1 / depthwise 3×3 / ReLU6 / linear
+    /// 1×1 bottleneck with a residual `Add`, a strided depthwise block, average pooling, Flatten and Dense.
+    static func mobilenetStyle(size: Int = 16) throws -> Model {
+        RandomState.seed(12)
+        let x = Input(shape: [size, size, 3])
+        var h = try Rescaling(scale: 1.0 / 127.5, offset: -1)(x)
+        h = try Conv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", useBias: false)(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU(maxValue: 6)(h)
+        var r = try Conv2D(filters: 16, kernelSize: [1], useBias: false)(h)
+        r = try BatchNormalization()(r)
+        r = try ReLU(maxValue: 6)(r)
+        r = try DepthwiseConv2D(kernelSize: [3], padding: "same", useBias: false)(r)
+        r = try BatchNormalization()(r)
+        r = try ReLU(maxValue: 6)(r)
+        r = try Conv2D(filters: 8, kernelSize: [1], useBias: false)(r)
+        r = try BatchNormalization()(r)
+        h = try Add()([h, r])[0]
+        h = try DepthwiseConv2D(kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2, activation: "relu6")(h)
+        h = try Conv2D(filters: 12, kernelSize: [1])(h)
+        h = try AveragePooling2D(poolSize: [2])(h)
+        h = try Flatten()(h)
+        h = try Dense(units: 4, activation: "softmax")(h)
+        let model = try Model(inputs: [x], outputs: [h])
+        try randomize(model, seed: 6)
+        return model
+    }
+
+    // MARK: Helpers
+
+    /// Puts delta layers after every non-linearity and on the input, with
+    /// the given step (`inputStep` in pixel units for the input's delta layer).
+    static func withDeltas(_ model: Model, threshold: Float, inputStep: Float, clipLength: Int) throws -> Model {
+        var layers: [String: DeltaActivation] = [:]
+        let delta = try model.clone(weights: .copy) { layer, args, node in
+            var args = args
+            for (i, t) in node.inputs.enumerated() where t.layer is InputLayer {
+                let d = try layers[t.layer.name] ?? DeltaActivation(thresholdInit: Double(inputStep), clipLength: clipLength,
+                                                                    name: "\(t.layer.name)_delta")
+                layers[t.layer.name] = d
+                args[i] = try d(args[i])
+            }
+            var outs = try layer(args)
+            if node.layer.hasNonLinearOutput && !(node.layer is Dense) {
+                outs[0] = try DeltaActivation(thresholdInit: Double(threshold), clipLength: clipLength, name: "\(layer.name)_delta")(outs[0])
+            }
+            return outs
+        }
+        return delta
+    }
+
+    static func syntheticFrames(count: Int, size: Int, seed: UInt64 = 3) throws -> Tensor {
+        let set = try SyntheticActionSet(.init(mode: .appearance, classCount: 4, clipCount: 4, frameCount: count, size: size, seed: seed))
+        return set.clip(at: 1).clip.tensor()
+    }
+
+    /// Streams `frames` ([T, ...]) one at a time; returns each frame's first output.
+    static func stream(_ stream: DeltaStream, _ frames: Tensor) throws -> [[Float]] {
+        let per = frames.count / frames.shape[0]
+        return try (0..<frames.shape[0]).map { t in
+            let frame = Tensor(shape: [1] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))
+            return try stream.process([frame])[0].scalars
+        }
+    }
+
+    /// The largest |streamed − reference| / (1 + |reference|) over all frames.
+    static func deviation(_ streamed: [[Float]], _ reference: Tensor) -> Float {
+        let per = reference.count / reference.shape[0]
+        var worst: Float = 0
+        for (t, s) in streamed.enumerated() {
+            for (j, v) in s.enumerated() {
+                let r = reference.scalars[t * per + j]
+                worst = max(worst, abs(v - r) / (1 + abs(r)))
+            }
+        }
+        return worst
+    }
+
+    func checkExact(_ model: Model, frames: Tensor, options: StreamingOptions = StreamingOptions(),
+                    file: StaticString = #filePath, line: UInt = #line) throws -> StreamStatistics {
+        let reference = try model.predictOnBatch([frames])[0]
+        let plan = try StreamingPlan(model, options: options)
+        let s = plan.makeStream()
+        let streamed = try Self.stream(s, frames)
+        let dev = Self.deviation(streamed, reference)
+        XCTAssertLessThanOrEqual(dev, 1e-4, "max deviation from the clip forward\n\(plan.description)", file: file, line: line)
+        return s.statistics
+    }
+
+    // MARK: Tests
+
+    func testResNetStyleMatchesClipForwardOnSyntheticFrames() throws {
+        let frames = try Self.syntheticFrames(count: 16, size: 16)
+        let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 16)
+        let stats = try checkExact(model, frames: frames)
+        XCTAssertEqual(stats.frames, 16)
+        XCTAssertEqual(stats.keyFrames, 1)
+        // Only the first frame is dense: later frames must do fewer MACs.
+        XCTAssertLessThan(stats.macs, stats.denseMACs)
+        XCTAssertGreaterThan(stats.deltaDensity, 0)
+        XCTAssertLessThan(stats.deltaDensity, 1)
+    }
+
+    func testMobileNetStyleMatchesClipForwardOnSyntheticFrames() throws {
+        let frames = try Self.syntheticFrames(count: 16, size: 16, seed: 9)
+        let model = try Self.withDeltas(try Self.mobilenetStyle(), threshold: 0.05, inputStep: 4, clipLength: 8)
+        let stats = try checkExact(model, frames: frames)
+        XCTAssertLessThan(stats.macs, stats.denseMACs)
+    }
+
+    func testEverySparseStepRunsSparseWithoutDenseCutoff() throws {
+        // With the cutoff above 1 no linear step falls back to a dense GEMM, so the scatter kernels carry every later frame.
+        let frames = try Self.syntheticFrames(count: 8, size: 16, seed: 4)
+        let model = try Self.withDeltas(try Self.mobilenetStyle(), threshold: 0.02, inputStep: 1, clipLength: 8)
+        _ = try checkExact(model, frames: frames, options: StreamingOptions(denseCutoff: 2))
+        let resnet = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.02, inputStep: 1, clipLength: 8)
+        _ = try checkExact(resnet, frames: frames, options: StreamingOptions(denseCutoff: 2))
+    }
+
+    func testPlanFoldsBatchNormAndReportsDenseFallback() throws {
+        // No input delta layer: the first convolution sees every pixel change and runs dense.
+        let base = try Self.resnetStyle()
+        var layers = 0
+        let model = try base.clone(weights: .copy) { layer, args, node in
+            var outs = try layer(args)
+            if node.layer.hasNonLinearOutput && !(node.layer is Dense) {
+                layers += 1
+                outs[0] = try DeltaActivation(thresholdInit: 0.05, clipLength: 8, name: "\(layer.name)_delta")(outs[0])
+            }
+            return outs
+        }
+        let plan = try StreamingPlan(model)
+        let names = plan.steps.map { $0.name }
+        XCTAssertFalse(plan.steps.contains { $0.kind == "batch normalization" }, plan.description)
+        XCTAssertTrue(names.contains { $0.contains("+batch_normalization") }, plan.description)
+        let fallback = plan.steps.filter { $0.denseFallback }.map { $0.name }
+        XCTAssertEqual(fallback.count, 1, plan.description)
+        XCTAssertTrue(plan.description.contains("dense fallback"))
+        XCTAssertEqual(plan.steps.filter { $0.kind == "delta" }.count, layers)
+        _ = try checkExact(model, frames: try Self.syntheticFrames(count: 8, size: 16))
+    }
+
+    func testRealFFmpegVideoMatchesClipForward() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streaming-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("testsrc.mp4")
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        ffmpeg.arguments = ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1.6",
+                            "-pix_fmt", "yuv420p", file.path]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        XCTAssertEqual(ffmpeg.terminationStatus, 0)
+        let clip = try VideoReader.readClip(.file(file), options: VideoReadOptions(size: (width: 16, height: 16)))
+        XCTAssertEqual(clip.frameCount, 16)
+        let frames = clip.tensor()
+        let resnet = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 16)
+        _ = try checkExact(resnet, frames: frames)
+        let mobilenet = try Self.withDeltas(try Self.mobilenetStyle(), threshold: 0.05, inputStep: 4, clipLength: 16)
+        _ = try checkExact(mobilenet, frames: frames)
+    }
+
+    func testKeyFramesBoundDriftOver1000Frames() throws {
+        // 1,000 frames: a synthetic clip played forward and backward, repeated.
+        let clip = try Self.syntheticFrames(count: 25, size: 16, seed: 21)
+        let per = clip.count / 25
+        var scalars: [Float] = []
+        for t in 0..<1000 {
+            let cycle = t % 48, k = cycle < 25 ? cycle : 48 - cycle
+            scalars += clip.scalars[(k * per)..<((k + 1) * per)]
+        }
+        let frames = Tensor(shape: [1000, 16, 16, 3], scalars: scalars)
+        let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 1000)
+        let stats = try checkExact(model, frames: frames, options: StreamingOptions(keyFrameEvery: 50))
+        XCTAssertEqual(stats.keyFrames, 20)
+    }
+
+    func testTwoStreamsOnTwoThreadsMatchSingleThread() throws {
+        let model = try Self.withDeltas(try Self.mobilenetStyle(), threshold: 0.05, inputStep: 4, clipLength: 8)
+        let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: 7))
+        let a = try Self.syntheticFrames(count: 24, size: 16, seed: 31)
+        let b = try Self.syntheticFrames(count: 24, size: 16, seed: 32)
+        let alone = [try Self.stream(plan.makeStream(), a), try Self.stream(plan.makeStream(), b)]
+        let results = Results()
+        let streams = [plan.makeStream(), plan.makeStream()]
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let r = Result { try Self.stream(streams[i], i == 0 ? a : b) }
+            results.set(i, r)
+        }
+        for i in 0..<2 {
+            XCTAssertEqual(try results.get(i).get(), alone[i], "stream \(i)")
+        }
+        XCTAssertNotEqual(alone[0], alone[1])
+        // A reset stream replays a video exactly.
+        streams[0].reset()
+        XCTAssertEqual(try Self.stream(streams[0], a), alone[0])
+    }
+
+    func testBadArgumentsThrow() throws {
+        let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 8)
+        XCTAssertThrowsError(try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: -1))) { e in
+            XCTAssertTrue("\(e)".contains("keyFrameEvery"), "\(e)")
+        }
+        // A delta layer with an explicit time axis is not streamed (yet): the plan says so.
+        let x = Input(shape: [4, 6])
+        let y = try Dense(units: 3)(try DeltaActivation(thresholdInit: 0.1, clipLength: nil, name: "timed")(x))
+        XCTAssertThrowsError(try StreamingPlan(try Model(inputs: [x], outputs: [y]))) { e in
+            XCTAssertEqual(e as? StreamingError, .unsupported(layer: "timed", "has an explicit time axis (clip_length null); "
+                                                               + "streaming handles frames-as-batch models only"))
+        }
+        let s = try StreamingPlan(model).makeStream()
+        XCTAssertThrowsError(try s.process([Tensor(shape: [1, 8, 8, 3], scalars: [Float](repeating: 0, count: 192))])) { e in
+            XCTAssertTrue("\(e)".contains("frames"), "\(e)")
+        }
+    }
+}
+
+private final class Results: @unchecked Sendable {
+    private var values: [Int: Result<[[Float]], Error>] = [:]
+    private let lock = NSLock()
+    func set(_ i: Int, _ r: Result<[[Float]], Error>) { lock.lock(); values[i] = r; lock.unlock() }
+    func get(_ i: Int) -> Result<[[Float]], Error> { lock.lock(); defer { lock.unlock() }; return values[i]! }
+}
