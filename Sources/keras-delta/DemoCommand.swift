@@ -3,8 +3,8 @@ import Foundation
 import KerasDelta
 
 /// `keras-delta demo`: the whole user story on the bundled Keras-trained models
-/// and the built-in synthetic video (CLI.md, issue 13): load, measure, deltaize
-/// with calibration, refine, measure again, report, export and reload.
+/// and the built-in synthetic video (CLI.md): load, measure, deltaize with
+/// calibration, refine, measure again, report, export and reload, stream.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "The end-to-end job on the bundled Keras models and the built-in synthetic video set.")
@@ -30,7 +30,8 @@ struct DemoCommand: ParsableCommand {
         for r in runs {
             print(String(format: "%@: accuracy %.1f%% → %.1f%%, density reduction %.2fx, exports reload the same: %@",
                          r.model, 100 * r.accuracyBefore, 100 * r.accuracyAfter, r.densityReduction,
-                         r.exports.allSatisfy { $0.reloadedSame } ? "yes" : "NO"))
+                         r.exports.allSatisfy { $0.reloadedSame } ? "yes" : "NO")
+                  + (r.streamSpeedup.map { String(format: ", streaming %.2fx dense per-frame", $0) } ?? ""))
         }
         if let json {
             // The first (per-frame) run's figures at the top level, as CLI.md lists them; every run under "runs".
@@ -66,12 +67,18 @@ struct DemoRun {
         var densityReduction: Double
         var exports: [Export]
         var report: String
+        var streamSpeedup: Double?
+        var streamMaxDeviation: Double?
 
         var json: JSONObject {
-            ["model": .string(model), "accuracy": ["before": .double(accuracyBefore), "after": .double(accuracyAfter)],
-             "density_reduction": .double(densityReduction), "report": .string(report),
-             "exports": .array(exports.map { ["path": .string($0.path), "reloaded_same": .bool($0.reloadedSame),
-                                              "max_deviation": .double($0.deviation)] })]
+            var o: JSONObject = ["model": .string(model), "accuracy": ["before": .double(accuracyBefore), "after": .double(accuracyAfter)],
+                                 "density_reduction": .double(densityReduction), "report": .string(report),
+                                 "exports": .array(exports.map { ["path": .string($0.path), "reloaded_same": .bool($0.reloadedSame),
+                                                                  "max_deviation": .double($0.deviation)] })]
+            if let streamSpeedup, streamSpeedup.isFinite {
+                o["stream"] = ["speedup": .double(streamSpeedup), "max_deviation": .double(streamMaxDeviation ?? .nan)]
+            }
+            return o
         }
     }
 
@@ -151,8 +158,20 @@ struct DemoRun {
             exports.append(Export(path: path, reloadedSame: same, deviation: deviation))
             print("\(path): \(note) → \(same ? "same" : "DIFFERENT")")
         }
+        var stream: StreamReport?
+        if !hasExplicitTimeAxis(delta.model) {
+            section("\(name): stream the held-out clips frame by frame through the refined model")
+            let frames = try streamFrames(test, for: delta.model, limit: quick ? 64 : 192)
+            stream = try streamingFailure {
+                try StreamReport.measure(delta.model, frames: frames, options: try StreamRunOptions.parse(["--frames", "\(frames.shape[0])"]))
+            }
+            stream!.printSummary()
+        } else {
+            print("\n(\(name): the streaming engine runs per-frame models; this model's time axis is not streamed yet)")
+        }
         return Result(model: modelPath, accuracyBefore: baseline.accuracy ?? 0, accuracyAfter: after.accuracy ?? 0,
-                      densityReduction: comparison.densityReduction ?? 0, exports: exports, report: report)
+                      densityReduction: comparison.densityReduction ?? 0, exports: exports, report: report,
+                      streamSpeedup: stream?.speedup, streamMaxDeviation: stream?.maxDeviation)
     }
 
     /// Keras 3's prediction of an exported file, in the project's venv.
