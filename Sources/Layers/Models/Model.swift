@@ -197,11 +197,12 @@ open class Model: Layer {
                     guard let v = values[id] else { throw LayerError.invalidGraph("missing value for an input of '\(node.layer.name)'") }
                     return v
                 }
-                values[chain.outputID] = try chain.run(args[0], residual: residual)
+                values[chain.outputID] = try NodeObserver.run(node.layer) { try chain.run(args[0], residual: residual) }
                 reads += [chain.residualID].compactMap { $0 }
             } else {
-                let (outs, outMasks) = try node.layer.callAsFunction(args, masks: node.inputs.map { masks[$0.id] },
-                                                                     training: training)
+                let (outs, outMasks) = try NodeObserver.run(node.layer) {
+                    try node.layer.callAsFunction(args, masks: node.inputs.map { masks[$0.id] }, training: training)
+                }
                 guard outs.count == node.outputIDs.count else {
                     throw LayerError.shapeMismatch(layer: node.layer.name, "returned \(outs.count) outputs, expected \(node.outputIDs.count)")
                 }

@@ -81,7 +81,7 @@ open class Sequential: Model {
         for l in stack { l.clearLosses() }
         var (x, mask) = (inputValues[0], masks.first ?? nil)
         for l in stack {
-            let (out, outMasks) = try l([x], masks: [mask], training: training)
+            let (out, outMasks) = try NodeObserver.run(l) { try l([x], masks: [mask], training: training) }
             guard out.count == 1 else {
                 throw LayerError.shapeMismatch(layer: l.name, "returns \(out.count) outputs; call it with an array")
             }
