@@ -29,14 +29,15 @@ public enum ModelBenchmark {
         return Tensor.randomUniform([batch] + shape.dropFirst().map { $0! }, generator: &g)
     }
 
-    /// SGD training steps on one random batch (sparse categorical crossentropy), after 3 warm-up steps.
+    /// SGD training steps on one random batch (sparse categorical crossentropy), after `warmup` steps.
     /// With a `profiler`, the timed steps run with it installed.
-    public static func train(_ model: Model, name: String, batch: Int, steps: Int, profiler: ModelProfiler? = nil) throws -> Result {
+    public static func train(_ model: Model, name: String, batch: Int, steps: Int, warmup: Int = 3,
+                             profiler: ModelProfiler? = nil) throws -> Result {
         try model.compile(optimizer: SGD(learningRate: 0.01), loss: "sparse_categorical_crossentropy")
         let x = try inputs(model, batch: batch, seed: 1)
         let classes = model.outputShapes.first?.last.flatMap { $0 } ?? 1
         let y = Tensor(shape: [batch], scalars: (0..<batch).map { Float($0 % classes) })
-        for _ in 0..<3 { _ = try model.trainOnBatch(x: x, y: y) }
+        for _ in 0..<warmup { _ = try model.trainOnBatch(x: x, y: y) }
         let start = Date()
         try timed(profiler) { for _ in 0..<steps { _ = try model.trainOnBatch(x: x, y: y) } }
         let seconds = Date().timeIntervalSince(start)
@@ -88,11 +89,12 @@ public enum ModelBenchmark {
                           weightBytes: weightBytes, peakBytes: peak)
     }
 
-    /// Inference passes on one random batch, after 3 warm-up passes.
+    /// Inference passes on one random batch, after `warmup` passes.
     /// With a `profiler`, the timed steps run with it installed.
-    public static func predict(_ model: Model, name: String, batch: Int, steps: Int, profiler: ModelProfiler? = nil) throws -> Result {
+    public static func predict(_ model: Model, name: String, batch: Int, steps: Int, warmup: Int = 3,
+                               profiler: ModelProfiler? = nil) throws -> Result {
         let x = try inputs(model, batch: batch, seed: 2)
-        for _ in 0..<3 { _ = try model.predictOnBatch([x]) }
+        for _ in 0..<warmup { _ = try model.predictOnBatch([x]) }
         let start = Date()
         try timed(profiler) { for _ in 0..<steps { _ = try model.predictOnBatch([x]) } }
         let seconds = Date().timeIntervalSince(start)

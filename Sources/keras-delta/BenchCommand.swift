@@ -34,7 +34,8 @@ struct GemmBenchCommand: ParsableCommand {
 struct ModelBenchOptions: ParsableArguments {
     @Option(help: "The Keras model file to run (make bench writes .fixtures/bench/*.h5).") var model: String
     @Option(help: "Samples per step.") var batchSize: Int = 16
-    @Option(help: "Timed steps (after 3 warm-up steps).") var steps: Int = 20
+    @Option(help: "Timed steps.") var steps: Int = 20
+    @Option(help: "Untimed steps before them.") var warmup: Int = 3
     @Option(help: "Also write the result as JSON to this file.") var json: String?
     @Flag(help: "Print time per layer class and per layer (the timed steps run with a hook around each node).") var profile = false
     @Option(help: "Layers listed by --profile.") var profileTop: Int = 20
@@ -60,6 +61,7 @@ struct TrainBenchCommand: ParsableCommand {
         let model = try KerasModelFile.load(options.model).model
         let profiler = options.profiler
         try options.report(try ModelBenchmark.train(model, name: options.modelName, batch: options.batchSize, steps: options.steps,
+                                                       warmup: options.warmup,
                                                        profiler: profiler), profiler: profiler)
     }
 }
@@ -72,6 +74,7 @@ struct PredictBenchCommand: ParsableCommand {
         let model = try KerasModelFile.load(options.model).model
         let profiler = options.profiler
         try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps,
+                                                       warmup: options.warmup,
                                                        profiler: profiler), profiler: profiler)
     }
 }

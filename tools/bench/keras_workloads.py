@@ -149,7 +149,7 @@ def load(path):
     return _loaded[path]
 
 
-def time_train(path, batch, steps, threads):
+def time_train(path, batch, steps, threads, warmup=3):
     import numpy as np
     set_threads(threads)
     model, keras = load(path)
@@ -160,7 +160,7 @@ def time_train(path, batch, steps, threads):
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 1, size=shape).astype("float32")
     y = rng.integers(0, model.output_shape[-1], size=(batch,)).astype("int32")
-    for _ in range(3):
+    for _ in range(warmup):
         model.train_on_batch(x, y)
     start = time.perf_counter()
     for _ in range(steps):
@@ -170,13 +170,13 @@ def time_train(path, batch, steps, threads):
             "frames_per_second": batch * steps / seconds, "seconds_per_step": seconds / steps}
 
 
-def time_predict(path, batch, steps, threads):
+def time_predict(path, batch, steps, threads, warmup=3):
     import numpy as np
     set_threads(threads)
     model, _ = load(path)
     shape = (batch,) + tuple(model.input_shape[1:])
     x = np.random.default_rng(2).uniform(0, 1, size=shape).astype("float32")
-    for _ in range(3):
+    for _ in range(warmup):
         model.predict_on_batch(x)
     start = time.perf_counter()
     for _ in range(steps):
@@ -224,10 +224,11 @@ def serve(threads):
     set_threads(threads)
     for line in sys.stdin:
         r = json.loads(line)
+        warmup = r.get("warmup", 3)
         if r["kind"] == "train":
-            out = time_train(r["path"], r["batch"], r["steps"], threads)
+            out = time_train(r["path"], r["batch"], r["steps"], threads, warmup)
         else:
-            out = time_predict(r["path"], r["batch"], r["steps"], threads)
+            out = time_predict(r["path"], r["batch"], r["steps"], threads, warmup)
         print(json.dumps(out), flush=True)
 
 
