@@ -88,6 +88,7 @@ def main():
     p.add_argument("--seconds", type=float, default=1.0, help="target length of one timed run")
     p.add_argument("--binary", default=str(ROOT / ".build/release/keras-delta"), help="the keras-delta executable")
     p.add_argument("--only", help="run only workloads whose label contains this (comma-separated alternatives)")
+    p.add_argument("--models", help="comma-separated model names to run, in this order (default: all)")
     p.add_argument("--json", help="write all results here")
     a = p.parse_args()
     threads = os.cpu_count() or 2
@@ -98,9 +99,10 @@ def main():
         subprocess.run([PYTHON, str(WORKLOADS), "models", str(MODELS), "--only", ",".join(missing)], check=True,
                        capture_output=True)
     workloads = []
-    for name in keras_workloads.MODELS:
+    for name in (a.models.split(",") if a.models else keras_workloads.MODELS):
         workloads += [("predict", name, 1), ("predict", name, 16), ("train", name, 16)]
-    workloads.append(("load", "resnet50", 0))
+    if not a.models or "resnet50" in a.models.split(","):
+        workloads.append(("load", "resnet50", 0))
     only = a.only.split(",") if a.only else None
     tf = TensorFlow(threads)
     print(f"threads {threads}, load average {load_average()} (1, 5, 15 min)")
