@@ -124,7 +124,7 @@ def main():
         else:
             # A first TensorFlow run (after its warm-up and tracing) sets the step count.
             probe = tf.run(kind, model, batch, 2, 3)
-            steps = max(2, min(200, round(target / probe["seconds_per_step"])))
+            steps = max(5, min(200, round(target / probe["seconds_per_step"])))
             for _ in range(max(1, a.repeats)):
                 sw = run_swift(a.binary, kind, model, batch, steps)
                 runs.append((tf.run(kind, model, batch, steps, 1), sw))
