@@ -85,7 +85,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="shorter timed runs")
     p.add_argument("--repeats", type=int, default=3, help="alternating runs of each engine per workload")
-    p.add_argument("--seconds", type=float, default=1.0, help="target length of one timed run")
+    p.add_argument("--seconds", type=float, default=0.6, help="target length of one timed run")
     p.add_argument("--binary", default=str(ROOT / ".build/release/keras-delta"), help="the keras-delta executable")
     p.add_argument("--only", help="run only workloads whose label contains this (comma-separated alternatives)")
     p.add_argument("--models", help="comma-separated model names to run, in this order (default: all)")
