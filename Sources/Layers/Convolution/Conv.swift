@@ -77,8 +77,8 @@ public class BaseConv: ConvolutionLayer {
         if relu || activation.function == .linear, !x.isTracked, !k.isTracked, b?.isTracked != true {
             return try convolve(x, zeroPadding: nil, epilogue: ChannelEpilogue(bias: b?.scalars, reluCap: relu ? .infinity : nil))
         }
-        return try finish(try Tensor.conv(x, k, strides: strides, padding: padding, dilation: dilationRate, groups: groups)
-                          , bias: b)
+        let y = try Tensor.conv(x, k, strides: strides, padding: padding, dilation: dilationRate, groups: groups)
+        return try finish(y, bias: b)
     }
 }
 
