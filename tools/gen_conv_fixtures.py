@@ -91,6 +91,10 @@ CASES = [
     ("max_pool3d_same_p3_s2", "max_pool", [1, 5, 4, 5, 2], None, dict(pool_size=3, strides=2, padding="same")),
     ("avg_pool3d_same_p3_s2", "average_pool", [2, 5, 4, 5, 2], None, dict(pool_size=3, strides=2, padding="same")),
     ("avg_pool3d_valid_p2_s1", "average_pool", [1, 3, 4, 3, 2], None, dict(pool_size=2, strides=1, padding="valid")),
+    # One group per input channel (ConvNeXt's 7x7 Conv2D(groups=channels)): runs as a depthwise convolution.
+    ("conv2d_groups_per_channel_7x7_same", "conv", [2, 9, 9, 4], [7, 7, 1, 4], dict(padding="same")),
+    ("conv2d_groups_per_channel_m2_valid_s2", "conv", [1, 7, 8, 3], [3, 3, 1, 6], dict(strides=2, padding="valid")),
+    ("conv1d_groups_per_channel_same_d2", "conv", [2, 9, 3], [3, 1, 3], dict(padding="same", dilation_rate=2)),
 ]
 
 

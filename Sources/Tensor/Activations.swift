@@ -88,13 +88,21 @@ extension Tensor {
     /// `tf.nn.sigmoid`.
     /// The result keeps `self` as its ``kerasLogits``.
     public func sigmoid() -> Tensor {
-        var y = unary("sigmoid", stableSigmoid, { _, y in y * (1 - y) })
+        var y = Kernels.vectorMap(self, VectorSigmoid())
+        if node != nil {
+            let out = y
+            y = Tensor.record("sigmoid", y, [self]) { g in [Kernels.zipMap(g, out, { g, y in g * y * (1 - y) })] }
+        }
         y.kerasLogits = self
         return y
     }
 
     /// `tf.nn.tanh`.
-    public func tanh() -> Tensor { unary("tanh", Foundation.tanh, { _, y in 1 - y * y }) }
+    public func tanh() -> Tensor {
+        let y = Kernels.vectorMap(self, VectorTanh())
+        guard node != nil else { return y }
+        return Tensor.record("tanh", y, [self]) { g in [Kernels.zipMap(g, y, { g, y in g * (1 - y * y) })] }
+    }
 
     /// `keras.activations.exponential`: `eᕽ`.
     public func exponential() -> Tensor { exp() }
@@ -109,7 +117,10 @@ extension Tensor {
 
     /// `tf.nn.silu` (swish): `x · sigmoid(x)`.
     public func silu() -> Tensor {
-        unary("silu", { $0 * stableSigmoid($0) }, { x, _ in let s = stableSigmoid(x); return s * (1 + x * (1 - s)) })
+        let y = Kernels.vectorMap(self, VectorSilu())
+        guard node != nil else { return y }
+        let x = detached
+        return Tensor.record("silu", y, [self]) { g in [Kernels.vectorZipMap(g, x, y, VectorSiluGradient())] }
     }
 
     /// `tf.nn.gelu`: exact `0.5·x·(1 + erf(x/√2))`, or the tanh approximation.

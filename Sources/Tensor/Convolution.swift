@@ -313,6 +313,16 @@ extension Tensor {
         let plan = try ConvolutionPlan(op: "conv", inputShape: input.shape, kernelShape: kernel.shape,
                                        strides: strides, padding: padding, dilation: dilation, groups: groups,
                                        zeroPadding: zeroPadding)
+        // One group per input channel (ConvNeXt's 7×7 `groups=channels`) is a
+        // depthwise convolution: [spatial..., 1, C·m] and [spatial..., C, m]
+        // kernels hold the same floats in the same order.
+        if groups > 1, plan.groups == plan.geometry.channels, plan.layout.groupChannels == 1,
+           input.rank <= 4, padding != .causal {
+            let rank = input.rank - 2
+            let depthwise = try kernel.reshaped(to: Array(kernel.shape[..<rank]) + [groups, plan.outChannels / groups])
+            return try depthwiseConv(input, depthwise, strides: strides, padding: padding, dilation: dilation,
+                                     zeroPadding: zeroPadding, epilogue: epilogue)
+        }
         if let epilogue {
             try epilogue.check(outputShape: plan.outputShape, op: "conv")
             try checkNoGradient([input, kernel] + [epilogue.residual].compactMap { $0 }, op: "conv")

@@ -160,7 +160,8 @@ extension Tensor {
                        _ backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
         guard GradientTape.noGradientDepth == 0, inputs.contains(where: { $0.node != nil }) else { return output }
         var out = output
-        out.node = TapeNode(op: op, shape: output.shape, inputs: inputs.map { $0.node }, backward: backward)
+        out.node = TapeNode(op: op, shape: output.shape, inputs: inputs.map { $0.node },
+                            backward: BackwardProfiler.wrap(backward))
         return out
     }
 

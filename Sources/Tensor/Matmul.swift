@@ -57,6 +57,12 @@ extension Tensor {
             throw TensorError.shapeMismatch("matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)"
                                             + (transposeA || transposeB ? " (transposeA: \(transposeA), transposeB: \(transposeB))" : ""))
         }
+        // A rank-2 right operand shared by all leading axes (Dense on a rank-4
+        // input): one GEMM over every row, forward and backward.
+        if br == 2 && ar > 2 && !transposeA {
+            let rows = try a.reshaped(to: [a.shape.dropLast().reduce(1, *), k])
+            return try matmul(rows, b, transposeB: transposeB).reshaped(to: Array(a.shape.dropLast()) + [n])
+        }
         let batch = try Broadcast.shape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
         let batchCount = batch.reduce(1, *)
         let aFull = try a.detached.broadcast(to: batch + Array(a.shape.suffix(2)))

@@ -72,6 +72,10 @@ struct StridedView {
         return [Float](unsafeUninitializedCapacity: total) { buf, done in
             source.withUnsafeBufferPointer { src in
                 forEachRun { start, o, n, step in
+                    if step == 1 {
+                        (buf.baseAddress! + o).update(from: src.baseAddress! + start, count: n)
+                        return
+                    }
                     var p = start
                     for i in o..<(o + n) { buf[i] = src[p]; p += step }
                 }

@@ -35,11 +35,17 @@ struct GemmBenchCommand: ParsableCommand {
 struct ModelBenchOptions: ParsableArguments {
     @Option(help: "The Keras model file to run (make bench writes .fixtures/bench/*.h5).") var model: String
     @Option(help: "Samples per step.") var batchSize: Int = 16
-    @Option(help: "Timed steps (after 3 warm-up steps).") var steps: Int = 20
+    @Option(help: "Timed steps.") var steps: Int = 20
+    @Option(help: "Untimed steps before them.") var warmup: Int = 3
     @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @Flag(help: "Print time per layer class and per layer (the timed steps run with a hook around each node).") var profile = false
+    @Option(help: "Layers listed by --profile.") var profileTop: Int = 20
 
-    func report(_ result: ModelBenchmark.Result) throws {
+    var profiler: ModelProfiler? { profile ? ModelProfiler() : nil }
+
+    func report(_ result: ModelBenchmark.Result, profiler: ModelProfiler? = nil) throws {
         print(String(format: "%@: %.1f frames/s (%.1f ms/step)", result.workload, result.framesPerSecond, 1000 * result.secondsPerStep))
+        if let profiler { print("\n" + profiler.table(steps: steps, secondsPerStep: result.secondsPerStep, top: profileTop)) }
         if let json {
             try JSONEncoder().encode(result).writeAtomically(to: URL(fileURLWithPath: json))
         }
@@ -54,7 +60,10 @@ struct TrainBenchCommand: ParsableCommand {
 
     func run() throws {
         let model = try KerasModelFile.load(options.model).model
-        try options.report(try ModelBenchmark.train(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
+        let profiler = options.profiler
+        try options.report(try ModelBenchmark.train(model, name: options.modelName, batch: options.batchSize, steps: options.steps,
+                                                       warmup: options.warmup,
+                                                       profiler: profiler), profiler: profiler)
     }
 }
 
@@ -64,7 +73,10 @@ struct PredictBenchCommand: ParsableCommand {
 
     func run() throws {
         let model = try KerasModelFile.load(options.model).model
-        try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps))
+        let profiler = options.profiler
+        try options.report(try ModelBenchmark.predict(model, name: options.modelName, batch: options.batchSize, steps: options.steps,
+                                                       warmup: options.warmup,
+                                                       profiler: profiler), profiler: profiler)
     }
 }
 

@@ -29,18 +29,24 @@ public enum ModelBenchmark {
         return Tensor.randomUniform([batch] + shape.dropFirst().map { $0! }, generator: &g)
     }
 
-    /// SGD training steps on one random batch (sparse categorical crossentropy), after 3 warm-up steps.
-    public static func train(_ model: Model, name: String, batch: Int, steps: Int) throws -> Result {
+    /// SGD training steps on one random batch (sparse categorical crossentropy), after `warmup` steps.
+    /// With a `profiler`, the timed steps run with it installed.
+    public static func train(_ model: Model, name: String, batch: Int, steps: Int, warmup: Int = 3,
+                             profiler: ModelProfiler? = nil) throws -> Result {
         try model.compile(optimizer: SGD(learningRate: 0.01), loss: "sparse_categorical_crossentropy")
         let x = try inputs(model, batch: batch, seed: 1)
         let classes = model.outputShapes.first?.last.flatMap { $0 } ?? 1
         let y = Tensor(shape: [batch], scalars: (0..<batch).map { Float($0 % classes) })
-        for _ in 0..<3 { _ = try model.trainOnBatch(x: x, y: y) }
+        for _ in 0..<warmup { _ = try model.trainOnBatch(x: x, y: y) }
         let start = Date()
-        for _ in 0..<steps { _ = try model.trainOnBatch(x: x, y: y) }
+        try timed(profiler) { for _ in 0..<steps { _ = try model.trainOnBatch(x: x, y: y) } }
         let seconds = Date().timeIntervalSince(start)
         return Result(workload: "train \(name) batch \(batch)", engine: "swift",
                       framesPerSecond: Double(batch * steps) / seconds, secondsPerStep: seconds / Double(steps))
+    }
+
+    private static func timed(_ profiler: ModelProfiler?, _ body: () throws -> Void) throws {
+        if let profiler { try profiler.profiling(body) } else { try body() }
     }
 
     /// How fast a model file loads and how much memory loading takes.
@@ -83,12 +89,14 @@ public enum ModelBenchmark {
                           weightBytes: weightBytes, peakBytes: peak)
     }
 
-    /// Inference passes on one random batch, after 3 warm-up passes.
-    public static func predict(_ model: Model, name: String, batch: Int, steps: Int) throws -> Result {
+    /// Inference passes on one random batch, after `warmup` passes.
+    /// With a `profiler`, the timed steps run with it installed.
+    public static func predict(_ model: Model, name: String, batch: Int, steps: Int, warmup: Int = 3,
+                               profiler: ModelProfiler? = nil) throws -> Result {
         let x = try inputs(model, batch: batch, seed: 2)
-        for _ in 0..<3 { _ = try model.predictOnBatch([x]) }
+        for _ in 0..<warmup { _ = try model.predictOnBatch([x]) }
         let start = Date()
-        for _ in 0..<steps { _ = try model.predictOnBatch([x]) }
+        try timed(profiler) { for _ in 0..<steps { _ = try model.predictOnBatch([x]) } }
         let seconds = Date().timeIntervalSince(start)
         return Result(workload: "predict \(name) batch \(batch)", engine: "swift",
                       framesPerSecond: Double(batch * steps) / seconds, secondsPerStep: seconds / Double(steps))

@@ -73,8 +73,15 @@ public class BaseConv: ConvolutionLayer {
 
     public override func call(_ x: Tensor, training: Bool) throws -> Tensor {
         try checkInput(x, channels: kernel.shape[Self.rank] * groups)
-        return try finish(try Tensor.conv(x, kernel.read(), strides: strides, padding: padding,
-                                          dilation: dilationRate, groups: groups))
+        let k = kernel.read(), b = bias?.read()
+        // Untracked (inference, e.g. under TimeDistributed or outside a fused
+        // chain): the bias and a ReLU are applied as the output is written.
+        let relu = activation.function == .relu
+        if relu || activation.function == .linear, !x.isTracked, !k.isTracked, b?.isTracked != true {
+            return try convolve(x, zeroPadding: nil, epilogue: ChannelEpilogue(bias: b?.scalars, reluCap: relu ? .infinity : nil))
+        }
+        let y = try Tensor.conv(x, k, strides: strides, padding: padding, dilation: dilationRate, groups: groups)
+        return try finish(y, bias: b)
     }
 }
 

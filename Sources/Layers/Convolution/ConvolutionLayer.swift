@@ -80,4 +80,9 @@ public class ConvolutionLayer: SpatialLayer {
     func finish(_ y: Tensor) throws -> Tensor {
         try activation(bias.map { try y + $0.read() } ?? y)
     }
+
+    /// Adds `bias` (the bias variable's value as read) and applies the activation.
+    func finish(_ y: Tensor, bias: Tensor?) throws -> Tensor {
+        try activation(bias.map { try y + $0 } ?? y)
+    }
 }

@@ -195,12 +195,14 @@ open class Model: Layer {
                     return v.value
                 }
                 // The chain makes the tensor of its last node; the nodes it absorbs are skipped.
-                values[chain.outputID] = MaskedValue(value: try chain.run(args[0].value, residual: residual), mask: nil)
+                values[chain.outputID] = MaskedValue(value: try NodeObserver.run(node.layer) { try chain.run(args[0].value, residual: residual) },
+                                                     mask: nil)
                 // A first node that is not the last (a ZeroPadding) has an output only absorbed nodes read.
                 return node.outputIDs.map { values[$0] ?? MaskedValue(value: Tensor(0), mask: nil) }
             }
-            let (outs, outMasks) = try node.layer.callAsFunction(args.map { $0.value }, masks: args.map { $0.mask },
-                                                                 training: training)
+            let (outs, outMasks) = try NodeObserver.run(node.layer) {
+                try node.layer.callAsFunction(args.map { $0.value }, masks: args.map { $0.mask }, training: training)
+            }
             return zip(outs, outMasks).map { MaskedValue(value: $0, mask: $1) }
         }
         outputMasks = results.map { $0.mask }

@@ -96,7 +96,10 @@ public final class ConvLSTMCell: RecurrentCell {
     public override func step(_ projected: Tensor, states: [Tensor], weights: [Tensor],
                               recurrentMask: Tensor?) throws -> (output: Tensor, states: [Tensor]) {
         let previous = try recurrentMask.map { try states[0] * $0 } ?? states[0]
-        let z = try projected + Tensor.conv(previous, weights[0], padding: .same)
+        // At inference the projected input is added as the convolution's output is written.
+        let z = projected.isTracked || previous.isTracked || weights[0].isTracked
+            ? try projected + Tensor.conv(previous, weights[0], padding: .same)
+            : try Tensor.conv(previous, weights[0], padding: .same, epilogue: ChannelEpilogue(residual: projected))
         let (h, c) = try lstmGates(z, carry: states[1], activation: activation, recurrentActivation: recurrentActivation)
         return (h, [h, c])
     }

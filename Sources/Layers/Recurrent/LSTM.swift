@@ -57,6 +57,10 @@ public final class LSTMCell: RecurrentCell {
 /// axis) and the previous carry; shared with the convolutional LSTM.
 func lstmGates(_ z: Tensor, carry: Tensor, activation: ActivationFunction,
                recurrentActivation: ActivationFunction) throws -> (h: Tensor, c: Tensor) {
+    if activation.function == .tanh, recurrentActivation.function == .sigmoid,
+       let fused = Tensor.lstmGatesInference(z, carry: carry) {
+        return fused
+    }
     let g = try z.split(count: 4, axis: -1)
     let i = try recurrentActivation(g[0]), f = try recurrentActivation(g[1])
     let c = try f * carry + i * activation(g[2])

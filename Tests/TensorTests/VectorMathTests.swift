@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+import Tensor
+
+/// The eight-lane sigmoid, tanh and SiLU kernels against the same functions
+/// in Double (Foundation), and their gradients against finite differences.
+/// Keras's own values for these activations are in OpFixtureTests.
+final class VectorMathTests: XCTestCase {
+    /// Points across the whole range: tiny, around the series/exp switch of
+    /// tanh (|2x| = 0.35), the exp clamp (−87.3), and beyond.
+    private var grid: [Float] {
+        var xs: [Float] = [0, -0.0, 1e-30, -1e-30, 1e-8, -1e-6, 1e-4, 0.174, 0.175, 0.176, -0.175,
+                           87, -87, 87.5, -87.5, 100, -100, 1e4, -1e4, .infinity, -.infinity]
+        xs += stride(from: Float(-30), through: 30, by: 0.0137).map { $0 }
+        return xs
+    }
+
+    private func check(_ name: String, _ op: (Tensor) -> Tensor, _ reference: (Double) -> Double,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let xs = grid
+        let y = op(Tensor(shape: [xs.count], scalars: xs))
+        for (x, v) in zip(xs, y.scalars) {
+            let expected = reference(Double(x))
+            if Double(v) == expected || (v.isNaN && expected.isNaN) { continue }
+            // 4 ulp of the exact value; exp flushes to 0 below the smallest
+            // normal float (1.2e-38), which SiLU then scales by |x|.
+            let allowed = Swift.max(4 * Double(Float(expected).ulp), 1.2e-38 * Swift.max(1, abs(Double(x))))
+            if !(abs(Double(v) - expected) <= allowed) {
+                XCTFail("\(name)(\(x)) = \(v), expected \(expected)", file: file, line: line)
+                return
+            }
+        }
+    }
+
+    func testSigmoidMatchesDoublePrecision() {
+        check("sigmoid", { $0.sigmoid() }) { 1 / (1 + Foundation.exp(-$0)) }
+    }
+
+    func testTanhMatchesDoublePrecision() {
+        check("tanh", { $0.tanh() }) { Foundation.tanh($0) }
+    }
+
+    func testSiluMatchesDoublePrecision() {
+        // −∞ gives −∞ · 0 = NaN, as x · sigmoid(x) does in TensorFlow.
+        check("silu", { $0.silu() }) { $0 * (1 / (1 + Foundation.exp(-$0))) }
+    }
+
+    func testNaNPropagates() {
+        let x = Tensor(shape: [9], scalars: [Float](repeating: .nan, count: 9))
+        for (name, y) in [("sigmoid", x.sigmoid()), ("tanh", x.tanh()), ("silu", x.silu())] {
+            XCTAssertTrue(y.scalars.allSatisfy { $0.isNaN }, name)
+        }
+    }
+
+    /// 35 elements: four full vectors and a tail of three.
+    func testGradientsMatchFiniteDifferences() throws {
+        var rng = TestRandom(seed: 21)
+        let x = rng.tensor([5, 7], -4, 4)
+        try checkGradients("sigmoid", inputs: [x], epsilon: 1e-3) { $0[0].sigmoid() }
+        try checkGradients("tanh", inputs: [x], epsilon: 1e-3) { $0[0].tanh() }
+        try checkGradients("silu", inputs: [x], epsilon: 1e-3) { $0[0].silu() }
+    }
+
+    /// The fused inference step against the same step composed from ops.
+    func testLSTMGatesMatchTheComposedStep() throws {
+        var rng = TestRandom(seed: 5)
+        let units = 16
+        let z = rng.tensor([3, 5, 4 * units], -3, 3), carry = rng.tensor([3, 5, units], -2, 2)
+        guard let (h, c) = Tensor.lstmGatesInference(z, carry: carry) else { return XCTFail("no fused step") }
+        let g = try z.split(count: 4, axis: -1)
+        let expectedC = try g[1].sigmoid() * carry + g[0].sigmoid() * g[2].tanh()
+        let expectedH = try g[3].sigmoid() * expectedC.tanh()
+        assertClose(c, expectedC, atol: 1e-6, rtol: 1e-6, "carry")
+        assertClose(h, expectedH, atol: 1e-6, rtol: 1e-6, "output")
+    }
+
+    func testLSTMGatesDeclineTrackedInputsAndOddUnits() {
+        var rng = TestRandom(seed: 6)
+        let z = rng.tensor([2, 32]), carry = rng.tensor([2, 8])
+        XCTAssertNil(Tensor.lstmGatesInference(GradientTape().watch(z), carry: carry))
+        XCTAssertNil(Tensor.lstmGatesInference(rng.tensor([2, 24]), carry: rng.tensor([2, 6])))
+        XCTAssertNil(Tensor.lstmGatesInference(rng.tensor([2, 16]), carry: carry), "z must hold 4 · units")
+    }
+}
