@@ -2,7 +2,8 @@
 
 - `keras-delta deltaize` of a Keras-written CNN writes `.keras` and `.h5`
   files that Keras 3 and tf-keras load after `import keras_delta`; both
-  predict what Swift predicts, and keep training (thresholds included).
+  predict what Swift predicts, and keep training (thresholds included); a
+  Swift-written `.weights.h5` loads into Keras 3's copy of the model.
 - The Swift-exported `.keras` trains under `tf.distribute.MirroredStrategy`
   over two logical CPUs exactly as on one device (delta_mirrored_step.py),
   with BatchNormalization frozen: in training mode it normalizes each
@@ -84,6 +85,21 @@ def test_keras3_loads_predicts_and_trains(exported, ext):
     assert [l.fan_out for l in deltas] == [54.0, 18.0, 1.0]
     np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), swift_prediction(d, ext), rtol=1e-4, atol=1e-4)
     check_training(model, x)
+
+
+def test_keras3_loads_swift_weights_file(exported):
+    """`keras-delta convert` to `.weights.h5`: Keras 3 loads it into the architecture and predicts what Swift does."""
+    import keras
+    import keras_delta  # noqa: F401
+    d, x = exported
+    r = cli("convert", d / "delta.keras", d / "delta.weights.h5")
+    assert r.returncode == 0, r.stderr
+    model = keras.models.load_model(d / "delta.keras", compile=False)
+    for w in model.weights:
+        w.assign(np.zeros(w.shape, w.dtype))
+    model.load_weights(d / "delta.weights.h5")
+    assert sum(w.path.endswith("threshold") for w in model.weights) == 3
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), swift_prediction(d, "keras"), rtol=1e-4, atol=1e-4)
 
 
 def test_tf_keras_loads_predicts_and_trains(exported):
