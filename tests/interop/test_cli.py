@@ -102,15 +102,26 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
 
 
 def test_quick_demo_exports_files_keras_loads(tmp_path):
+    """`keras-delta demo --quick`: the JSON has CLI.md's keys, the refined exports
+    reloaded the same in Swift and Keras 3, and Keras 3 (with keras_delta) loads them here too."""
+    import json
+    import sys
+    sys.path.insert(0, str(ROOT / "tools" / "keras_delta"))
     import keras
+    import keras_delta  # noqa: F401
     r = cli("demo", "--quick", "-o", tmp_path, "--json", tmp_path / "report.json")
     assert r.returncode == 0, r.stderr
-    import json
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["reloadDeviation"] <= 1e-4
-    for name in ("frame_cnn_trained.h5", "frame_cnn_trained.keras"):
-        model = keras.models.load_model(tmp_path / name)
-        assert model.output_shape == (None, 6)
+    assert {"accuracy", "density_reduction", "exports", "runs"} <= set(report)
+    assert set(report["accuracy"]) == {"before", "after"} and report["density_reduction"] > 0
+    assert [run["model"] for run in report["runs"]] == ["models/frame_mobilenet.h5", "models/clip_temporal.h5"]
+    for run in report["runs"]:
+        assert len(run["exports"]) == 2 and all(e["reloaded_same"] for e in run["exports"]), run["exports"]
+    assert report["stream"]["speedup"] > 0
+    for name, shape in (("frame_refined.h5", (None, 6)), ("frame_refined.keras", (None, 6)), ("clip_refined.keras", (None, 10))):
+        model = keras.models.load_model(tmp_path / name, compile=False)
+        assert model.output_shape == shape, name
+        assert any(type(l).__name__ == "DeltaActivation" for l in model.layers), name
 
 
 @pytest.mark.parametrize("activation,loss", [("softmax", "sparse_categorical_crossentropy"),

@@ -38,7 +38,7 @@ def report(tmp_path_factory):
     import keras
     d = tmp_path_factory.mktemp("report")
     keras.utils.set_random_seed(1)
-    inp = keras.Input((16, 16, 3))
+    inp = keras.Input((16, 16, 3), name="frames")
     h = keras.layers.Rescaling(1 / 255)(inp)
     h = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1")(h)
     h = keras.layers.MaxPooling2D(2)(h)
@@ -56,7 +56,7 @@ def report(tmp_path_factory):
 def test_json_has_the_contract_keys(report):
     _, figures = report
     keys = {"name", "activation_density", "delta_density", "fan_out", "dense_macs", "spatial_macs", "delta_macs"}
-    assert [l["name"] for l in figures["layers"]] == ["input_layer_delta", "c1_delta", "c2_delta"]
+    assert [l["name"] for l in figures["layers"]] == ["frames_delta", "c1_delta", "c2_delta"]
     assert all(set(l) == keys for l in figures["layers"])
     assert set(figures["total"]) == keys - {"name", "fan_out"}
     assert figures["density_reduction"] > 0 and set(figures["accuracy"]) == {"baseline", "model"}
