@@ -13,29 +13,17 @@ public func calibrateThresholds(_ model: Model, on data: ClipSet, scale: Double,
     guard scale.isFinite, scale > 0 else { throw DeltaError.badArgument("scale", "must be a positive number, got \(scale)") }
     let deltas = model.executionOrder.compactMap { $0.layer as? DeltaActivation }
     guard !deltas.isEmpty else { throw DeltaError.badArgument("model", "'\(model.name)' holds no DeltaActivation layer") }
-    let explicitTime = hasExplicitTimeAxis(model)
     let saved = deltas.map { $0.threshold.value }
     var sums: [ObjectIdentifier: [Double]] = [:], counts: [ObjectIdentifier: Int] = [:]
     do {
         // Quantization off: the floor step leaves every activation as it is, to float precision.
-        for d in deltas { try d.threshold.assign(Tensor(repeating: 1e-6, shape: d.threshold.shape)) }
-        var start = 0
-        while start < data.clips.count {
-            let range = start..<Swift.min(start + clipsPerBatch, data.clips.count)
-            let x = try data.batch(range, explicitTime: explicitTime)
-            _ = try withoutGradient {
-                try model.runThroughGraph([x], freeing: true) { node, args, _ in
-                    if let d = node.layer as? DeltaActivation {
-                        let period = d.threshold.value.count
-                        var s = sums[ObjectIdentifier(d), default: [Double](repeating: 0, count: period)]
-                        for (i, v) in args[0].scalars.enumerated() { s[i % period] += Double(Swift.abs(v)) }
-                        sums[ObjectIdentifier(d)] = s
-                        counts[ObjectIdentifier(d), default: 0] += args[0].count / period
-                    }
-                    return try node.layer(args, training: false)
-                }
-            }
-            start = range.upperBound
+        for d in deltas { try d.threshold.assign(Tensor(repeating: DeltaActivation.stepFloor, shape: d.threshold.shape)) }
+        try data.runDeltaModel(model, clipsPerBatch: clipsPerBatch) { d, x, _, _ in
+            let period = d.threshold.value.count
+            var s = sums[ObjectIdentifier(d), default: [Double](repeating: 0, count: period)]
+            for (i, v) in x.scalars.enumerated() { s[i % period] += Double(Swift.abs(v)) }
+            sums[ObjectIdentifier(d)] = s
+            counts[ObjectIdentifier(d), default: 0] += x.count / period
         }
     } catch {
         for (d, t) in zip(deltas, saved) { try d.threshold.assign(t) }

@@ -87,7 +87,6 @@ public struct ClipSet {
 /// - Parameters:
 ///   - clipsPerBatch: clips run together (memory grows with it).
 public func measureSparsity(_ model: Model, on data: ClipSet, clipsPerBatch: Int = 4) throws -> SparsityReport {
-    guard clipsPerBatch >= 1 else { throw DeltaError.badArgument("clipsPerBatch", "must be at least 1, got \(clipsPerBatch)") }
     let explicitTime = hasExplicitTimeAxis(model)
     var stats: [ObjectIdentifier: LayerSparsity] = [:]
     var order: [ObjectIdentifier] = []
@@ -100,21 +99,10 @@ public func measureSparsity(_ model: Model, on data: ClipSet, clipsPerBatch: Int
         order.append(ObjectIdentifier(d))
     }
     var predictions: [Int] = []
-    var start = 0
-    while start < data.clips.count {
-        let range = start..<Swift.min(start + clipsPerBatch, data.clips.count)
-        let x = try data.batch(range, explicitTime: explicitTime)
-        let outputs = try withoutGradient {
-            try model.runThroughGraph([x], freeing: true) { node, args, _ in
-                let outs = try node.layer(args, training: false)
-                if let d = node.layer as? DeltaActivation, let y = outs.first {
-                    try countDeltas(y, layer: d, clips: range.count, explicitTime: explicitTime, into: &stats[ObjectIdentifier(d)]!)
-                }
-                return outs
-            }
-        }
-        predictions += try topClasses(outputs[0], clips: range.count)
-        start = range.upperBound
+    try data.runDeltaModel(model, clipsPerBatch: clipsPerBatch) { d, _, y, clips in
+        try countDeltas(y, layer: d, clips: clips, explicitTime: explicitTime, into: &stats[ObjectIdentifier(d)]!)
+    } batchDone: { output, clips in
+        predictions += try topClasses(output, clips: clips)
     }
     let accuracy = data.labels.map { labels in
         Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
@@ -144,6 +132,29 @@ private func countDeltas(_ y: Tensor, layer: DeltaActivation, clips: Int, explic
     s.deltaFrames += clips * Swift.max(0, frames - 1)
 }
 
+extension ClipSet {
+    /// Runs `model` at inference on the clips, `clipsPerBatch` at a time, in
+    /// the model's layout: `visit` sees each delta layer's input and output,
+    /// `batchDone` the model's first output and the batch's clip count.
+    func runDeltaModel(_ model: Model, clipsPerBatch: Int,
+                       visit: (_ layer: DeltaActivation, _ input: Tensor, _ output: Tensor, _ clips: Int) throws -> Void,
+                       batchDone: (_ output: Tensor, _ clips: Int) throws -> Void = { _, _ in }) throws {
+        guard clipsPerBatch >= 1 else { throw DeltaError.badArgument("clipsPerBatch", "must be at least 1, got \(clipsPerBatch)") }
+        let explicitTime = hasExplicitTimeAxis(model)
+        for start in stride(from: 0, to: clips.count, by: clipsPerBatch) {
+            let range = start..<Swift.min(start + clipsPerBatch, clips.count)
+            let outputs = try withoutGradient {
+                try model.runThroughGraph([try batch(range, explicitTime: explicitTime)], freeing: true) { node, args, _ in
+                    let outs = try node.layer(args, training: false)
+                    if let d = node.layer as? DeltaActivation, let y = outs.first { try visit(d, args[0], y, range.count) }
+                    return outs
+                }
+            }
+            try batchDone(outputs[0], range.count)
+        }
+    }
+}
+
 /// The top-1 class of each clip: of its output, or of the mean of its frames' outputs.
 func topClasses(_ output: Tensor, clips: Int) throws -> [Int] {
     guard output.rank >= 2, output.shape[0] % clips == 0 else {
@@ -165,7 +176,7 @@ func topClasses(_ output: Tensor, clips: Int) throws -> [Int] {
 public func baselineModel(_ dense: Model, like delta: Model) throws -> Model {
     if dense.executionOrder.contains(where: { $0.layer is DeltaActivation }) { return dense }
     var options = DeltaizeOptions()
-    options.thresholdInit = 1e-6
+    options.thresholdInit = Double(DeltaActivation.stepFloor)
     let deltas = delta.executionOrder.compactMap { $0.layer as? DeltaActivation }
     options.clipLength = deltas.compactMap { $0.clipLength }.first ?? 8
     options.inputDelta = delta.executionOrder.contains { node in

@@ -30,12 +30,12 @@ public struct SparsityComparison {
         let base = Dictionary((baseline?.layers ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for l in model.layers {
             rows.append([l.name, percent(l.activationDensity), percent(l.deltaDensity), formatNumber(l.fanOut),
-                         macs(l.denseMACs), macs(l.spatialMACs), macs(l.deltaMACs)]
+                         formatMACs(l.denseMACs), formatMACs(l.spatialMACs), formatMACs(l.deltaMACs)]
                         + (baseline != nil ? [base[l.name].map { percent($0.activationDensity) } ?? "-"] : []))
         }
         let t = model.total
-        rows.append(["total", percent(t.activationDensity), percent(t.deltaDensity), "", macs(t.denseMACs),
-                     macs(t.spatialMACs), macs(t.deltaMACs)] + (baseline != nil ? [percent(baseline!.total.activationDensity)] : []))
+        rows.append(["total", percent(t.activationDensity), percent(t.deltaDensity), "", formatMACs(t.denseMACs),
+                     formatMACs(t.spatialMACs), formatMACs(t.deltaMACs)] + (baseline != nil ? [percent(baseline!.total.activationDensity)] : []))
         var out = renderTable(rows, rightAligned: Set(1..<rows[0].count))
         if let r = densityReduction { out += "density reduction (baseline spatial MACs ÷ delta MACs): \(String(format: "%.2f", r))x\n" }
         if let a = model.accuracy {
@@ -92,8 +92,8 @@ public struct SparsityComparison {
                 + [("dense MACs", l.denseMACs), ("delta MACs", l.deltaMACs)])
         }
         let t = model.total
-        var totals = [("dense MACs per frame", macs(t.denseMACs)), ("spatial MACs per frame", macs(t.spatialMACs)),
-                      ("delta MACs per frame", macs(t.deltaMACs)), ("activation density", percent(t.activationDensity)),
+        var totals = [("dense MACs per frame", formatMACs(t.denseMACs)), ("spatial MACs per frame", formatMACs(t.spatialMACs)),
+                      ("delta MACs per frame", formatMACs(t.deltaMACs)), ("activation density", percent(t.activationDensity)),
                       ("delta density", percent(t.deltaDensity))]
         if let r = densityReduction { totals.append(("density reduction", String(format: "%.2fx", r))) }
         if let a = model.accuracy { totals.append(("accuracy", percent(a))) }
@@ -111,7 +111,7 @@ public struct SparsityComparison {
         <h2>Density per layer</h2>
         \(barChart(id: "density-chart", rows: densities, maximum: 1, format: percent))
         <h2>MACs per frame per layer</h2>
-        \(barChart(id: "macs-chart", rows: macRows, maximum: nil, format: macs))
+        \(barChart(id: "macs-chart", rows: macRows, maximum: nil, format: formatMACs))
         </body></html>
 
         """
@@ -146,7 +146,8 @@ public struct SparsityComparison {
 
 func percent(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
 
-func macs(_ x: Double) -> String {
+/// MACs as a table shows them: `442.4k`, `1.18M`, `2.05G`.
+public func formatMACs(_ x: Double) -> String {
     switch x {
     case 1e9...: return String(format: "%.2fG", x / 1e9)
     case 1e6...: return String(format: "%.2fM", x / 1e6)

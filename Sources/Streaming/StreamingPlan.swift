@@ -200,7 +200,7 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
     let name = layer.name + (folded.map { "+" + $0.name } ?? "")
     switch layer {
     case let d as DeltaActivation:
-        let q = d.threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
+        let q = d.stepValues
         return DeltaStep(name: name, step: q, input: args[0], output: output, count: outShape.reduce(1, *))
     case let c as BaseConv where isLinear(c):
         let act = Pointwise(c.activation)

@@ -224,7 +224,3 @@ struct RefineCommand: ParsableCommand {
         return "synthetic:" + (pairs + ["seed=\(seed + 1)"]).joined(separator: ",")
     }
 }
-
-private func formatMACs(_ x: Double) -> String {
-    x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
-}

@@ -118,15 +118,21 @@ public final class DeltaActivation: UnaryLayer {
                                   initializer: .constant(thresholdInit), trainable: trainableThreshold)
     }
 
+    /// The smallest quantization step: `q = max(|threshold|, stepFloor)`.
+    public static let stepFloor: Float = 1e-6
+
+    /// The steps of the current thresholds, `max(|threshold|, stepFloor)`.
+    public var stepValues: [Float] { threshold.value.scalars.map { Swift.max(Swift.abs($0), Self.stepFloor) } }
+
     /// The step `max(|threshold|, 1e-6)`; its gradient reaches `threshold`
     /// through `|·|` and the floor (`tf.maximum` sends ties to `|threshold|`).
     public func step() throws -> Tensor {
         let t = try threshold.read()
         return try Tensor.customGradient("delta_step", inputs: [t], forward: { ts in
-            Tensor(shape: ts[0].shape, scalars: ts[0].scalars.map { Swift.max(Swift.abs($0), 1e-6) })
+            Tensor(shape: ts[0].shape, scalars: ts[0].scalars.map { Swift.max(Swift.abs($0), Self.stepFloor) })
         }, backward: { g in
             [Tensor(shape: t.shape, scalars: zip(g.scalars, t.scalars).map { g, t in
-                Swift.abs(t) >= 1e-6 ? (t > 0 ? g : (t < 0 ? -g : 0)) : 0
+                Swift.abs(t) >= Self.stepFloor ? (t > 0 ? g : (t < 0 ? -g : 0)) : 0
             })]
         })
     }
@@ -158,7 +164,7 @@ public final class DeltaActivation: UnaryLayer {
 
     /// The step of each of `channels` channels, `max(|threshold|, 1e-6)`.
     public func channelSteps(channels: Int) throws -> [Float] {
-        let steps = threshold.value.scalars.map { Swift.max(Swift.abs($0), 1e-6) }
+        let steps = stepValues
         switch (granularity, steps.count) {
         case (.layer, 1): return [Float](repeating: steps[0], count: channels)
         case (.channel, channels): return steps
