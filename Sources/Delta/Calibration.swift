@@ -1,15 +1,25 @@
 import Layers
 import Tensor
 
+/// What a calibrated step is a multiple of.
+public enum CalibrationStatistic: String, CaseIterable {
+    /// The mean |activation|.
+    case activations
+    /// The mean |frame-to-frame change| of the activations, within clips: a
+    /// step of α times it leaves roughly 1/α of the changes (for α > 1).
+    case changes
+}
+
 /// Sets each delta layer's step from data (DELTA_SPEC.md § The layer,
-/// calibration): `scale` × the mean |activation| of each threshold's elements
-/// (per channel, per layer or per neuron, as the layer's granularity says),
-/// measured on `data` with quantization off. A threshold whose activations
-/// are all zero keeps its value.
+/// calibration): `scale` × the mean |activation| (or |change|, see
+/// `statistic`) of each threshold's elements (per channel, per layer or per
+/// neuron, as the layer's granularity says), measured on `data` with
+/// quantization off. A threshold whose statistic is zero keeps its value.
 ///
 /// - Returns: the new thresholds, by delta layer name.
 @discardableResult
-public func calibrateThresholds(_ model: Model, on data: ClipSet, scale: Double, clipsPerBatch: Int = 4) throws -> [String: Tensor] {
+public func calibrateThresholds(_ model: Model, on data: ClipSet, scale: Double, statistic: CalibrationStatistic = .activations,
+                                clipsPerBatch: Int = 4) throws -> [String: Tensor] {
     guard scale.isFinite, scale > 0 else { throw DeltaError.badArgument("scale", "must be a positive number, got \(scale)") }
     let deltas = model.executionOrder.compactMap { $0.layer as? DeltaActivation }
     guard !deltas.isEmpty else { throw DeltaError.badArgument("model", "'\(model.name)' holds no DeltaActivation layer") }
@@ -18,13 +28,29 @@ public func calibrateThresholds(_ model: Model, on data: ClipSet, scale: Double,
     do {
         // Quantization off: the floor step leaves every activation as it is, to float precision.
         for d in deltas { try d.threshold.assign(Tensor(repeating: DeltaActivation.stepFloor, shape: d.threshold.shape)) }
-        try data.runDeltaModel(model, clipsPerBatch: clipsPerBatch) { d, x, _, _ in
+        try data.runDeltaModel(model, clipsPerBatch: clipsPerBatch, visit: { d, x, _, clips in
             let period = d.threshold.value.count
             var s = sums[ObjectIdentifier(d), default: [Double](repeating: 0, count: period)]
-            for (i, v) in x.scalars.enumerated() { s[i % period] += Double(Swift.abs(v)) }
+            switch statistic {
+            case .activations:
+                for (i, v) in x.scalars.enumerated() { s[i % period] += Double(Swift.abs(v)) }
+                counts[ObjectIdentifier(d), default: 0] += x.count / period
+            case .changes:
+                // Frames as batch or an explicit time axis alike: each clip is `frames` runs of `frame` elements.
+                let frames = d.clipLength == nil ? x.shape[1] : x.shape[0] / clips
+                let frame = x.count / (clips * frames)
+                x.scalars.withUnsafeBufferPointer { v in
+                    for c in 0..<clips {
+                        for t in 1..<Swift.max(1, frames) {
+                            let now = (c * frames + t) * frame, before = now - frame
+                            for j in 0..<frame { s[j % period] += Double(Swift.abs(v[now + j] - v[before + j])) }
+                        }
+                    }
+                }
+                counts[ObjectIdentifier(d), default: 0] += clips * Swift.max(0, frames - 1) * frame / period
+            }
             sums[ObjectIdentifier(d)] = s
-            counts[ObjectIdentifier(d), default: 0] += x.count / period
-        }
+        })
     } catch {
         for (d, t) in zip(deltas, saved) { try d.threshold.assign(t) }
         throw error

@@ -52,8 +52,8 @@ public struct RefineOptions {
     public var freezeBatchNorm = false
     /// Sets every delta layer's threshold-gradient mode; nil keeps theirs.
     public var thresholdGradient: DeltaActivation.ThresholdGradient?
-    /// Calibrates the thresholds first: α × each channel's mean |activation| on this many clips.
-    public var calibration: (scale: Double, clips: Int)?
+    /// Calibrates the thresholds first: α × each channel's mean |activation| (or |change|) on this many clips.
+    public var calibration: (scale: Double, clips: Int, statistic: CalibrationStatistic)?
     /// Clips are shuffled with this seed (and the epoch).
     public var seed: UInt64 = 0
     /// Use at most this many clips.
@@ -105,8 +105,9 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
 
     if let mode = options.thresholdGradient { for d in deltas { d.thresholdGradient = mode } }
     if options.freezeBatchNorm { _ = model.freezeBatchNormalization() }
-    if let (scale, clips) = options.calibration {
-        try calibrateThresholds(model, on: try ClipSet.load(data, for: model, limit: clips, split: split, subset: .train), scale: scale)
+    if let (scale, clips, statistic) = options.calibration {
+        try calibrateThresholds(model, on: try ClipSet.load(data, for: model, limit: clips, split: split, subset: .train), scale: scale,
+                                statistic: statistic)
     }
     let classOutput = taskLoss(model)
     try model.compile(optimizer: options.optimizer ?? SGD(learningRate: 1e-3, momentum: 0.9), loss: classOutput,

@@ -19,6 +19,8 @@ struct DeltaizeCommand: ParsableCommand {
     @Option(help: "Clips (DATA, see CLI.md) to calibrate the thresholds on.") var calibrate: String?
     @Option(help: "With --calibrate: each channel's step is this times its mean |activation|.") var thresholdScale: Double = 0.1
     @Option(help: "With --calibrate: how many clips to use.") var calibrationClips: Int = 8
+    @Option(help: "With --calibrate: what the step is a multiple of: activations (mean |activation|) or changes (mean |frame-to-frame change|).")
+    var calibrationStatistic: String = "activations"
 
     func run() throws {
         let loaded = try KerasModelFile.load(input)
@@ -45,8 +47,8 @@ struct DeltaizeCommand: ParsableCommand {
         let result = try deltaize(loaded.model, options: options)
         if let calibrate {
             let data = try ClipSet.load(calibrate, for: result.model, limit: calibrationClips)
-            try calibrateThresholds(result.model, on: data, scale: thresholdScale)
-            print("calibrated \(result.placements.count) delta layers on \(data.clips.count) clips (scale \(thresholdScale))")
+            try calibrateThresholds(result.model, on: data, scale: thresholdScale, statistic: try calibration(calibrationStatistic))
+            print("calibrated \(result.placements.count) delta layers on \(data.clips.count) clips (\(thresholdScale) × mean |\(calibrationStatistic)|)")
         }
         print(result.table, terminator: "")
         try KerasModelFile.save(result.model, to: output, trainingConfig: loaded.trainingConfig)
@@ -112,7 +114,9 @@ struct RefineCommand: ParsableCommand {
     @Option(help: "λ rises linearly from 0 over this many steps.") var warmup: Int = 0
     @Flag(help: "BatchNormalization keeps its inference statistics and does not train.") var freezeBatchnorm = false
     @Option(help: "Threshold gradient: lsq, paper or hybrid (default: each layer's own).") var thresholdGradient: String?
-    @Option(help: "Calibrate the thresholds first: each channel's step is this times its mean |activation|.") var calibrateScale: Double?
+    @Option(help: "Calibrate the thresholds first: each channel's step is this times its mean |activation| (or |change|).") var calibrateScale: Double?
+    @Option(help: "With --calibrate-scale: activations (mean |activation|) or changes (mean |frame-to-frame change|).")
+    var calibrationStatistic: String = "activations"
     @Option(help: "Optimizer: sgd (lr 1e-3, momentum 0.9, the paper's) or adam.") var optimizer: String = "sgd"
     @Option(help: "Learning rate.") var learningRate: Double?
     @Option(help: "Distillation distance with --teacher: kl or mse.") var distance: String = "kl"
@@ -160,7 +164,7 @@ struct RefineCommand: ParsableCommand {
             }
             options.thresholdGradient = mode
         }
-        if let calibrateScale { options.calibration = (calibrateScale, 8) }
+        if let calibrateScale { options.calibration = (calibrateScale, 8, try calibration(calibrationStatistic)) }
         switch optimizer {
         case "sgd": options.optimizer = try SGD(learningRate: .constant(Float(learningRate ?? 1e-3)), momentum: 0.9)
         case "adam": options.optimizer = try Adam(learningRate: .constant(Float(learningRate ?? 5e-4)))
@@ -223,4 +227,12 @@ struct RefineCommand: ParsableCommand {
         pairs.removeAll { $0.hasPrefix("seed=") }
         return "synthetic:" + (pairs + ["seed=\(seed + 1)"]).joined(separator: ",")
     }
+}
+
+/// The `--calibration-statistic` of `deltaize` and `refine`.
+func calibration(_ name: String) throws -> CalibrationStatistic {
+    guard let statistic = CalibrationStatistic(rawValue: name) else {
+        throw CommandFailure(message: "--calibration-statistic must be activations or changes, got '\(name)'", code: 2)
+    }
+    return statistic
 }
