@@ -50,6 +50,9 @@ public struct RefineOptions {
     public var warmupSteps = 0
     /// BatchNormalization layers keep their inference statistics and do not train.
     public var freezeBatchNorm = false
+    /// What the sparsity losses penalise: the deltas (the method) or, as the paper's
+    /// spatial baseline, the activations (L1). The layers keep this after refining.
+    public var penalty: DeltaActivation.Penalty = .deltas
     /// Sets every delta layer's threshold-gradient mode; nil keeps theirs.
     public var thresholdGradient: DeltaActivation.ThresholdGradient?
     /// Calibrates the thresholds first: α × each channel's mean |activation| (or |change|) on this many clips.
@@ -104,6 +107,7 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
     let explicitTime = hasExplicitTimeAxis(model)
 
     if let mode = options.thresholdGradient { for d in deltas { d.thresholdGradient = mode } }
+    for d in deltas { d.penalty = options.penalty }
     if options.freezeBatchNorm { _ = model.freezeBatchNormalization() }
     if let (scale, clips, statistic) = options.calibration {
         try calibrateThresholds(model, on: try ClipSet.load(data, for: model, limit: clips, split: split, subset: .train), scale: scale,

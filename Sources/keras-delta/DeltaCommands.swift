@@ -115,6 +115,8 @@ struct RefineCommand: ParsableCommand {
     @Flag(help: "BatchNormalization keeps its inference statistics and does not train.") var freezeBatchnorm = false
     @Option(help: "Threshold gradient: lsq, paper or hybrid (default: each layer's own).") var thresholdGradient: String?
     @Option(help: "Calibrate the thresholds first: each channel's step is this times its mean |activation| (or |change|).") var calibrateScale: Double?
+    @Option(help: "What the sparsity loss penalises: deltas (the method) or activations (plain L1, the paper's spatial baseline).")
+    var penalty: String = "deltas"
     @Option(help: "With --calibrate-scale: activations (mean |activation|) or changes (mean |frame-to-frame change|).")
     var calibrationStatistic: String = "activations"
     @Option(help: "Optimizer: sgd (lr 1e-3, momentum 0.9, the paper's) or adam.") var optimizer: String = "sgd"
@@ -158,6 +160,10 @@ struct RefineCommand: ParsableCommand {
         }
         options.warmupSteps = warmup
         options.freezeBatchNorm = freezeBatchnorm
+        guard let penalty = DeltaActivation.Penalty(rawValue: penalty) else {
+            throw CommandFailure(message: "--penalty must be deltas or activations, got '\(self.penalty)'", code: 2)
+        }
+        options.penalty = penalty
         if let thresholdGradient {
             guard let mode = DeltaActivation.ThresholdGradient(rawValue: thresholdGradient) else {
                 throw CommandFailure(message: "--threshold-gradient must be lsq, paper or hybrid, got '\(thresholdGradient)'", code: 2)

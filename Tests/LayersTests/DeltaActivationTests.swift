@@ -30,8 +30,10 @@ final class DeltaActivationTests: XCTestCase {
         return d
     }
 
-    private func gradients(_ mode: DeltaActivation.ThresholdGradient) throws -> (y: Tensor, loss: Float, dx: Tensor, dt: Tensor) {
+    private func gradients(_ mode: DeltaActivation.ThresholdGradient, penalty: DeltaActivation.Penalty = .deltas)
+        throws -> (y: Tensor, loss: Float, dx: Tensor, dt: Tensor) {
         let d = try layer(mode)
+        d.penalty = penalty
         let tape = GradientTape()
         let xw = tape.watch(x)
         let (y, total) = try tape.record { () throws -> (Tensor, Tensor) in
@@ -52,6 +54,15 @@ final class DeltaActivationTests: XCTestCase {
         let g = try gradients(.lsq)
         XCTAssertEqual(g.loss, 0.75, accuracy: 1e-6)
         let expected: [Float] = [0.75, 1.25, 1.25, 0.75, 1, 0.75, 1, 1.25]
+        for (a, e) in zip(g.dx.scalars, expected) { XCTAssertEqual(a, e, accuracy: 1e-6) }
+    }
+
+    /// The spatial baseline penalises |y|: y = [0, .75, .5, −.75, 1, 0, 1, 1], mean |y| = 5/8,
+    /// loss = 0.5·2·5/8 = 0.625, and each x gets 1 + (λ·fan_out/8)·sign(y) = 1 ± 0.125.
+    func testActivationPenalty() throws {
+        let g = try gradients(.lsq, penalty: .activations)
+        XCTAssertEqual(g.loss, 0.625, accuracy: 1e-6)
+        let expected: [Float] = [1, 1.125, 1.125, 0.875, 1.125, 1, 1.125, 1.125]
         for (a, e) in zip(g.dx.scalars, expected) { XCTAssertEqual(a, e, accuracy: 1e-6) }
     }
 

@@ -23,6 +23,14 @@ public final class DeltaActivation: UnaryLayer {
         case lsq, paper, hybrid
     }
 
+    /// What the sparsity loss is the mean |·| of.
+    public enum Penalty: String, CaseIterable {
+        /// The frame-to-frame changes `Δ` (DELTA_SPEC.md): the method.
+        case deltas
+        /// The quantized activations `y` themselves: the paper's spatial-L1 baseline.
+        case activations
+    }
+
     /// The name the sparsity losses are logged under in `fit`.
     public static let lossName = "delta_loss"
     /// The name of the running delta density in `fit`'s logs.
@@ -42,6 +50,8 @@ public final class DeltaActivation: UnaryLayer {
     /// Frames per clip when frames are the batch; `nil` with an explicit time axis.
     public var clipLength: Int?
     public var thresholdGradient: ThresholdGradient
+    /// What the sparsity loss penalises; not part of the config.
+    public var penalty: Penalty = .deltas
     /// The quantization step before `|·|` and the 1e-6 floor.
     public private(set) var threshold: Variable!
 
@@ -153,7 +163,8 @@ public final class DeltaActivation: UnaryLayer {
             let difference = try DeltaKernels.meanAbsoluteFrameDifference(yLoss, clips: clips, frames: frames)
             deltaCounts.nonZero += difference.nonZero
             deltaCounts.total += difference.count
-            addLoss(try difference.mean * Float(sparsityWeight * fanOut), name: Self.lossName)
+            let penalised = penalty == .deltas ? difference.mean : try yLoss.abs().mean()
+            addLoss(try penalised * Float(sparsityWeight * fanOut), name: Self.lossName)
         }
         return y
     }
