@@ -110,7 +110,9 @@ struct RefineCommand: ParsableCommand {
     @Option(help: "Clips per batch.") var batchSize: Int = 4
     @Option(help: "λ of every delta layer (default: each layer's own).") var sparsityWeight: Double?
     @Option(help: "paper: 8-frame clips (batch 4, λ 1e-4) for --epochs, then 2-frame clips (batch 16, λ 1e-6) for --epochs2.") var preset: String?
-    @Option(help: "With --preset paper: epochs of the second phase.") var epochs2: Int = 1
+    @Option(help: "With --preset paper or --sparsity-weight2: epochs of the second phase.") var epochs2: Int = 1
+    @Option(help: "A second phase of --epochs2 epochs on the same clips with this λ (a lower one lets accuracy recover).")
+    var sparsityWeight2: Double?
     @Option(help: "λ rises linearly from 0 over this many steps.") var warmup: Int = 0
     @Flag(help: "BatchNormalization keeps its inference statistics and does not train.") var freezeBatchnorm = false
     @Option(help: "Threshold gradient: lsq, paper or hybrid (default: each layer's own).") var thresholdGradient: String?
@@ -137,6 +139,7 @@ struct RefineCommand: ParsableCommand {
             throw ValidationError("--epochs, --epochs2 must be ≥ 0; --clip-length, --batch-size, --summary-clips ≥ 1")
         }
         guard labelWeight >= 0, labelWeight <= 1 else { throw ValidationError("--label-weight must be within 0…1") }
+        guard preset == nil || sparsityWeight2 == nil else { throw ValidationError("--sparsity-weight2 and --preset set the phases two ways; give one") }
     }
 
     func run() throws {
@@ -146,6 +149,9 @@ struct RefineCommand: ParsableCommand {
         switch preset {
         case nil:
             options.phases = [RefinePhase(epochs: epochs, clipLength: clipLength, clipsPerBatch: batchSize, sparsityWeight: sparsityWeight)]
+            if let sparsityWeight2 {
+                options.phases.append(RefinePhase(epochs: epochs2, clipLength: clipLength, clipsPerBatch: batchSize, sparsityWeight: sparsityWeight2))
+            }
         case "paper"?:
             options.phases = RefinePhase.paper(epochs: (epochs, epochs2))
         default:
@@ -215,11 +221,14 @@ struct RefineCommand: ParsableCommand {
             }
             var object: JSONObject = ["history": .array(history),
                                       "checkpoint": result.checkpoint.map { .string($0) } ?? .null,
-                                      "delta_density": ["before": .double(before.total.deltaDensity), "after": .double(after.total.deltaDensity)]]
+                                      "delta_density": ["before": .double(before.total.deltaDensity), "after": .double(after.total.deltaDensity)],
+                                      "delta_macs": ["before": .double(before.total.deltaMACs), "after": .double(after.total.deltaMACs)],
+                                      "held_out_clips": .int(clips.clips.count)]
             if let b = before.accuracy, let a = after.accuracy { object["accuracy"] = ["before": .double(b), "after": .double(a)] }
             if let teacherReport {
                 object["agreement"] = ["before": .double(try before.agreement(with: teacherReport)),
                                        "after": .double(try after.agreement(with: teacherReport))]
+                object["density_reduction"] = .double(teacherReport.total.spatialMACs / max(after.total.deltaMACs, 1e-12))
             }
             try writeAtomically(JSONValue.object(object).serialized() + "\n", to: json)
         }
