@@ -42,6 +42,9 @@ public struct ClipSourceOptions {
     public var augmentation: ClipAugmentation?
     /// Videos: frames per second to decode at (nil: the video's own rate).
     public var frameRate: Double?
+    /// The model's class count (its output's last axis), which the synthetic set
+    /// takes when DATA names none; set by ``match(_:)``.
+    public var classCount: Int?
     /// Videos: clips per video, evenly spaced; nil: one clip at a random place
     /// per video and epoch, or for a single video file every non-overlapping clip.
     public var clipsPerVideo: Int?
@@ -83,6 +86,7 @@ public struct ClipSourceOptions {
                                             + "[batch, H, W, C] nor clips [batch, T, H, W, C]")
         }
         if let h = shape[shape.count - 3], let w = shape[shape.count - 2] { frameSize = (h, w) }
+        if let output = model.outputShapes.first, output.count >= 2, let classes = output.last ?? nil { classCount = classes }
     }
 }
 

@@ -21,7 +21,7 @@ public struct DataSourceError: Error, CustomStringConvertible, Equatable {
 /// ```
 public enum DataSourceSpec: Equatable {
     /// The built-in synthetic set; `size` nil means the requested frame size (else 64).
-    case synthetic(mode: SyntheticActionSet.Mode, classes: Int, clips: Int, frames: Int?, size: Int?, seed: UInt64)
+    case synthetic(mode: SyntheticActionSet.Mode, classes: Int?, clips: Int, frames: Int?, size: Int?, seed: UInt64)
     /// A folder in the `data synth` layout: `clips.npy` `[N, T, H, W, 3]`, optional `labels.npy` `[N]` and `classes.txt`.
     case arrays(folder: URL)
     /// A UCF101 root (class folders, with `ucfTrainTestlist` inside or beside it).
@@ -72,8 +72,8 @@ public enum DataSourceSpec: Equatable {
 
     private static func parseSynthetic(_ body: String, _ text: String) throws -> DataSourceSpec {
         var mode = SyntheticActionSet.Mode.motion
-        var classes = 10, clips = 200, seed: UInt64 = 0
-        var frames: Int?, size: Int?
+        var clips = 200, seed: UInt64 = 0
+        var classes: Int?, frames: Int?, size: Int?
         var seen = Set<String>()
         for item in body.split(separator: ",", omittingEmptySubsequences: true) {
             let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -141,12 +141,14 @@ public enum DataSourceSpec: Equatable {
     public func makeSource(_ options: ClipSourceOptions) throws -> ClipDataSource {
         switch self {
         case let .synthetic(mode, classes, clips, frames, size, seed):
-            // Made at the model's size when no size is given (at least 16, then resized).
+            // Made at the model's size and class count when none is given (at least 16 pixels, then resized).
             let height = size ?? options.frameSize.map { Swift.max($0.height, 16) } ?? 64
             let width = size ?? options.frameSize.map { Swift.max($0.width, 16) } ?? 64
             let set: SyntheticActionSet
             do {
-                set = try SyntheticActionSet(.init(mode: mode, classCount: classes, clipCount: clips,
+                let available = SyntheticActionSet.classNames(for: mode).count
+                let matched = options.classCount.flatMap { (2...available).contains($0) ? $0 : nil }
+                set = try SyntheticActionSet(.init(mode: mode, classCount: classes ?? matched ?? 10, clipCount: clips,
                                                    frameCount: frames ?? options.clipLength ?? 8,
                                                    height: height, width: width, seed: seed))
             } catch {

@@ -157,6 +157,23 @@ final class ClipDataSourceTests: XCTestCase {
         XCTAssertThrowsError(try options.match(try Model(inputs: [vector], outputs: [try Dense(units: 1)(vector)])))
     }
 
+    /// A synthetic DATA without `classes` takes the model's class count when the set has that many.
+    func testSyntheticTakesTheModelsClassCount() throws {
+        func classCount(units: Int, _ data: String) throws -> Int {
+            let input = Input(shape: [16, 16, 3])
+            let model = try Model(inputs: [input], outputs: [try Dense(units: units)(try GlobalAveragePooling2D()(input))])
+            var options = ClipSourceOptions(batchSize: 1)
+            try options.match(model)
+            XCTAssertEqual(options.classCount, units)
+            return try DataSourceSpec.parse(data).makeSource(options).classNames.count
+        }
+        XCTAssertEqual(try classCount(units: 6, "synthetic:mode=appearance,clips=2"), 6)
+        XCTAssertEqual(try classCount(units: 6, "synthetic:mode=appearance,clips=2,classes=4"), 4)
+        XCTAssertEqual(try classCount(units: 3, "synthetic:clips=2"), 3)
+        // More outputs than the set has classes (motion has 10): the default.
+        XCTAssertEqual(try classCount(units: 1000, "synthetic:clips=2"), 10)
+    }
+
     // MARK: Training on clips
 
     func testFitAndEvaluateOnClips() throws {
@@ -211,7 +228,7 @@ final class ClipDataSourceTests: XCTestCase {
 
     func testParseSynthetic() throws {
         XCTAssertEqual(try DataSourceSpec.parse("synthetic"),
-                       .synthetic(mode: .motion, classes: 10, clips: 200, frames: nil, size: nil, seed: 0))
+                       .synthetic(mode: .motion, classes: nil, clips: 200, frames: nil, size: nil, seed: 0))
         XCTAssertEqual(try DataSourceSpec.parse("synthetic:mode=appearance,classes=6,clips=12,frames=3,size=32,seed=9"),
                        .synthetic(mode: .appearance, classes: 6, clips: 12, frames: 3, size: 32, seed: 9))
         let bad: [(String, String)] = [
