@@ -8,7 +8,7 @@ PYTHON := .venv/bin/python
 CPU_FLAGS := $(shell f=/proc/cpuinfo; for x in avx2 fma bmi1 bmi2 movbe f16c abm; do grep -qw $$x $$f 2>/dev/null || exit 0; done; echo -Xswiftc -target-cpu -Xswiftc haswell)
 SWIFT_FLAGS ?= $(CPU_FLAGS)
 
-.PHONY: setup build test demo bench fixtures models clean
+.PHONY: setup build test demo bench fixtures models reproduction clean
 
 setup:
 	@bash tools/setup.sh
@@ -58,6 +58,10 @@ fixtures: setup
 # Retrains the bundled Keras models of models/ (models/README.md; about 15 minutes on 2 cores).
 models: build
 	KERAS_DELTA_CLI=.build/release/keras-delta $(PYTHON) tools/gen_bundled_models.py --synth .build/bundled-data
+
+# REPRODUCTION.md and docs/reproduction/ from real refinement runs (about 30 minutes on 2 cores).
+reproduction: build
+	$(PYTHON) tools/reproduce.py
 
 clean:
 	rm -rf .build
