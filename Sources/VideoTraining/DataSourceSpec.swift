@@ -31,6 +31,19 @@ public enum DataSourceSpec: Equatable {
     /// A folder of video files (searched one level of subfolders deep); no labels.
     case videoFolder(URL)
 
+    /// The `DATA` text that parses back to this spec (a UCF101 root's split and
+    /// subset are options of their own).
+    public var argument: String {
+        switch self {
+        case let .synthetic(mode, classes, clips, frames, size, seed):
+            let given: [(String, Int?)] = [("classes", classes), ("clips", clips), ("frames", frames), ("size", size)]
+            return "synthetic:mode=\(mode.rawValue)" + given.compactMap { key, value in value.map { ",\(key)=\($0)" } }.joined()
+                + ",seed=\(seed)"
+        case .arrays(let url), .ucf101(let url, _, _), .videoFile(let url), .videoFolder(let url):
+            return url.path
+        }
+    }
+
     /// The keys of `synthetic:…`, as `keras-delta data synth`'s flags.
     public static let syntheticKeys = ["mode", "classes", "clips", "frames", "size", "seed"]
 

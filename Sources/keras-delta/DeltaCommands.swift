@@ -236,11 +236,8 @@ struct RefineCommand: ParsableCommand {
 
     /// Fresh synthetic clips (the next seed) for a synthetic DATA; DATA itself otherwise.
     private func heldOutSpec(_ data: String) -> String {
-        guard data == "synthetic" || data.hasPrefix("synthetic:") else { return data }
-        var pairs = data.dropFirst("synthetic".count).drop { $0 == ":" }.split(separator: ",").map(String.init)
-        let seed = pairs.first { $0.hasPrefix("seed=") }.flatMap { UInt64($0.dropFirst(5)) } ?? 0
-        pairs.removeAll { $0.hasPrefix("seed=") }
-        return "synthetic:" + (pairs + ["seed=\(seed + 1)"]).joined(separator: ",")
+        guard case let .synthetic(mode, classes, clips, frames, size, seed)? = try? DataSourceSpec.parse(data) else { return data }
+        return DataSourceSpec.synthetic(mode: mode, classes: classes, clips: clips, frames: frames, size: size, seed: seed &+ 1).argument
     }
 }
 

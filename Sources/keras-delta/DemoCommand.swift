@@ -54,9 +54,9 @@ struct DemoRun {
     var folder: URL
     var python: String?
 
-    /// The recipe: each step starts at this multiple of its channel's mean |activation|, and λ is small
-    /// against fan-outs in the hundreds and activations in pixel units.
-    let calibrationScale = 0.35, sparsityWeight = 1e-3
+    /// The recipe of REPRODUCTION.md: each step starts at this multiple of its channel's mean
+    /// |frame-to-frame change|, and λ is small against fan-outs in the hundreds.
+    let calibrationScale = 2.0, sparsityWeight = 1e-2, labelWeight = 0.8
 
     struct Export { var path: String; var reloadedSame: Bool; var deviation: Double }
 
@@ -94,18 +94,19 @@ struct DemoRun {
             throw CommandFailure(message: "\(modelPath): the demo needs a known input size and class count", code: 2)
         }
         let frames = 8
-        let (trainClips, testClips, epochs) = quick ? (48, 24, 1) : (320, 96, 4)
+        let (trainClips, testClips, epochs) = quick ? (48, 24, 1) : (160, 96, 6)
         let synth = "synthetic:mode=\(mode),classes=\(classes),frames=\(frames),size=\(side)"
         let train = "\(synth),clips=\(trainClips),seed=2000", test = "\(synth),clips=\(testClips),seed=1000"
         print("data: \(trainClips) training clips (\(train)), \(testClips) held-out clips (seed 1000)")
 
-        section("\(name): deltaize, steps calibrated to \(calibrationScale) × each channel's mean |activation| on 8 training clips")
+        section("\(name): deltaize, steps calibrated to \(calibrationScale) × each channel's mean |frame-to-frame change| on 8 training clips")
         var options = DeltaizeOptions()
         options.clipLength = frames
         options.sparsityWeight = sparsityWeight
         options.thresholdGradient = .hybrid
         let delta = try deltaize(dense, options: options)
-        try calibrateThresholds(delta.model, on: try ClipSet.load(train, for: delta.model, limit: 8), scale: calibrationScale)
+        try calibrateThresholds(delta.model, on: try ClipSet.load(train, for: delta.model, limit: 8), scale: calibrationScale,
+                                statistic: .changes)
         print(delta.table, terminator: "")
 
         section("\(name): the dense model and the unrefined delta model on held-out clips")
@@ -118,12 +119,12 @@ struct DemoRun {
 
         section("\(name): refine (labels and the dense teacher, λ \(sparsityWeight) with warm-up, hybrid thresholds, frozen BatchNorm)")
         var refineOptions = RefineOptions()
-        refineOptions.phases = [RefinePhase(epochs: epochs, clipLength: frames, clipsPerBatch: 8)]
+        refineOptions.phases = [RefinePhase(epochs: epochs, clipLength: frames, clipsPerBatch: 4)]
         refineOptions.optimizer = try Adam(learningRate: 5e-4)
         refineOptions.teacher = dense
-        refineOptions.labelWeight = 0.5
+        refineOptions.labelWeight = labelWeight
         refineOptions.distance = .klDivergence(temperature: 2)
-        refineOptions.warmupSteps = max(1, trainClips / 8)
+        refineOptions.warmupSteps = max(1, min(20, trainClips / 4))
         refineOptions.freezeBatchNorm = true
         refineOptions.seed = 7
         _ = try refine(delta.model, data: train, options: refineOptions)

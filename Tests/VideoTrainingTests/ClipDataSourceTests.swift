@@ -231,6 +231,10 @@ final class ClipDataSourceTests: XCTestCase {
                        .synthetic(mode: .motion, classes: nil, clips: 200, frames: nil, size: nil, seed: 0))
         XCTAssertEqual(try DataSourceSpec.parse("synthetic:mode=appearance,classes=6,clips=12,frames=3,size=32,seed=9"),
                        .synthetic(mode: .appearance, classes: 6, clips: 12, frames: 3, size: 32, seed: 9))
+        for text in ["synthetic", "synthetic:mode=appearance,classes=6,clips=12,frames=3,size=32,seed=9", "synthetic:size=20,seed=4"] {
+            let spec = try DataSourceSpec.parse(text)
+            XCTAssertEqual(try DataSourceSpec.parse(spec.argument), spec, spec.argument)
+        }
         let bad: [(String, String)] = [
             ("synthetic:colour=red", "DATA 'synthetic:colour=red': unknown key 'colour'; the keys are mode, classes, clips, frames, size, seed"),
             ("synthetic:clips=0", "DATA 'synthetic:clips=0': clips must be an integer of at least 1, got '0'"),
