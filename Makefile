@@ -49,6 +49,7 @@ fixtures: setup
 	$(PYTHON) tools/gen_distillation_fixtures.py
 	cd tools && ../$(PYTHON) gen_mask_fixtures.py
 	$(PYTHON) tools/gen_delta_fixtures.py
+	$(PYTHON) tools/gen_fuzz_delta_models.py
 	$(PYTHON) tools/gen_refine_fixtures.py
 	$(PYTHON) tools/gen_operation_fixtures.py
 	$(PYTHON) tools/gen_optimizer_state_fixtures.py

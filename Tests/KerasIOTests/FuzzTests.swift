@@ -42,8 +42,8 @@ final class FuzzTests: XCTestCase {
 
     /// Every fixture folder holding Keras-written models: MLPs, convolutions,
     /// nested and shared models, RNNs and Bidirectional, attention, masks,
-    /// op nodes, augmentation, Conv3D and video models.
-    static let modelFolders = ["models", "configs", "video", "masking", "operations", "regressions", "augmentation"]
+    /// op nodes, augmentation, Conv3D and video models, delta models (DeltaActivation).
+    static let modelFolders = ["models", "configs", "video", "masking", "operations", "regressions", "augmentation", "delta"]
 
     /// Legacy full-model files (tf-keras and Keras 3 `.h5`), from every folder.
     static func legacyModels() throws -> [URL] {
@@ -74,7 +74,7 @@ final class FuzzTests: XCTestCase {
             XCTAssertFalse((legacy + archives).filter { $0.deletingLastPathComponent().lastPathComponent == folder }.isEmpty,
                            "no model in Fixtures/\(folder)")
         }
-        for kind in ["bidirectional", "attention", "ops", "augmented", "conv3d", "lstm", "gru", "masking"] {
+        for kind in ["bidirectional", "attention", "ops", "augmented", "conv3d", "lstm", "gru", "masking", "delta"] {
             XCTAssertTrue((legacy + archives).contains { $0.path.contains(kind) }, "no '\(kind)' model")
         }
     }
