@@ -50,6 +50,15 @@ def run(args, **kw):
     return r
 
 
+def cached(args, report):
+    """Runs the command unless `report` is there from the same command (an interrupted run picks up where it stopped)."""
+    stamp = report.with_name(report.name + ".command")
+    if report.exists() and stamp.exists() and stamp.read_text() == display(args):
+        return
+    run(args)
+    stamp.write_text(display(args))
+
+
 def display(args):
     return "keras-delta " + " ".join(shlex.quote(str(a)).replace(str(ROOT) + "/", "") for a in args)
 
@@ -87,7 +96,7 @@ def experiment(model, name, settings, stream=False):
     out, report = WORK / f"{model}_{slug}.h5", WORK / f"{model}_{slug}.json"
     args = refine_args(model, settings, delta, out, report)
     start = time.time()
-    run(args)
+    cached(args, report)
     r = json.loads(report.read_text())
     result = {"name": name, "command": display(args), "seconds": round(time.time() - start, 1),
               "density_reduction": r["density_reduction"], "delta_density": r["delta_density"]["after"],
@@ -96,7 +105,7 @@ def experiment(model, name, settings, stream=False):
     if stream:
         s = WORK / f"{model}_{slug}_stream.json"
         stream_args = ["stream", out, "--data", f"{MODELS[model]['synth']},clips=40,seed=1000", "--frames", 320, "--json", s]
-        run(stream_args)
+        cached(stream_args, s)
         st = json.loads(s.read_text())
         result["stream"] = {"command": display(stream_args), "speedup": st["speedup"], "speedup_cpu": st["speedup_cpu"],
                             "theoretical": st["theoretical_speedup"], "delta_density": st["delta_density"],

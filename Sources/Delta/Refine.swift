@@ -118,7 +118,9 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
                       metrics: useLabels ? ["accuracy"] : [])
 
     var result = RefineResult()
-    let targets = deltas.map { $0.sparsityWeight }
+    let targets = deltas.map { $0.sparsityWeight }, clipLengths = deltas.map { $0.clipLength }
+    // The model keeps the clip length it came with (a phase of 2-frame clips is a training device).
+    defer { for (d, t) in zip(deltas, clipLengths) { d.clipLength = t } }
     var firstStep = 0
     for (index, phase) in options.phases.enumerated() {
         for (d, target) in zip(deltas, targets) {

@@ -86,6 +86,18 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// The paper's second phase trains on 2-frame clips; the refined model keeps its own clip length.
+    func testPhasesOfOtherClipLengthsKeepTheModelsClipLength() throws {
+        let model = try deltaModel().delta
+        var o = options(epochs: 1)
+        o.phases = [RefinePhase(epochs: 1, clipLength: 4, clipsPerBatch: 2), RefinePhase(epochs: 1, clipLength: 2, clipsPerBatch: 4)]
+        let result = try refine(model, data: Self.data, options: o)
+        XCTAssertEqual(result.history.count, 2)
+        let deltas = model.executionOrder.compactMap { $0.layer as? DeltaActivation }
+        XCTAssertFalse(deltas.isEmpty)
+        XCTAssertTrue(deltas.allSatisfy { $0.clipLength == 4 }, "\(deltas.map { $0.clipLength })")
+    }
+
     func testNaNStopsTheRunAndKeepsTheLastGoodCheckpoint() throws {
         let dir = try folder()
         let model = try deltaModel().delta
