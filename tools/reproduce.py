@@ -95,11 +95,9 @@ def experiment(model, name, settings, stream=False):
     slug = "".join(c if c.isalnum() else "_" for c in name)
     out, report = WORK / f"{model}_{slug}.h5", WORK / f"{model}_{slug}.json"
     args = refine_args(model, settings, delta, out, report)
-    start = time.time()
     cached(args, report)
     r = json.loads(report.read_text())
-    result = {"name": name, "command": display(args), "seconds": round(time.time() - start, 1),
-              "density_reduction": r["density_reduction"], "delta_density": r["delta_density"]["after"],
+    result = {"name": name, "command": display(args), "density_reduction": r["density_reduction"], "delta_density": r["delta_density"]["after"],
               "delta_macs": r["delta_macs"]["after"], "agreement": r["agreement"]["after"],
               "accuracy": r.get("accuracy", {}).get("after")}
     if stream:
@@ -111,7 +109,7 @@ def experiment(model, name, settings, stream=False):
                             "theoretical": st["theoretical_speedup"], "delta_density": st["delta_density"],
                             "max_deviation": st["max_deviation"], "load_average": st.get("load_average")}
     print(f"  {model} {name}: {result['density_reduction']:.2f}x, accuracy {result['accuracy']}, "
-          f"agreement {result['agreement']:.3f} ({result['seconds']} s)", flush=True)
+          f"agreement {result['agreement']:.3f}", flush=True)
     return result
 
 

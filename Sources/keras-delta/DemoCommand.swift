@@ -94,7 +94,7 @@ struct DemoRun {
             throw CommandFailure(message: "\(modelPath): the demo needs a known input size and class count", code: 2)
         }
         let frames = 8
-        let (trainClips, testClips, epochs) = quick ? (48, 24, 1) : (160, 96, 6)
+        let (trainClips, testClips, epochs) = quick ? (64, 24, 2) : (160, 96, 6)
         let synth = "synthetic:mode=\(mode),classes=\(classes),frames=\(frames),size=\(side)"
         let train = "\(synth),clips=\(trainClips),seed=2000", test = "\(synth),clips=\(testClips),seed=1000"
         print("data: \(trainClips) training clips (\(train)), \(testClips) held-out clips (seed 1000)")
