@@ -95,6 +95,7 @@ struct StreamRunOptions: ParsableArguments {
     @Option(help: "At most this many frames.") var frames = 300
     @Option(help: "A linear layer with more than this fraction of changed inputs recomputes densely.") var denseCutoff = 0.5
     @Option(help: "Also write the results as JSON to this file.") var json: String?
+    @Flag(help: "Also time every step (one more delta and dense run) and print microseconds per frame by step.") var profile = false
 
     /// Bad values exit with status 2, as the CLI contract asks.
     func check() throws {
@@ -156,6 +157,8 @@ struct StreamReport {
     /// Frames per second of process CPU time: robust to other load on the machine.
     var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
     var loadAverage = 0.0
+    /// With `--profile`: each step's name and microseconds per frame, delta and dense.
+    var stepProfile: [(name: String, delta: Double, dense: Double, changed: Double)] = []
 
     var speedup: Double { deltaFPS / denseFPS }
     var achievedFraction: Double { speedup / theoreticalSpeedup }
@@ -208,6 +211,27 @@ struct StreamReport {
         report.denseMACs = statistics.denseMACs
         report.deltaMACs = statistics.deltaMACs
         report.macsDone = statistics.macs
+        if options.profile {
+            // Best of three per step: the machine is shared.
+            var delta = [Double](repeating: .infinity, count: plan.steps.count), dense = delta
+            var changes = [Int](repeating: 0, count: plan.steps.count)
+            for _ in 0..<3 {
+                let d = plan.makeStream(), e = plan.makeStream()
+                d.profile = true
+                e.profile = true
+                e.alwaysDense = true
+                _ = try run(d, keep: false)
+                _ = try run(e, keep: false)
+                for k in plan.steps.indices {
+                    delta[k] = min(delta[k], Double(d.stepNanoseconds[k]) / 1e3 / Double(count))
+                    dense[k] = min(dense[k], Double(e.stepNanoseconds[k]) / 1e3 / Double(count))
+                }
+                changes = d.stepChanges
+            }
+            report.stepProfile = plan.steps.indices.map { k in
+                (plan.steps[k].name, delta[k], dense[k], Double(changes[k]) / Double(count * plan.steps[k].outputCount))
+            }
+        }
 
         if options.streams > 1 {
             func parallel(dense: Bool) throws -> Double {
@@ -256,6 +280,13 @@ struct StreamReport {
                      deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
         print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
                      theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
+        if !stepProfile.isEmpty {
+            print("microseconds per frame by step (delta, dense) and the fraction of its output changed per frame (delta):")
+            func pad(_ s: String) -> String { s.count >= 28 ? s : s + String(repeating: " ", count: 28 - s.count) }
+            for p in stepProfile { print("  " + pad(p.name) + String(format: "%8.2f %8.2f %8.4f", p.delta, p.dense, p.changed)) }
+            print("  " + pad("total") + String(format: "%8.2f %8.2f",
+                         stepProfile.reduce(0) { $0 + $1.delta }, stepProfile.reduce(0) { $0 + $1.dense }))
+        }
         if streams > 1 {
             print(String(format: "%d streams: delta %.1f frames/s (%.2fx one stream), dense %.1f frames/s (%.2fx one stream)",
                          streams, streamsDeltaFPS, streamsDeltaFPS / deltaFPS, streamsDenseFPS, streamsDenseFPS / denseFPS))
