@@ -107,20 +107,21 @@ struct StreamRunOptions: ParsableArguments {
     }
 }
 
-/// Frames `[T, H, W, 3]` for `model` from a DATA argument: video files are
-/// decoded by FFmpeg at the model's frame size; clip sets are played one clip after the other.
-func streamFrames(_ spec: String, for model: Model, limit: Int) throws -> Tensor {
-    var isFolder: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isFolder)
-    let isSynthFolder = exists && isFolder.boolValue
-        && FileManager.default.fileExists(atPath: URL(fileURLWithPath: spec).appendingPathComponent("clips.npy").path)
-    if exists && !isSynthFolder {
-        var url = URL(fileURLWithPath: spec)
-        if isFolder.boolValue {
-            let files = try FileManager.default.contentsOfDirectory(atPath: spec).filter { !$0.hasPrefix(".") }.sorted()
-            guard let first = files.first else { throw CommandFailure(message: "\(spec): the folder holds no video", code: 2) }
-            url = url.appendingPathComponent(first)
-        }
+/// Frames `[T, H, W, 3]` for `model` from a DATA argument (CLI.md § Data
+/// sources, parsed by `DataSourceSpec`): a video file, or the first video of a
+/// folder, is decoded by FFmpeg at the model's frame size as one continuous
+/// stream; clip sets are loaded by `ClipSet.load` and played one clip after the other.
+func streamFrames(_ data: String, for model: Model, limit: Int) throws -> Tensor {
+    var video: URL?
+    switch try DataSourceSpec.parse(data, subset: .test) {
+    case .videoFile(let url): video = url
+    case .videoFolder(let url):
+        let files = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { !$0.hasPrefix(".") }.sorted()
+        guard let first = files.first else { throw CommandFailure(message: "\(data): the folder holds no video", code: 2) }
+        video = url.appendingPathComponent(first)
+    default: break
+    }
+    if let url = video {
         let shape = model.inputs[0].shape
         guard shape.count == 4, let h = shape[1], let w = shape[2], shape[3] == 3 else {
             throw CommandFailure(message: "\(model.name): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
@@ -129,7 +130,7 @@ func streamFrames(_ spec: String, for model: Model, limit: Int) throws -> Tensor
         guard clip.frameCount >= 2 else { throw CommandFailure(message: "\(url.path): fewer than 2 frames decoded", code: 2) }
         return clip.tensor()
     }
-    let set = try ClipSet.load(spec, for: model, limit: max(1, limit))
+    let set = try ClipSet.load(data, for: model, limit: max(1, limit))
     let frame = Array(set.clips[0].shape.dropFirst())
     var scalars: [Float] = []
     var count = 0
@@ -297,31 +298,32 @@ struct StreamReport {
         }
     }
 
-    func json() throws -> String {
-        var o: [String: Any] = [
+    /// The figures as one JSON object (non-finite numbers as null).
+    func json() -> String {
+        func number(_ d: Double) -> JSONValue { d.isFinite ? .double(d) : .null }
+        var o: JSONObject = [
             "workload": "stream", "engine": "keras-delta streaming",
-            "frames": frames,
-            "frames_per_second": ["delta": deltaFPS, "dense": denseFPS],
-            "speedup": speedup, "theoretical_speedup": theoreticalSpeedup, "achieved_fraction": achievedFraction,
-            "delta_density": deltaDensity, "max_deviation": maxDeviation, "key_frame_every": keyFrameEvery,
-            "macs": ["dense": denseMACs, "delta": deltaMACs, "done": macsDone],
-            "streams": streams,
-            "frames_per_cpu_second": ["delta": deltaCPUFPS, "dense": denseCPUFPS],
-            "speedup_cpu": deltaCPUFPS / denseCPUFPS, "load_average": loadAverage,
+            "frames": .int(frames),
+            "frames_per_second": ["delta": number(deltaFPS), "dense": number(denseFPS)],
+            "speedup": number(speedup), "theoretical_speedup": number(theoreticalSpeedup), "achieved_fraction": number(achievedFraction),
+            "delta_density": number(deltaDensity), "max_deviation": number(maxDeviation), "key_frame_every": .int(keyFrameEvery),
+            "macs": ["dense": .int(denseMACs), "delta": .int(deltaMACs), "done": .int(macsDone)],
+            "streams": .int(streams),
+            "frames_per_cpu_second": ["delta": number(deltaCPUFPS), "dense": number(denseCPUFPS)],
+            "speedup_cpu": number(deltaCPUFPS / denseCPUFPS), "load_average": number(loadAverage),
         ]
-        if streams > 1 { o["streams_frames_per_second"] = ["delta": streamsDeltaFPS, "dense": streamsDenseFPS] }
-        if let thresholdScale { o["threshold_scale"] = thresholdScale }
+        if streams > 1 { o["streams_frames_per_second"] = ["delta": number(streamsDeltaFPS), "dense": number(streamsDenseFPS)] }
+        if let thresholdScale { o["threshold_scale"] = number(thresholdScale) }
         if let tensorflow {
-            o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": tensorflow]
-            o["speedup_over_tensorflow"] = deltaFPS / tensorflow
+            o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": number(tensorflow)]
+            o["speedup_over_tensorflow"] = number(deltaFPS / tensorflow)
         }
-        func finite(_ v: Any) -> Any {
-            if let d = v as? Double { return d.isFinite ? d : NSNull() }
-            if let m = v as? [String: Any] { return m.mapValues(finite) }
-            return v
+        if !stepProfile.isEmpty {
+            o["steps_microseconds_per_frame"] = .array(stepProfile.map { p in
+                ["step": .string(p.name), "delta": number(p.delta), "dense": number(p.dense), "changed_fraction": number(p.changed)]
+            })
         }
-        let data = try JSONSerialization.data(withJSONObject: finite(o), options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue.object(o).serialized() + "\n"
     }
 }
 
