@@ -148,6 +148,8 @@ struct StreamReport {
     var deltaFPS = 0.0, denseFPS = 0.0
     var streams = 1
     var streamsDeltaFPS = 0.0, streamsDenseFPS = 0.0
+    /// Frames per second of process CPU time with all streams running: equal to one stream's when they share nothing.
+    var streamsDeltaCPUFPS = 0.0, streamsDenseCPUFPS = 0.0
     var theoreticalSpeedup = 0.0
     var deltaDensity = 0.0
     var maxDeviation = 0.0
@@ -235,21 +237,26 @@ struct StreamReport {
         }
 
         if options.streams > 1 {
-            func parallel(dense: Bool) throws -> Double {
+            /// Frames per second of wall-clock and of process CPU time, all streams together.
+            func parallel(dense: Bool) throws -> (Double, Double) {
                 let streams = (0..<options.streams).map { _ in plan.makeStream() }
                 for s in streams { s.alwaysDense = dense }
                 let failures = FailureBox()
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
                 DispatchQueue.concurrentPerform(iterations: options.streams) { i in
                     do { _ = try run(streams[i], keep: false) } catch { failures.record(error) }
                 }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds = processCPUSeconds() - cpu
                 if let e = failures.error { throw e }
-                return Double(count * options.streams) / seconds
+                return (Double(count * options.streams) / seconds, Double(count * options.streams) / cpuSeconds)
             }
             for _ in 0..<3 {
-                report.streamsDeltaFPS = max(report.streamsDeltaFPS, try parallel(dense: false))
-                report.streamsDenseFPS = max(report.streamsDenseFPS, try parallel(dense: true))
+                let (delta, deltaCPU) = try parallel(dense: false)
+                let (dense, denseCPU) = try parallel(dense: true)
+                report.streamsDeltaFPS = max(report.streamsDeltaFPS, delta)
+                report.streamsDenseFPS = max(report.streamsDenseFPS, dense)
+                report.streamsDeltaCPUFPS = max(report.streamsDeltaCPUFPS, deltaCPU)
+                report.streamsDenseCPUFPS = max(report.streamsDenseCPUFPS, denseCPU)
             }
         }
 
@@ -291,6 +298,8 @@ struct StreamReport {
         if streams > 1 {
             print(String(format: "%d streams: delta %.1f frames/s (%.2fx one stream), dense %.1f frames/s (%.2fx one stream)",
                          streams, streamsDeltaFPS, streamsDeltaFPS / deltaFPS, streamsDenseFPS, streamsDenseFPS / denseFPS))
+            print(String(format: "%d streams per CPU-second: delta %.1f frames (%.2fx one stream), dense %.1f frames (%.2fx one stream)",
+                         streams, streamsDeltaCPUFPS, streamsDeltaCPUFPS / deltaCPUFPS, streamsDenseCPUFPS, streamsDenseCPUFPS / denseCPUFPS))
         }
         if let tensorflow {
             print(String(format: "TensorFlow per-frame predict of the original model: %.1f frames/s; delta streaming %.2fx, dense same engine %.2fx",
@@ -312,7 +321,10 @@ struct StreamReport {
             "frames_per_cpu_second": ["delta": number(deltaCPUFPS), "dense": number(denseCPUFPS)],
             "speedup_cpu": number(deltaCPUFPS / denseCPUFPS), "load_average": number(loadAverage),
         ]
-        if streams > 1 { o["streams_frames_per_second"] = ["delta": number(streamsDeltaFPS), "dense": number(streamsDenseFPS)] }
+        if streams > 1 {
+            o["streams_frames_per_second"] = ["delta": number(streamsDeltaFPS), "dense": number(streamsDenseFPS)]
+            o["streams_frames_per_cpu_second"] = ["delta": number(streamsDeltaCPUFPS), "dense": number(streamsDenseCPUFPS)]
+        }
         if let thresholdScale { o["threshold_scale"] = number(thresholdScale) }
         if let tensorflow {
             o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": number(tensorflow)]
