@@ -119,11 +119,14 @@ final class LinearState {
     /// Channels and deltas of the changes at one input position.
     let channels: UnsafeMutablePointer<Int32>
     let deltas: UnsafeMutablePointer<Double>
+    /// One position's deltas over all its channels (zero between uses).
+    let row: UnsafeMutablePointer<Double>
 
     deinit {
         wide.deallocate()
         channels.deallocate()
         deltas.deallocate()
+        row.deallocate()
     }
 
     init(count: Int, groups: Int, positionWidth: Int) {
@@ -135,6 +138,8 @@ final class LinearState {
         outputs = IndexList(capacity: count)
         channels = .allocate(capacity: Swift.max(positionWidth, 1))
         deltas = .allocate(capacity: Swift.max(positionWidth, 1))
+        row = .allocate(capacity: Swift.max(positionWidth, 1))
+        row.initialize(repeating: 0, count: Swift.max(positionWidth, 1))
     }
 }
 
@@ -582,14 +587,30 @@ final class DepthwiseStep: LinearStep {
                     let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
                     forEachChangedPosition(x, width: ch, s.channels, s.deltas) { pos, count in
                         let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
-                        for t in start..<end {
-                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                            let out = acc + o * ch * m, w = k + tap * ch * m
-                            for r in 0..<count {
-                                let c = Int(s.channels[r]) * m, dv = s.deltas[r]
-                                for j in 0..<m { out[c + j] += dv * w[c + j] }
+                        if m == 1 && count * 4 >= ch {
+                            // Many channels changed: the whole row Δ[0..<ch] (zeros elsewhere, which add nothing)
+                            // times each tap's kernel row, four channels at a time.
+                            let row = s.row
+                            for r in 0..<count { row[Int(s.channels[r])] = s.deltas[r] }
+                            for t in start..<end {
+                                let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                                let out = acc + o * ch, w = k + tap * ch
+                                var c = 0
+                                while c + 4 <= ch { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
+                                while c < ch { out[c] += row[c] * w[c]; c += 1 }
+                                if marks.mark(o) { touched.append(o) }
                             }
-                            if marks.mark(o) { touched.append(o) }
+                            for r in 0..<count { row[Int(s.channels[r])] = 0 }
+                        } else {
+                            for t in start..<end {
+                                let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
+                                let out = acc + o * ch * m, w = k + tap * ch * m
+                                for r in 0..<count {
+                                    let c = Int(s.channels[r]) * m, dv = s.deltas[r]
+                                    for j in 0..<m { out[c + j] += dv * w[c + j] }
+                                }
+                                if marks.mark(o) { touched.append(o) }
+                            }
                         }
                         macs += (end - start) * count * m
                     }
