@@ -160,6 +160,8 @@ struct StreamReport {
     /// Frames per second of process CPU time: robust to other load on the machine.
     var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
     var loadAverage = 0.0
+    /// Passes over the frames in each timed window, delta and dense.
+    var passes = (delta: 1, dense: 1)
     /// With `--profile`: each step's name and microseconds per frame, delta and dense.
     var stepProfile: [(name: String, delta: Double, dense: Double, changed: Double)] = []
 
@@ -178,30 +180,44 @@ struct StreamReport {
         report.streams = options.streams
         report.keyFrameEvery = options.keyFrameEvery
 
-        func run(_ stream: DeltaStream, keep: Bool) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
+        /// Streams the frames `passes` times (a reset between passes, so each pass is the same work)
+        /// and returns the wall-clock and CPU seconds of one pass.
+        func run(_ stream: DeltaStream, keep: Bool, passes: Int = 1) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
             var outputs: [[Float]] = []
             let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
-            for f in list {
-                let y = try stream.process([f])[0]
-                if keep { outputs.append(y.scalars) }
+            for pass in 0..<passes {
+                if pass > 0 { stream.reset() }
+                for f in list {
+                    let y = try stream.process([f])[0]
+                    if keep && pass == 0 { outputs.append(y.scalars) }
+                }
             }
-            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu, outputs)
+            let n = Double(passes)
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / n, (processCPUSeconds() - cpu) / n, outputs)
         }
         report.loadAverage = currentLoadAverage()
-        // Warm-up, then delta and dense alternately, best of three (the machine is shared).
-        _ = try run(plan.makeStream(), keep: false)
+        // Warm-up, which also sets how many passes make a timed window of at least
+        // a quarter second (short windows are at the mercy of other load).
+        func passes(dense: Bool) throws -> Int {
+            let s = plan.makeStream()
+            s.alwaysDense = dense
+            return max(1, Int((0.25 / max(try run(s, keep: false).seconds, 1e-6)).rounded(.up)))
+        }
+        let deltaPasses = try passes(dense: false), densePasses = try passes(dense: true)
+        report.passes = (deltaPasses, densePasses)
+        // Delta and dense alternately, best of three (the machine is shared).
         var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
         var outputs: [[Float]] = []
         var statistics = StreamStatistics()
         for _ in 0..<3 {
             let s = plan.makeStream()
-            let (t, c, out) = try run(s, keep: outputs.isEmpty)
+            let (t, c, out) = try run(s, keep: outputs.isEmpty, passes: deltaPasses)
             if outputs.isEmpty { outputs = out; statistics = s.statistics }
             deltaBest = min(deltaBest, t)
             deltaCPU = min(deltaCPU, c)
             let d = plan.makeStream()
             d.alwaysDense = true
-            let dense = try run(d, keep: false)
+            let dense = try run(d, keep: false, passes: densePasses)
             denseBest = min(denseBest, dense.seconds)
             denseCPU = min(denseCPU, dense.cpu)
         }
@@ -244,11 +260,12 @@ struct StreamReport {
                 let failures = FailureBox()
                 let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
                 DispatchQueue.concurrentPerform(iterations: options.streams) { i in
-                    do { _ = try run(streams[i], keep: false) } catch { failures.record(error) }
+                    do { _ = try run(streams[i], keep: false, passes: dense ? densePasses : deltaPasses) } catch { failures.record(error) }
                 }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds = processCPUSeconds() - cpu
                 if let e = failures.error { throw e }
-                return (Double(count * options.streams) / seconds, Double(count * options.streams) / cpuSeconds)
+                let frames = Double(count * options.streams * (dense ? densePasses : deltaPasses))
+                return (frames / seconds, frames / cpuSeconds)
             }
             for _ in 0..<3 {
                 let (delta, deltaCPU) = try parallel(dense: false)
@@ -283,7 +300,8 @@ struct StreamReport {
     }
 
     func printSummary() {
-        print(String(format: "%d frames: delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx", frames, deltaFPS, denseFPS, speedup))
+        print(String(format: "%d frames (timed over %d and %d passes): delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx",
+                     frames, passes.delta, passes.dense, deltaFPS, denseFPS, speedup))
         print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
                      deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
         print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
@@ -320,6 +338,7 @@ struct StreamReport {
             "streams": .int(streams),
             "frames_per_cpu_second": ["delta": number(deltaCPUFPS), "dense": number(denseCPUFPS)],
             "speedup_cpu": number(deltaCPUFPS / denseCPUFPS), "load_average": number(loadAverage),
+            "passes_per_timing": ["delta": .int(passes.delta), "dense": .int(passes.dense)],
         ]
         if streams > 1 {
             o["streams_frames_per_second"] = ["delta": number(streamsDeltaFPS), "dense": number(streamsDenseFPS)]
