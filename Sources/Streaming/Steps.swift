@@ -418,9 +418,8 @@ struct Window2D {
         padLeft = pad(inW, outW, kW, strideW, dilW)
     }
 
-    /// For each input position, the `(output position, tap)` pairs whose window holds it:
-    /// pairs `offsets[p]..<offsets[p+1]` of `pairs` (two Int32 each).
-    func scatterTable() -> (offsets: [Int32], pairs: [Int32]) {
+    /// For each input position, the `(output position, tap)` pairs whose window holds it.
+    func scatterTable() -> WindowTable {
         var offsets: [Int32] = [0], pairs: [Int32] = []
         for y in 0..<inH {
             for x in 0..<inW {
@@ -428,11 +427,11 @@ struct Window2D {
                 offsets.append(Int32(pairs.count / 2))
             }
         }
-        return (offsets, pairs)
+        return WindowTable(offsets: offsets, entries: pairs, width: 2)
     }
 
     /// For each output position, the input positions of its window (inside the input).
-    func windowTable() -> (offsets: [Int32], inputs: [Int32]) {
+    func windowTable() -> WindowTable {
         var offsets: [Int32] = [0], inputs: [Int32] = []
         for oy in 0..<outH {
             for ox in 0..<outW {
@@ -448,7 +447,7 @@ struct Window2D {
                 offsets.append(Int32(inputs.count))
             }
         }
-        return (offsets, inputs)
+        return WindowTable(offsets: offsets, entries: inputs, width: 1)
     }
 
     /// Calls `body(outputPosition, tap)` for every output position whose window holds input (y, x).
@@ -471,6 +470,44 @@ struct Window2D {
     }
 }
 
+/// A table of a window geometry, read-only and shared by the streams: for
+/// each position `p`, the entries `offsets[p]..<offsets[p+1]`, each `width`
+/// Int32s (`(output position, tap)` pairs of a scatter table, input positions of a window table).
+final class WindowTable {
+    let offsets: UnsafeMutablePointer<Int32>
+    let entries: UnsafeMutablePointer<Int32>
+    let width: Int
+
+    init(offsets: [Int32], entries: [Int32], width: Int) {
+        self.offsets = .allocate(capacity: offsets.count)
+        self.offsets.initialize(from: offsets, count: offsets.count)
+        self.entries = .allocate(capacity: Swift.max(entries.count, 1))
+        self.entries.initialize(from: entries, count: entries.count)
+        self.width = width
+    }
+
+    deinit {
+        offsets.deallocate()
+        entries.deallocate()
+    }
+
+    /// Entry `k` of row `t` (`k < width`).
+    @inline(__always) subscript(_ t: Int, _ k: Int) -> Int { Int(entries[t &* width &+ k]) }
+    @inline(__always) func rows(_ p: Int) -> Range<Int> { Int(offsets[p])..<Int(offsets[p + 1]) }
+
+    /// Calls `body(outputPosition, tap)` for each pair of scatter-table position `p`,
+    /// then marks the output position touched; returns the number of pairs.
+    @inline(__always) func forEachTap(of p: Int, marks: Marks, touched: IndexList, _ body: (Int, Int) -> Void) -> Int {
+        let r = rows(p)
+        for t in r {
+            let o = self[t, 0]
+            body(o, self[t, 1])
+            if marks.mark(o) { touched.append(o) }
+        }
+        return r.count
+    }
+}
+
 /// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
 /// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
 final class ConvStep: LinearStep {
@@ -481,7 +518,7 @@ final class ConvStep: LinearStep {
     let inChannels: Int, filters: Int
     let strides: [Int], dilation: [Int], padding: Padding
     let cache = WinogradKernelCache()
-    let table: (offsets: [Int32], pairs: [Int32])
+    let table: WindowTable
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
@@ -514,23 +551,15 @@ final class ConvStep: LinearStep {
     override var positionWidth: Int { inChannels }
 
     override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        let cin = inChannels, cout = filters, acc = s.wide, marks = s.marks, touched = s.touched
+        let cin = inChannels, cout = filters, acc = s.wide, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            table.offsets.withUnsafeBufferPointer { offs in
-                table.pairs.withUnsafeBufferPointer { prs in
-                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    // All changed channels of a position at once: out[o, :] += Σ_c Δ_c · K[tap, c, :].
-                    forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
-                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
-                        for t in start..<end {
-                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                            addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
-                            if marks.mark(o) { touched.append(o) }
-                        }
-                        macs += (end - start) * count * cout
-                    }
-                }
+            let k = ks.baseAddress!
+            // All changed channels of a position at once: out[o, :] += Σ_c Δ_c · K[tap, c, :].
+            forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
+                macs += table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                    addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
+                } * count * cout
             }
         }
         return macs
@@ -546,7 +575,7 @@ final class DepthwiseStep: LinearStep {
     let window: Window2D
     let channels: Int, multiplier: Int
     let strides: [Int], dilation: [Int], padding: Padding
-    let table: (offsets: [Int32], pairs: [Int32])
+    let table: WindowTable
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
@@ -579,42 +608,34 @@ final class DepthwiseStep: LinearStep {
     override var positionWidth: Int { channels }
 
     override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        let ch = channels, m = multiplier, acc = s.wide, marks = s.marks, touched = s.touched
+        let ch = channels, m = multiplier, acc = s.wide, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            table.offsets.withUnsafeBufferPointer { offs in
-                table.pairs.withUnsafeBufferPointer { prs in
-                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    forEachChangedPosition(x, width: ch, s.channels, s.deltas) { pos, count in
-                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
-                        if m == 1 && count * 4 >= ch {
-                            // Many channels changed: the whole row Δ[0..<ch] (zeros elsewhere, which add nothing)
-                            // times each tap's kernel row, four channels at a time.
-                            let row = s.row
-                            for r in 0..<count { row[Int(s.channels[r])] = s.deltas[r] }
-                            for t in start..<end {
-                                let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                                let out = acc + o * ch, w = k + tap * ch
-                                var c = 0
-                                while c + 4 <= ch { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
-                                while c < ch { out[c] += row[c] * w[c]; c += 1 }
-                                if marks.mark(o) { touched.append(o) }
-                            }
-                            for r in 0..<count { row[Int(s.channels[r])] = 0 }
-                        } else {
-                            for t in start..<end {
-                                let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                                let out = acc + o * ch * m, w = k + tap * ch * m
-                                for r in 0..<count {
-                                    let c = Int(s.channels[r]) * m, dv = s.deltas[r]
-                                    for j in 0..<m { out[c + j] += dv * w[c + j] }
-                                }
-                                if marks.mark(o) { touched.append(o) }
-                            }
+            let k = ks.baseAddress!
+            forEachChangedPosition(x, width: ch, s.channels, s.deltas) { pos, count in
+                let taps: Int
+                if m == 1 && count * 4 >= ch {
+                    // Many channels changed: the whole row Δ[0..<ch] (zeros elsewhere, which add nothing)
+                    // times each tap's kernel row, four channels at a time.
+                    let row = s.row
+                    for r in 0..<count { row[Int(s.channels[r])] = s.deltas[r] }
+                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                        let out = acc + o * ch, w = k + tap * ch
+                        var c = 0
+                        while c + 4 <= ch { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
+                        while c < ch { out[c] += row[c] * w[c]; c += 1 }
+                    }
+                    for r in 0..<count { row[Int(s.channels[r])] = 0 }
+                } else {
+                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                        let out = acc + o * ch * m, w = k + tap * ch * m
+                        for r in 0..<count {
+                            let c = Int(s.channels[r]) * m, dv = s.deltas[r]
+                            for j in 0..<m { out[c + j] += dv * w[c + j] }
                         }
-                        macs += (end - start) * count * m
                     }
                 }
+                macs += taps * count * m
             }
         }
         return macs
@@ -852,8 +873,8 @@ final class PoolStep: Step {
     let channels: Int
     let isMax: Bool
     let outputCount: Int
-    let scatter: (offsets: [Int32], pairs: [Int32])
-    let windows: (offsets: [Int32], inputs: [Int32])
+    let scatter: WindowTable
+    let windows: WindowTable
 
     init(name: String, isMax: Bool, input: Int, output: Int, inShape: [Int], outShape: [Int],
          poolSize: [Int], strides: [Int], padding: Padding) {
@@ -871,20 +892,19 @@ final class PoolStep: Step {
 
     /// The pooled channels of output position `o`, eight at a time: written to `y`
     /// directly (`record` false) or recorded where they change.
-    @inline(__always) private func poolRow(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ y: Slot, record: Bool,
-                                           _ offsets: UnsafePointer<Int32>, _ inputs: UnsafePointer<Int32>) {
-        let ch = channels, start = Int(offsets[o]), end = Int(offsets[o + 1]), base = o * ch
-        let scale = Float(end - start)
+    @inline(__always) private func poolRow(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ y: Slot, record: Bool) {
+        let ch = channels, inputs = windows.rows(o), base = o * ch
+        let scale = Float(inputs.count)
         var c = 0
         while c + 8 <= ch {
             var acc: Float8
             if isMax {
                 acc = Float8(repeating: -.infinity)
                 // Swift.max(acc, v), lane by lane.
-                for t in start..<end { let v = load8(x + Int(inputs[t]) * ch + c); acc = acc.replacing(with: v, where: v .>= acc) }
+                for t in inputs { let v = load8(x + windows[t, 0] * ch + c); acc = acc.replacing(with: v, where: v .>= acc) }
             } else {
                 acc = Float8(repeating: 0)
-                for t in start..<end { acc += load8(x + Int(inputs[t]) * ch + c) }
+                for t in inputs { acc += load8(x + windows[t, 0] * ch + c) }
                 acc /= Float8(repeating: scale)
             }
             if record { y.set8(base + c, acc) } else { store8(acc, y.value.p + base + c) }
@@ -894,10 +914,10 @@ final class PoolStep: Step {
             var acc: Float
             if isMax {
                 acc = -.infinity
-                for t in start..<end { acc = Swift.max(acc, x[Int(inputs[t]) * ch + c]) }
+                for t in inputs { acc = Swift.max(acc, x[windows[t, 0] * ch + c]) }
             } else {
                 acc = 0
-                for t in start..<end { acc += x[Int(inputs[t]) * ch + c] }
+                for t in inputs { acc += x[windows[t, 0] * ch + c] }
                 acc = acc / scale
             }
             if record { y.set(base + c, acc) } else { y.value.p[base + c] = acc }
@@ -907,22 +927,8 @@ final class PoolStep: Step {
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
-        try windows.offsets.withUnsafeBufferPointer { wOffs in
-            try windows.inputs.withUnsafeBufferPointer { wIns in
-                try scatter.offsets.withUnsafeBufferPointer { sOffs in
-                    try scatter.pairs.withUnsafeBufferPointer { sPairs in
-                        try run(x, y, state, dense, wOffs.baseAddress!, wIns.baseAddress!, sOffs.baseAddress!, sPairs.baseAddress!)
-                    }
-                }
-            }
-        }
-    }
-
-    private func run(_ x: Slot, _ y: Slot, _ state: AnyObject?, _ dense: Bool,
-                     _ wOffsets: UnsafePointer<Int32>, _ wInputs: UnsafePointer<Int32>,
-                     _ sOffsets: UnsafePointer<Int32>, _ sPairs: UnsafePointer<Int32>) throws {
         if dense || x.all {
-            for o in 0..<(outputCount / channels) { poolRow(x.value.p, o, y, record: false, wOffsets, wInputs) }
+            for o in 0..<(outputCount / channels) { poolRow(x.value.p, o, y, record: false) }
             y.all = true
             return
         }
@@ -936,9 +942,9 @@ final class PoolStep: Step {
             let pos = div.quotient(Int(x.changed.p[k]))
             if pos == last { continue }
             last = pos
-            for t in Int(sOffsets[pos])..<Int(sOffsets[pos + 1]) {
-                let o = Int(sPairs[2 * t])
-                if marks.mark(o) { poolRow(x.value.p, o, y, record: true, wOffsets, wInputs) }
+            for t in scatter.rows(pos) {
+                let o = scatter[t, 0]
+                if marks.mark(o) { poolRow(x.value.p, o, y, record: true) }
             }
         }
     }
