@@ -94,3 +94,74 @@ final class Slot {
         }
     }
 }
+
+// MARK: - Vector helpers
+
+typealias Float8 = SIMD8<Float>
+typealias Double4 = SIMD4<Double>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> Float8 { UnsafeRawPointer(p).loadUnaligned(as: Float8.self) }
+@inline(__always) func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self) }
+@inline(__always) func load4(_ p: UnsafePointer<Double>) -> Double4 { UnsafeRawPointer(p).loadUnaligned(as: Double4.self) }
+@inline(__always) func store4(_ v: Double4, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Double4.self) }
+
+/// Four floats from `p`, widened to double (exactly).
+@inline(__always) func widen4(_ p: UnsafePointer<Float>) -> Double4 { Double4(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)) }
+
+/// Bit `k` set where lane `k` of `m` is true.
+@inline(__always) func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
+    let v = unsafeBitCast(m, to: SIMD8<Int32>.self) & SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+    return UInt32(truncatingIfNeeded: v.wrappedSum())
+}
+
+/// ``roundHalfEven(_:)`` on eight lanes, with the same float operations.
+@inline(__always) func roundHalfEven(_ v: Float8) -> Float8 {
+    let small = v.replacing(with: -v, where: v .< 0) .< Float8(repeating: 4_194_304)
+    let r = (v + Float8(repeating: 12_582_912)) - Float8(repeating: 12_582_912)
+    if all(small) { return r }
+    return r.replacing(with: v.rounded(.toNearestOrEven), where: .!small)
+}
+
+/// `s · roundHalfEven(x / s)`: a delta layer's quantization, as the layer computes it.
+@inline(__always) func quantize(_ x: Float8, _ s: Float8) -> Float8 { s * roundHalfEven(x / s) }
+@inline(__always) func quantize(_ x: Float, _ s: Float) -> Float { s * roundHalfEven(x / s) }
+
+/// `i / d` for `0 ≤ i < 2⁴⁸` by a multiply instead of a division.
+struct FastDivider {
+    let divisor: Int
+    /// `⌊(2⁶⁴ − 1) / d⌋ + 1` (0 for `d = 1`): the quotient is the high word of `i · multiplier`.
+    private let multiplier: UInt64
+
+    init(_ d: Int) {
+        precondition(d >= 1)
+        divisor = d
+        multiplier = d == 1 ? 0 : UInt64.max / UInt64(d) + 1
+    }
+
+    @inline(__always) func quotient(_ i: Int) -> Int {
+        multiplier == 0 ? i : Int(truncatingIfNeeded: UInt64(truncatingIfNeeded: i).multipliedFullWidth(by: multiplier).high)
+    }
+}
+
+extension IndexList {
+    /// Appends `base + k` for every set bit `k` of `bits`, in increasing order.
+    @inline(__always) func append(bits: UInt32, base: Int) {
+        var b = bits
+        while b != 0 {
+            append(base + b.trailingZeroBitCount)
+            b &= b - 1
+        }
+    }
+}
+
+extension Slot {
+    /// Sets elements `i..<i+8` to `v`, recording those that differ (each element at most once a frame).
+    @inline(__always) func set8(_ i: Int, _ v: Float8) {
+        let old = load8(value.p + i)
+        let differ = v .!= old
+        guard any(differ) else { return }
+        store8(old, previous.p + i)
+        store8(v, value.p + i)
+        changed.append(bits: laneBits(differ), base: i)
+    }
+}

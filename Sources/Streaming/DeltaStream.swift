@@ -1,3 +1,4 @@
+import Dispatch
 import Tensor
 
 /// Counters of a stream since its last reset.
@@ -16,6 +17,9 @@ public struct StreamStatistics: Sendable, Equatable {
     /// Non-zero deltas and delta elements of the delta layers, on frames after the first.
     public var deltaNonZero = 0
     public var deltaElements = 0
+    /// Step outputs that changed everywhere on frames that were not key frames
+    /// (dense fallbacks and whole-group activations such as a softmax head).
+    public var denseOutputs = 0
 
     public init() {}
 
@@ -39,6 +43,12 @@ public final class DeltaStream {
     public private(set) var statistics = StreamStatistics()
     /// Run every frame densely (the dense baseline on the same engine).
     public var alwaysDense = false
+    /// Time each step (``stepNanoseconds``); off by default.
+    public var profile = false
+    /// Nanoseconds spent in each step of ``StreamingPlan/steps`` since the last reset, when ``profile`` is on.
+    public private(set) var stepNanoseconds: [UInt64]
+    /// Output elements each step marked as changed since the last reset (all of them for a dense output), when ``profile`` is on.
+    public private(set) var stepChanges: [Int]
 
     private let slots: [Slot]
     private let states: [AnyObject?]
@@ -48,6 +58,8 @@ public final class DeltaStream {
         self.plan = plan
         slots = plan.slotSizes.map { Slot($0) }
         states = plan.kernels.map { $0.makeState() }
+        stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
+        stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
     /// Forgets all state: the next frame is a key frame and every delta layer emits its full value.
@@ -55,6 +67,8 @@ public final class DeltaStream {
         for s in slots { s.value.zero(); s.all = true; s.changed.count = 0 }
         frameIndex = 0
         statistics = StreamStatistics()
+        stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
+        stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
     /// Runs one frame per model input (`[1, frame...]` or `[frame...]`) and
@@ -74,8 +88,20 @@ public final class DeltaStream {
         let every = plan.options.keyFrameEvery
         let key = alwaysDense || frameIndex == 0 || (every > 0 && frameIndex % every == 0)
         let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff)
-        for (step, state) in zip(plan.kernels, states) {
-            try step.run(ctx, state: state, dense: key)
+        if profile {
+            for (k, (step, state)) in zip(plan.kernels, states).enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try step.run(ctx, state: state, dense: key)
+                stepNanoseconds[k] += DispatchTime.now().uptimeNanoseconds - start
+                let y = slots[step.output]
+                stepChanges[k] += y.all ? y.count : y.changed.count
+                if !key && y.all { statistics.denseOutputs += 1 }
+            }
+        } else {
+            for (step, state) in zip(plan.kernels, states) {
+                try step.run(ctx, state: state, dense: key)
+                if !key && slots[step.output].all { statistics.denseOutputs += 1 }
+            }
         }
         statistics.frames += 1
         statistics.macs += ctx.macs

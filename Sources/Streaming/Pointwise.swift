@@ -76,4 +76,12 @@ enum Pointwise {
     }
 
     var isIdentity: Bool { if case .identity = self { return true } else { return false } }
+
+    /// The identity or a rectifier: what a linear step's vector epilogue applies itself.
+    var isClamp: Bool {
+        switch self {
+        case .identity, .relu: return true
+        default: return false
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 import Layers
 import Tensor
 
@@ -26,11 +27,11 @@ final class FrameContext {
 /// a stream keeps each step's state.
 class Step {
     /// The layer (or layers) the step runs.
-    let name: String
+    var name: String
     /// What kind of step, for the plan's description.
-    let kind: String
+    var kind: String
     let inputs: [Int]
-    let output: Int
+    var output: Int
     /// Whether every input always changes everywhere (no delta layer before it).
     var denseFallback = false
 
@@ -82,16 +83,18 @@ final class DeltaStep: Step {
         fullStep.withUnsafeBufferPointer { qs in
             let q = qs.baseAddress!, xv = x.value.p
             if x.all || dense {
-                for i in 0..<x.count {
-                    let s = q[i]
-                    y.set(i, s * roundHalfEven(xv[i] / s))
+                // Whole rows of eight: quantize, compare, record the lanes that changed.
+                var i = 0
+                while i + 8 <= x.count {
+                    y.set8(i, quantize(load8(xv + i), load8(q + i)))
+                    i += 8
                 }
+                while i < x.count { y.set(i, quantize(xv[i], q[i])); i += 1 }
             } else {
                 let idx = x.changed.p
                 for k in 0..<x.changed.count {
                     let i = Int(idx[k])
-                    let s = q[i]
-                    y.set(i, s * roundHalfEven(xv[i] / s))
+                    y.set(i, quantize(xv[i], q[i]))
                 }
             }
         }
@@ -105,37 +108,60 @@ final class DeltaStep: Step {
 /// Per-stream state of a linear step: the pre-activation output, kept in
 /// double precision so that thousands of `W·Δ` updates do not drift (a drift
 /// of a few float ulps is enough to move a value across a rounding boundary
-/// of the next delta layer), its float value, and marks.
+/// of the next delta layer), its float value, marks, and scratch for the
+/// changes at one input position.
 final class LinearState {
     let wide: UnsafeMutablePointer<Double>
     let accumulator: FloatBuffer
     let marks: Marks
     let touched: IndexList
     let outputs: IndexList
+    /// Channels and deltas of the changes at one input position.
+    let channels: UnsafeMutablePointer<Int32>
+    let deltas: UnsafeMutablePointer<Double>
+    /// One position's deltas over all its channels (zero between uses).
+    let row: UnsafeMutablePointer<Double>
 
-    deinit { wide.deallocate() }
+    deinit {
+        wide.deallocate()
+        channels.deallocate()
+        deltas.deallocate()
+        row.deallocate()
+    }
 
-    init(count: Int, groups: Int) {
+    init(count: Int, groups: Int, positionWidth: Int) {
         wide = .allocate(capacity: Swift.max(count, 1))
         wide.initialize(repeating: 0, count: Swift.max(count, 1))
         accumulator = FloatBuffer(count)
         marks = Marks(groups)
         touched = IndexList(capacity: groups)
         outputs = IndexList(capacity: count)
+        channels = .allocate(capacity: Swift.max(positionWidth, 1))
+        deltas = .allocate(capacity: Swift.max(positionWidth, 1))
+        row = .allocate(capacity: Swift.max(positionWidth, 1))
+        row.initialize(repeating: 0, count: Swift.max(positionWidth, 1))
     }
 }
 
 /// A linear layer `act(W·x + b)` (batch normalization folded in) that adds
 /// `W·Δ` to its pre-activation output, visiting only changed inputs.
+///
+/// When the plan fuses the element-wise activation and the delta layer that
+/// follow it, the step also quantizes (``fusedStep``) and its output is the
+/// delta layer's: one vector pass over each touched output group.
 class LinearStep: Step {
-    let activation: Pointwise
+    private(set) var activation: Pointwise
     /// An activation over each output group as a whole (softmax over the
     /// channels), applied to the whole output after any change; `activation` is then the identity.
     var groupActivation: ActivationFunction?
+    /// The step of every output element of a delta layer fused into this step, else nil.
+    private(set) var fusedStep: UnsafeMutablePointer<Float>?
     let inputCount: Int
     let outputCount: Int
-    /// Output elements updated together (a position's channels, a channel's multiplier outputs).
+    /// Output elements updated together (the channels of a position or of a row).
     let groupWidth: Int
+    /// Input elements of one position (the changes a scatter gathers at once).
+    var positionWidth: Int { 1 }
 
     init(name: String, kind: String, input: Int, output: Int, activation: Pointwise,
          inputCount: Int, outputCount: Int, groupWidth: Int) {
@@ -146,14 +172,48 @@ class LinearStep: Step {
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
-    override func makeState() -> AnyObject? { LinearState(count: outputCount, groups: outputCount / groupWidth) }
+    deinit { fusedStep?.deallocate() }
+
+    override func makeState() -> AnyObject? {
+        LinearState(count: outputCount, groups: outputCount / groupWidth, positionWidth: positionWidth)
+    }
+
+    /// The clamp of a vectorized activation (identity or a rectifier), else nil.
+    var clamp: (low: Float, high: Float)? {
+        guard groupActivation == nil else { return nil }
+        switch activation {
+        case .identity: return (-.infinity, .infinity)
+        case .relu(let cap): return (0, cap)
+        default: return nil
+        }
+    }
+
+    /// Takes over an element-wise step that reads only this step's output.
+    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
+        precondition(activation.isIdentity && groupActivation == nil && fusedStep == nil && f.isClamp)
+        activation = f
+        self.name += "+" + name
+        self.kind += ", " + kind
+        self.output = output
+    }
+
+    /// Takes over the delta layer that reads only this step's output.
+    func fuse(delta: DeltaStep) {
+        precondition(clamp != nil && fusedStep == nil && delta.fullStep.count == outputCount)
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: outputCount)
+        q.initialize(from: delta.fullStep, count: outputCount)
+        fusedStep = q
+        name += "+" + delta.name
+        kind += ", delta"
+        output = delta.output
+    }
 
     /// Sets `acc` to `W·x + b` from the input's value.
     func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {}
 
-    /// Adds `W·Δ` for the changed inputs, appending each touched output group
-    /// once to `touched`; returns the MACs done.
-    func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int { 0 }
+    /// Adds `W·Δ` for the changed inputs to `state.wide`, appending each
+    /// touched output group once to `state.touched`; returns the MACs done.
+    func scatter(_ x: Slot, state: LinearState) -> Int { 0 }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! LinearState
@@ -163,20 +223,36 @@ class LinearStep: Step {
         if dense || x.all || Double(x.changed.count) > ctx.denseCutoff * Double(x.count) {
             try computeDense(x.value.p, into: acc)
             for i in 0..<outputCount { s.wide[i] = Double(acc[i]) }
+            ctx.macs += denseMACs
+            if let clamp, fusedStep != nil {
+                // The fused delta layer emits what changed against its previous output.
+                y.beginSparse()
+                finish(nil, outputCount / groupWidth, s.wide, y, clamp)
+                ctx.deltaNonZero += y.changed.count
+                ctx.deltaElements += y.count
+                return
+            }
             try activation.applyAll(acc, y.value.p, count: outputCount)
             y.all = true
-            ctx.macs += denseMACs
             try applyGroupActivation(acc, y)
             return
         }
         s.marks.clear()
         s.touched.count = 0
-        ctx.macs += scatter(x, into: s.wide, marks: s.marks, touched: s.touched)
-        // Outputs of the touched groups: new value act(acc), recorded where it changed.
+        ctx.macs += scatter(x, state: s)
         y.beginSparse()
+        let w = groupWidth
+        if let clamp {
+            finish(s.touched.p, s.touched.count, s.wide, y, clamp)
+            if fusedStep != nil {
+                ctx.deltaNonZero += y.changed.count
+                ctx.deltaElements += y.count
+            }
+            return
+        }
+        // Outputs of the touched groups: new value act(acc), recorded where it changed.
         let out = s.outputs
         out.count = 0
-        let w = groupWidth
         for k in 0..<s.touched.count {
             let base = Int(s.touched.p[k]) * w
             for j in 0..<w { out.append(base + j) }
@@ -188,17 +264,133 @@ class LinearStep: Step {
             let i = Int(out.p[k])
             if yv[i] != old[i] { y.changed.append(i) }
         }
-        if y.changed.count > 0 {
+        if y.changed.count > 0, groupActivation != nil {
+            // A softmax-like activation changes its whole group with any input.
             try applyGroupActivation(acc, y)
             y.all = true
         }
     }
 
+    /// Sets the outputs of the output groups `groups` (all groups when nil) to
+    /// the clamped (and, when fused, quantized) float value of `wide`, eight
+    /// at a time, recording those that change.
+    private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
+                        _ clamp: (low: Float, high: Float)) {
+        let clamps = clamp.low > -.infinity || clamp.high < .infinity
+        switch (clamps, fusedStep) {
+        case (true, let q?): finish(groups, count, wide, y, clamp, clamps: true, q)
+        case (false, let q?): finish(groups, count, wide, y, clamp, clamps: false, q)
+        case (true, nil): finish(groups, count, wide, y, clamp, clamps: true, nil)
+        case (false, nil): finish(groups, count, wide, y, clamp, clamps: false, nil)
+        }
+    }
+
+    @inline(__always) private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ wide: UnsafeMutablePointer<Double>,
+                                          _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: UnsafeMutablePointer<Float>?) {
+        let low = Float8(repeating: clamp.low), high = Float8(repeating: clamp.high)
+        let w = groupWidth
+        for g in 0..<count {
+            var j = (groups.map { Int($0[g]) } ?? g) &* w
+            let end = j &+ w
+            while j &+ 8 <= end {
+                var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                if clamps {
+                    // Swift.min(Swift.max(v, low), high), lane by lane.
+                    v = v.replacing(with: low, where: v .<= low)
+                    v = v.replacing(with: high, where: high .< v)
+                }
+                if let q { v = quantize(v, load8(q + j)) }
+                y.set8(j, v)
+                j &+= 8
+            }
+            while j < end {
+                var v = Float(wide[j])
+                if clamps { v = Swift.min(Swift.max(v, clamp.low), clamp.high) }
+                if let q { v = quantize(v, q[j]) }
+                y.set(j, v)
+                j &+= 1
+            }
+        }
+    }
+
     private func applyGroupActivation(_ acc: UnsafeMutablePointer<Float>, _ y: Slot) throws {
         guard let groupActivation else { return }
+        if groupActivation.function == .softmax {
+            // Tensor.softmax(axis: -1) on each group, with its float operations in its order:
+            // the maximum from −∞, exp(x − max), the sum from 0, then each exp ÷ the sum.
+            let w = groupWidth, yv = y.value.p
+            for base in stride(from: 0, to: outputCount, by: w) {
+                var m = -Float.infinity
+                for k in base..<(base + w) { m = Swift.max(m, acc[k]) }
+                var sum: Float = 0
+                for k in base..<(base + w) { yv[k] = Foundation.exp(acc[k] - m); sum = sum + yv[k] }
+                for k in base..<(base + w) { yv[k] = yv[k] / sum }
+            }
+            return
+        }
         let x = Tensor(shape: [outputCount / groupWidth, groupWidth], scalars: Array(UnsafeBufferPointer(start: acc, count: outputCount)))
         let out = try groupActivation(x)
         out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
+    }
+}
+
+/// `out[0..<n] += Σ_r deltas[r] · w[channels[r]·ldw ..< +n]`, blocked over `out` in registers
+/// (a multiply and an add per term, as a scalar loop does: no fused multiply-add). The float
+/// weights widen to double exactly; keeping them float halves the memory the scatter reads.
+@inline(__always) func addRows(_ out: UnsafeMutablePointer<Double>, _ n: Int, _ w: UnsafePointer<Float>, ldw: Int,
+                               _ channels: UnsafePointer<Int32>, _ deltas: UnsafePointer<Double>, _ count: Int) {
+    var j = 0
+    while j + 16 <= n {
+        var a0 = load4(out + j), a1 = load4(out + j + 4), a2 = load4(out + j + 8), a3 = load4(out + j + 12)
+        for r in 0..<count {
+            let d = Double4(repeating: deltas[r])
+            let row = w + Int(channels[r]) * ldw + j
+            a0 += d * widen4(row)
+            a1 += d * widen4(row + 4)
+            a2 += d * widen4(row + 8)
+            a3 += d * widen4(row + 12)
+        }
+        store4(a0, out + j); store4(a1, out + j + 4); store4(a2, out + j + 8); store4(a3, out + j + 12)
+        j += 16
+    }
+    while j + 4 <= n {
+        var a = load4(out + j)
+        for r in 0..<count { a += Double4(repeating: deltas[r]) * widen4(w + Int(channels[r]) * ldw + j) }
+        store4(a, out + j)
+        j += 4
+    }
+    while j < n {
+        var a = out[j]
+        for r in 0..<count { a += deltas[r] * Double(w[Int(channels[r]) * ldw + j]) }
+        out[j] = a
+        j += 1
+    }
+}
+
+/// Walks the changes of `x` position by position (`width` elements each):
+/// calls `body(position, count)` with the channels and exact deltas
+/// `new − old` of the non-zero changes at that position in `channels`/`deltas`.
+@inline(__always) func forEachChangedPosition(_ x: Slot, width: Int, _ channels: UnsafeMutablePointer<Int32>,
+                                              _ deltas: UnsafeMutablePointer<Double>, _ body: (Int, Int) -> Void) {
+    let div = FastDivider(width)
+    let idx = x.changed.p, xv = x.value.p, old = x.previous.p, n = x.changed.count
+    var e = 0
+    while e < n {
+        let pos = div.quotient(Int(idx[e]))
+        let start = pos * width, end = start + width
+        var count = 0
+        while e < n {
+            let i = Int(idx[e])
+            if i < start || i >= end { break }
+            let dv = Double(xv[i]) - Double(old[i])
+            if dv != 0 {
+                channels[count] = Int32(i - start)
+                deltas[count] = dv
+                count += 1
+            }
+            e += 1
+        }
+        if count > 0 { body(pos, count) }
     }
 }
 
@@ -226,9 +418,8 @@ struct Window2D {
         padLeft = pad(inW, outW, kW, strideW, dilW)
     }
 
-    /// For each input position, the `(output position, tap)` pairs whose window holds it:
-    /// pairs `offsets[p]..<offsets[p+1]` of `pairs` (two Int32 each).
-    func scatterTable() -> (offsets: [Int32], pairs: [Int32]) {
+    /// For each input position, the `(output position, tap)` pairs whose window holds it.
+    func scatterTable() -> WindowTable {
         var offsets: [Int32] = [0], pairs: [Int32] = []
         for y in 0..<inH {
             for x in 0..<inW {
@@ -236,11 +427,11 @@ struct Window2D {
                 offsets.append(Int32(pairs.count / 2))
             }
         }
-        return (offsets, pairs)
+        return WindowTable(offsets: offsets, entries: pairs, width: 2)
     }
 
     /// For each output position, the input positions of its window (inside the input).
-    func windowTable() -> (offsets: [Int32], inputs: [Int32]) {
+    func windowTable() -> WindowTable {
         var offsets: [Int32] = [0], inputs: [Int32] = []
         for oy in 0..<outH {
             for ox in 0..<outW {
@@ -256,7 +447,7 @@ struct Window2D {
                 offsets.append(Int32(inputs.count))
             }
         }
-        return (offsets, inputs)
+        return WindowTable(offsets: offsets, entries: inputs, width: 1)
     }
 
     /// Calls `body(outputPosition, tap)` for every output position whose window holds input (y, x).
@@ -279,22 +470,60 @@ struct Window2D {
     }
 }
 
+/// A table of a window geometry, read-only and shared by the streams: for
+/// each position `p`, the entries `offsets[p]..<offsets[p+1]`, each `width`
+/// Int32s (`(output position, tap)` pairs of a scatter table, input positions of a window table).
+final class WindowTable {
+    let offsets: UnsafeMutablePointer<Int32>
+    let entries: UnsafeMutablePointer<Int32>
+    let width: Int
+
+    init(offsets: [Int32], entries: [Int32], width: Int) {
+        self.offsets = .allocate(capacity: offsets.count)
+        self.offsets.initialize(from: offsets, count: offsets.count)
+        self.entries = .allocate(capacity: Swift.max(entries.count, 1))
+        self.entries.initialize(from: entries, count: entries.count)
+        self.width = width
+    }
+
+    deinit {
+        offsets.deallocate()
+        entries.deallocate()
+    }
+
+    /// Entry `k` of row `t` (`k < width`).
+    @inline(__always) subscript(_ t: Int, _ k: Int) -> Int { Int(entries[t &* width &+ k]) }
+    @inline(__always) func rows(_ p: Int) -> Range<Int> { Int(offsets[p])..<Int(offsets[p + 1]) }
+
+    /// Calls `body(outputPosition, tap)` for each pair of scatter-table position `p`,
+    /// then marks the output position touched; returns the number of pairs.
+    @inline(__always) func forEachTap(of p: Int, marks: Marks, touched: IndexList, _ body: (Int, Int) -> Void) -> Int {
+        let r = rows(p)
+        for t in r {
+            let o = self[t, 0]
+            body(o, self[t, 1])
+            if marks.mark(o) { touched.append(o) }
+        }
+        return r.count
+    }
+}
+
 /// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
 /// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
 final class ConvStep: LinearStep {
     let kernel: Tensor
-    let kernelValues: [Double]
+    let kernelValues: [Float]
     let bias: [Float]
     let window: Window2D
     let inChannels: Int, filters: Int
     let strides: [Int], dilation: [Int], padding: Padding
     let cache = WinogradKernelCache()
-    let table: (offsets: [Int32], pairs: [Int32])
+    let table: WindowTable
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
         self.kernel = kernel
-        kernelValues = kernel.scalars.map { Double($0) }
+        kernelValues = kernel.scalars
         self.bias = bias
         inChannels = inShape.last!
         filters = outShape.last!
@@ -319,38 +548,18 @@ final class ConvStep: LinearStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
-        let cin = inChannels, cout = filters
+    override var positionWidth: Int { inChannels }
+
+    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+        let cin = inChannels, cout = filters, acc = s.wide, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            table.offsets.withUnsafeBufferPointer { offs in
-                table.pairs.withUnsafeBufferPointer { prs in
-                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
-                    var lastPos = -1, c = 0, pos = 0
-                    for e in 0..<x.changed.count {
-                        let i = Int(idx[e])
-                        let dv = Double(xv[i]) - Double(old[i])
-                        if dv == 0 { continue }
-                        // Changes come position by position: one division per position, not per element.
-                        if i - lastPos >= 0 && i - lastPos < cin - c && lastPos >= 0 {
-                            c += i - lastPos
-                        } else {
-                            pos = i / cin
-                            c = i - pos * cin
-                        }
-                        lastPos = i
-                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
-                        for t in start..<end {
-                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                            let out = acc + o * cout
-                            let w = k + (tap * cin + c) * cout
-                            for j in 0..<cout { out[j] += dv * w[j] }
-                            if marks.mark(o) { touched.append(o) }
-                        }
-                        macs += (end - start) * cout
-                    }
-                }
+            let k = ks.baseAddress!
+            // All changed channels of a position at once: out[o, :] += Σ_c Δ_c · K[tap, c, :].
+            forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
+                macs += table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                    addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
+                } * count * cout
             }
         }
         return macs
@@ -366,7 +575,7 @@ final class DepthwiseStep: LinearStep {
     let window: Window2D
     let channels: Int, multiplier: Int
     let strides: [Int], dilation: [Int], padding: Padding
-    let table: (offsets: [Int32], pairs: [Int32])
+    let table: WindowTable
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
@@ -382,7 +591,7 @@ final class DepthwiseStep: LinearStep {
                           kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
         table = window.scatterTable()
         super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation,
-                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: kernel.shape.last!)
+                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: inShape.last! * kernel.shape.last!)
     }
 
     override var denseMACs: Int { outputCount * window.kH * window.kW }
@@ -396,31 +605,37 @@ final class DepthwiseStep: LinearStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
-        let ch = channels, m = multiplier
+    override var positionWidth: Int { channels }
+
+    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+        let ch = channels, m = multiplier, acc = s.wide, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
-            table.offsets.withUnsafeBufferPointer { offs in
-                table.pairs.withUnsafeBufferPointer { prs in
-                    let k = ks.baseAddress!, offsets = offs.baseAddress!, pairs = prs.baseAddress!
-                    let idx = x.changed.p, xv = x.value.p, old = x.previous.p
-                    for e in 0..<x.changed.count {
-                        let i = Int(idx[e])
-                        let dv = Double(xv[i]) - Double(old[i])
-                        if dv == 0 { continue }
-                        let pos = i / ch, c = i - pos * ch
-                        let start = Int(offsets[pos]), end = Int(offsets[pos + 1])
-                        for t in start..<end {
-                            let o = Int(pairs[2 * t]), tap = Int(pairs[2 * t + 1])
-                            let g = o * ch + c
-                            let out = acc + g * m
-                            let w = k + (tap * ch + c) * m
-                            for j in 0..<m { out[j] += dv * w[j] }
-                            if marks.mark(g) { touched.append(g) }
+            let k = ks.baseAddress!
+            forEachChangedPosition(x, width: ch, s.channels, s.deltas) { pos, count in
+                let taps: Int
+                if m == 1 && count * 4 >= ch {
+                    // Many channels changed: the whole row Δ[0..<ch] (zeros elsewhere, which add nothing)
+                    // times each tap's kernel row, four channels at a time.
+                    let row = s.row
+                    for r in 0..<count { row[Int(s.channels[r])] = s.deltas[r] }
+                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                        let out = acc + o * ch, w = k + tap * ch
+                        var c = 0
+                        while c + 4 <= ch { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
+                        while c < ch { out[c] += row[c] * w[c]; c += 1 }
+                    }
+                    for r in 0..<count { row[Int(s.channels[r])] = 0 }
+                } else {
+                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                        let out = acc + o * ch * m, w = k + tap * ch * m
+                        for r in 0..<count {
+                            let c = Int(s.channels[r]) * m, dv = s.deltas[r]
+                            for j in 0..<m { out[c + j] += dv * w[c + j] }
                         }
-                        macs += (end - start) * m
                     }
                 }
+                macs += taps * count * m
             }
         }
         return macs
@@ -430,14 +645,14 @@ final class DepthwiseStep: LinearStep {
 /// `Dense` over the last axis: a changed input `k` of row `p` adds `Δ · W[k, :]` to row `p`.
 final class DenseStep: LinearStep {
     let kernel: [Float]
-    let wideKernel: [Double]
+    let wideKernel: [Float]
     let bias: [Float]
     let inDim: Int, units: Int
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: [Float], bias: [Float],
          inDim: Int, units: Int, rows: Int) {
         self.kernel = kernel
-        wideKernel = kernel.map { Double($0) }
+        wideKernel = kernel
         self.bias = bias
         self.inDim = inDim
         self.units = units
@@ -459,21 +674,17 @@ final class DenseStep: LinearStep {
         }
     }
 
-    override func scatter(_ x: Slot, into acc: UnsafeMutablePointer<Double>, marks: Marks, touched: IndexList) -> Int {
-        let n = units, inDim = self.inDim
+    override var positionWidth: Int { inDim }
+
+    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+        let n = units, inDim = self.inDim, acc = s.wide
         var macs = 0
         wideKernel.withUnsafeBufferPointer { ws in
-            let wBase = ws.baseAddress!
-            let idx = x.changed.p, xv = x.value.p, old = x.previous.p
-            for e in 0..<x.changed.count {
-                let i = Int(idx[e])
-                let dv = Double(xv[i]) - Double(old[i])
-                if dv == 0 { continue }
-                let row = i / inDim, k = i % inDim
-                let out = acc + row * n, w = wBase + k * n
-                for j in 0..<n { out[j] += dv * w[j] }
-                if marks.mark(row) { touched.append(row) }
-                macs += n
+            // All changed inputs of a row at once: out[row, :] += Σ_k Δ_k · W[k, :].
+            forEachChangedPosition(x, width: inDim, s.channels, s.deltas) { row, count in
+                addRows(acc + row * n, n, ws.baseAddress!, ldw: n, s.channels, s.deltas, count)
+                if s.marks.mark(row) { s.touched.append(row) }
+                macs += count * n
             }
         }
         return macs
@@ -662,8 +873,8 @@ final class PoolStep: Step {
     let channels: Int
     let isMax: Bool
     let outputCount: Int
-    let scatter: (offsets: [Int32], pairs: [Int32])
-    let windows: (offsets: [Int32], inputs: [Int32])
+    let scatter: WindowTable
+    let windows: WindowTable
 
     init(name: String, isMax: Bool, input: Int, output: Int, inShape: [Int], outShape: [Int],
          poolSize: [Int], strides: [Int], padding: Padding) {
@@ -679,54 +890,61 @@ final class PoolStep: Step {
 
     override func makeState() -> AnyObject? { MarkState(outputCount) }
 
-    @inline(__always) private func pool(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ c: Int,
-                                        _ offsets: UnsafePointer<Int32>, _ inputs: UnsafePointer<Int32>) -> Float {
-        let start = Int(offsets[o]), end = Int(offsets[o + 1])
-        if isMax {
-            var acc: Float = -.infinity
-            for t in start..<end { acc = Swift.max(acc, x[Int(inputs[t]) * channels + c]) }
-            return acc
+    /// The pooled channels of output position `o`, eight at a time: written to `y`
+    /// directly (`record` false) or recorded where they change.
+    @inline(__always) private func poolRow(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ y: Slot, record: Bool) {
+        let ch = channels, inputs = windows.rows(o), base = o * ch
+        let scale = Float(inputs.count)
+        var c = 0
+        while c + 8 <= ch {
+            var acc: Float8
+            if isMax {
+                acc = Float8(repeating: -.infinity)
+                // Swift.max(acc, v), lane by lane.
+                for t in inputs { let v = load8(x + windows[t, 0] * ch + c); acc = acc.replacing(with: v, where: v .>= acc) }
+            } else {
+                acc = Float8(repeating: 0)
+                for t in inputs { acc += load8(x + windows[t, 0] * ch + c) }
+                acc /= Float8(repeating: scale)
+            }
+            if record { y.set8(base + c, acc) } else { store8(acc, y.value.p + base + c) }
+            c += 8
         }
-        var acc: Float = 0
-        for t in start..<end { acc += x[Int(inputs[t]) * channels + c] }
-        return acc / Float(end - start)
+        while c < ch {
+            var acc: Float
+            if isMax {
+                acc = -.infinity
+                for t in inputs { acc = Swift.max(acc, x[windows[t, 0] * ch + c]) }
+            } else {
+                acc = 0
+                for t in inputs { acc += x[windows[t, 0] * ch + c] }
+                acc = acc / scale
+            }
+            if record { y.set(base + c, acc) } else { y.value.p[base + c] = acc }
+            c += 1
+        }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
-        let ch = channels
-        try windows.offsets.withUnsafeBufferPointer { wOffs in
-            try windows.inputs.withUnsafeBufferPointer { wIns in
-                try scatter.offsets.withUnsafeBufferPointer { sOffs in
-                    try scatter.pairs.withUnsafeBufferPointer { sPairs in
-                        try run(x, y, state, dense, ch, wOffs.baseAddress!, wIns.baseAddress!, sOffs.baseAddress!, sPairs.baseAddress!)
-                    }
-                }
-            }
-        }
-    }
-
-    private func run(_ x: Slot, _ y: Slot, _ state: AnyObject?, _ dense: Bool, _ ch: Int,
-                     _ wOffsets: UnsafePointer<Int32>, _ wInputs: UnsafePointer<Int32>,
-                     _ sOffsets: UnsafePointer<Int32>, _ sPairs: UnsafePointer<Int32>) throws {
         if dense || x.all {
-            var i = 0
-            for o in 0..<(outputCount / ch) {
-                for c in 0..<ch { y.value.p[i] = pool(x.value.p, o, c, wOffsets, wInputs); i += 1 }
-            }
+            for o in 0..<(outputCount / channels) { poolRow(x.value.p, o, y, record: false) }
             y.all = true
             return
         }
+        // Every window that holds a changed input position, once, all its channels.
         let marks = (state as! MarkState).marks
         marks.clear()
         y.beginSparse()
+        let div = FastDivider(channels)
+        var last = -1
         for k in 0..<x.changed.count {
-            let i = Int(x.changed.p[k])
-            let pos = i / ch, c = i - pos * ch
-            for t in Int(sOffsets[pos])..<Int(sOffsets[pos + 1]) {
-                let o = Int(sPairs[2 * t])
-                let e = o * ch + c
-                if marks.mark(e) { y.set(e, pool(x.value.p, o, c, wOffsets, wInputs)) }
+            let pos = div.quotient(Int(x.changed.p[k]))
+            if pos == last { continue }
+            last = pos
+            for t in scatter.rows(pos) {
+                let o = scatter[t, 0]
+                if marks.mark(o) { poolRow(x.value.p, o, y, record: true) }
             }
         }
     }

@@ -26,6 +26,8 @@ public struct PlanStep: Sendable, Equatable {
     public var denseFallback: Bool
     /// MACs of a dense run on one frame (linear steps).
     public var denseMACs: Int
+    /// Elements of the step's output on one frame.
+    public var outputCount: Int
 }
 
 /// A delta model compiled for streaming, one frame at a time.
@@ -131,14 +133,15 @@ public final class StreamingPlan: @unchecked Sendable {
             steps.append(step)
             return [out]
         }
-        kernels = steps
+        kernels = fuse(steps, outputs: outs)
         slotSizes = sizes
         inputSlots = inputs
         outputSlots = outs
         inputShapes = inShapes
         outputShapes = outs.map { shapeOf[$0]! }
-        self.steps = steps.map { PlanStep(name: $0.name, kind: $0.kind, denseFallback: $0.denseFallback, denseMACs: $0.denseMACs) }
-        denseMACsPerFrame = steps.reduce(0) { $0 + $1.denseMACs }
+        self.steps = kernels.map { PlanStep(name: $0.name, kind: $0.kind, denseFallback: $0.denseFallback, denseMACs: $0.denseMACs,
+                                        outputCount: sizes[$0.output]) }
+        denseMACsPerFrame = kernels.reduce(0) { $0 + $1.denseMACs }
     }
 
     /// A new stream with its own state, starting at a key frame.
@@ -154,6 +157,36 @@ public final class StreamingPlan: @unchecked Sendable {
                      + (options.keyFrameEvery == 0 ? "reset only" : "\(options.keyFrameEvery) frames"))
         return lines.joined(separator: "\n")
     }
+}
+
+/// Fuses into each linear step the rectifier and then the delta layer that
+/// alone read its output, so that one vector pass over each touched output
+/// group computes, quantizes and compares (the fused values are the same floats).
+private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
+    var steps = steps
+    let kept = Set(outputs)
+    /// The index of the only step that reads `slot`, if it is no model output.
+    func soleReader(_ slot: Int) -> Int? {
+        guard !kept.contains(slot) else { return nil }
+        let readers = steps.indices.filter { steps[$0].inputs.contains(slot) }
+        return readers.count == 1 && steps[readers[0]].inputs.count == 1 ? readers[0] : nil
+    }
+    var k = 0
+    while k < steps.count {
+        if let l = steps[k] as? LinearStep, l.clamp != nil {
+            if l.activation.isIdentity, let j = soleReader(l.output), let p = steps[j] as? PointwiseStep, p.affine == nil,
+               p.function.isClamp {
+                l.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
+                steps.remove(at: j)
+            }
+            if let j = soleReader(l.output), let d = steps[j] as? DeltaStep {
+                l.fuse(delta: d)
+                steps.remove(at: j)
+            }
+        }
+        k += 1
+    }
+    return steps
 }
 
 /// Layers that are the identity at inference or only reshape a frame (row-major order kept).

@@ -95,6 +95,7 @@ struct StreamRunOptions: ParsableArguments {
     @Option(help: "At most this many frames.") var frames = 300
     @Option(help: "A linear layer with more than this fraction of changed inputs recomputes densely.") var denseCutoff = 0.5
     @Option(help: "Also write the results as JSON to this file.") var json: String?
+    @Flag(help: "Also time every step (one more delta and dense run) and print microseconds per frame by step.") var profile = false
 
     /// Bad values exit with status 2, as the CLI contract asks.
     func check() throws {
@@ -106,20 +107,21 @@ struct StreamRunOptions: ParsableArguments {
     }
 }
 
-/// Frames `[T, H, W, 3]` for `model` from a DATA argument: video files are
-/// decoded by FFmpeg at the model's frame size; clip sets are played one clip after the other.
-func streamFrames(_ spec: String, for model: Model, limit: Int) throws -> Tensor {
-    var isFolder: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isFolder)
-    let isSynthFolder = exists && isFolder.boolValue
-        && FileManager.default.fileExists(atPath: URL(fileURLWithPath: spec).appendingPathComponent("clips.npy").path)
-    if exists && !isSynthFolder {
-        var url = URL(fileURLWithPath: spec)
-        if isFolder.boolValue {
-            let files = try FileManager.default.contentsOfDirectory(atPath: spec).filter { !$0.hasPrefix(".") }.sorted()
-            guard let first = files.first else { throw CommandFailure(message: "\(spec): the folder holds no video", code: 2) }
-            url = url.appendingPathComponent(first)
-        }
+/// Frames `[T, H, W, 3]` for `model` from a DATA argument (CLI.md § Data
+/// sources, parsed by `DataSourceSpec`): a video file, or the first video of a
+/// folder, is decoded by FFmpeg at the model's frame size as one continuous
+/// stream; clip sets are loaded by `ClipSet.load` and played one clip after the other.
+func streamFrames(_ data: String, for model: Model, limit: Int) throws -> Tensor {
+    var video: URL?
+    switch try DataSourceSpec.parse(data, subset: .test) {
+    case .videoFile(let url): video = url
+    case .videoFolder(let url):
+        let files = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { !$0.hasPrefix(".") }.sorted()
+        guard let first = files.first else { throw CommandFailure(message: "\(data): the folder holds no video", code: 2) }
+        video = url.appendingPathComponent(first)
+    default: break
+    }
+    if let url = video {
         let shape = model.inputs[0].shape
         guard shape.count == 4, let h = shape[1], let w = shape[2], shape[3] == 3 else {
             throw CommandFailure(message: "\(model.name): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
@@ -128,7 +130,7 @@ func streamFrames(_ spec: String, for model: Model, limit: Int) throws -> Tensor
         guard clip.frameCount >= 2 else { throw CommandFailure(message: "\(url.path): fewer than 2 frames decoded", code: 2) }
         return clip.tensor()
     }
-    let set = try ClipSet.load(spec, for: model, limit: max(1, limit))
+    let set = try ClipSet.load(data, for: model, limit: max(1, limit))
     let frame = Array(set.clips[0].shape.dropFirst())
     var scalars: [Float] = []
     var count = 0
@@ -146,6 +148,8 @@ struct StreamReport {
     var deltaFPS = 0.0, denseFPS = 0.0
     var streams = 1
     var streamsDeltaFPS = 0.0, streamsDenseFPS = 0.0
+    /// Frames per second of process CPU time with all streams running: equal to one stream's when they share nothing.
+    var streamsDeltaCPUFPS = 0.0, streamsDenseCPUFPS = 0.0
     var theoreticalSpeedup = 0.0
     var deltaDensity = 0.0
     var maxDeviation = 0.0
@@ -156,6 +160,10 @@ struct StreamReport {
     /// Frames per second of process CPU time: robust to other load on the machine.
     var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
     var loadAverage = 0.0
+    /// Passes over the frames in each timed window, delta and dense.
+    var passes = (delta: 1, dense: 1)
+    /// With `--profile`: each step's name and microseconds per frame, delta and dense.
+    var stepProfile: [(name: String, delta: Double, dense: Double, changed: Double)] = []
 
     var speedup: Double { deltaFPS / denseFPS }
     var achievedFraction: Double { speedup / theoreticalSpeedup }
@@ -172,30 +180,44 @@ struct StreamReport {
         report.streams = options.streams
         report.keyFrameEvery = options.keyFrameEvery
 
-        func run(_ stream: DeltaStream, keep: Bool) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
+        /// Streams the frames `passes` times (a reset between passes, so each pass is the same work)
+        /// and returns the wall-clock and CPU seconds of one pass.
+        func run(_ stream: DeltaStream, keep: Bool, passes: Int = 1) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
             var outputs: [[Float]] = []
             let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
-            for f in list {
-                let y = try stream.process([f])[0]
-                if keep { outputs.append(y.scalars) }
+            for pass in 0..<passes {
+                if pass > 0 { stream.reset() }
+                for f in list {
+                    let y = try stream.process([f])[0]
+                    if keep && pass == 0 { outputs.append(y.scalars) }
+                }
             }
-            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu, outputs)
+            let n = Double(passes)
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / n, (processCPUSeconds() - cpu) / n, outputs)
         }
         report.loadAverage = currentLoadAverage()
-        // Warm-up, then delta and dense alternately, best of three (the machine is shared).
-        _ = try run(plan.makeStream(), keep: false)
+        // Warm-up, which also sets how many passes make a timed window of at least
+        // a quarter second (short windows are at the mercy of other load).
+        func passes(dense: Bool) throws -> Int {
+            let s = plan.makeStream()
+            s.alwaysDense = dense
+            return max(1, Int((0.25 / max(try run(s, keep: false).seconds, 1e-6)).rounded(.up)))
+        }
+        let deltaPasses = try passes(dense: false), densePasses = try passes(dense: true)
+        report.passes = (deltaPasses, densePasses)
+        // Delta and dense alternately, best of three (the machine is shared).
         var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
         var outputs: [[Float]] = []
         var statistics = StreamStatistics()
         for _ in 0..<3 {
             let s = plan.makeStream()
-            let (t, c, out) = try run(s, keep: outputs.isEmpty)
+            let (t, c, out) = try run(s, keep: outputs.isEmpty, passes: deltaPasses)
             if outputs.isEmpty { outputs = out; statistics = s.statistics }
             deltaBest = min(deltaBest, t)
             deltaCPU = min(deltaCPU, c)
             let d = plan.makeStream()
             d.alwaysDense = true
-            let dense = try run(d, keep: false)
+            let dense = try run(d, keep: false, passes: densePasses)
             denseBest = min(denseBest, dense.seconds)
             denseCPU = min(denseCPU, dense.cpu)
         }
@@ -208,23 +230,50 @@ struct StreamReport {
         report.denseMACs = statistics.denseMACs
         report.deltaMACs = statistics.deltaMACs
         report.macsDone = statistics.macs
+        if options.profile {
+            // Best of three per step: the machine is shared.
+            var delta = [Double](repeating: .infinity, count: plan.steps.count), dense = delta
+            var changes = [Int](repeating: 0, count: plan.steps.count)
+            for _ in 0..<3 {
+                let d = plan.makeStream(), e = plan.makeStream()
+                d.profile = true
+                e.profile = true
+                e.alwaysDense = true
+                _ = try run(d, keep: false)
+                _ = try run(e, keep: false)
+                for k in plan.steps.indices {
+                    delta[k] = min(delta[k], Double(d.stepNanoseconds[k]) / 1e3 / Double(count))
+                    dense[k] = min(dense[k], Double(e.stepNanoseconds[k]) / 1e3 / Double(count))
+                }
+                changes = d.stepChanges
+            }
+            report.stepProfile = plan.steps.indices.map { k in
+                (plan.steps[k].name, delta[k], dense[k], Double(changes[k]) / Double(count * plan.steps[k].outputCount))
+            }
+        }
 
         if options.streams > 1 {
-            func parallel(dense: Bool) throws -> Double {
+            /// Frames per second of wall-clock and of process CPU time, all streams together.
+            func parallel(dense: Bool) throws -> (Double, Double) {
                 let streams = (0..<options.streams).map { _ in plan.makeStream() }
                 for s in streams { s.alwaysDense = dense }
                 let failures = FailureBox()
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
                 DispatchQueue.concurrentPerform(iterations: options.streams) { i in
-                    do { _ = try run(streams[i], keep: false) } catch { failures.record(error) }
+                    do { _ = try run(streams[i], keep: false, passes: dense ? densePasses : deltaPasses) } catch { failures.record(error) }
                 }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds = processCPUSeconds() - cpu
                 if let e = failures.error { throw e }
-                return Double(count * options.streams) / seconds
+                let frames = Double(count * options.streams * (dense ? densePasses : deltaPasses))
+                return (frames / seconds, frames / cpuSeconds)
             }
             for _ in 0..<3 {
-                report.streamsDeltaFPS = max(report.streamsDeltaFPS, try parallel(dense: false))
-                report.streamsDenseFPS = max(report.streamsDenseFPS, try parallel(dense: true))
+                let (delta, deltaCPU) = try parallel(dense: false)
+                let (dense, denseCPU) = try parallel(dense: true)
+                report.streamsDeltaFPS = max(report.streamsDeltaFPS, delta)
+                report.streamsDenseFPS = max(report.streamsDenseFPS, dense)
+                report.streamsDeltaCPUFPS = max(report.streamsDeltaCPUFPS, deltaCPU)
+                report.streamsDenseCPUFPS = max(report.streamsDenseCPUFPS, denseCPU)
             }
         }
 
@@ -251,14 +300,24 @@ struct StreamReport {
     }
 
     func printSummary() {
-        print(String(format: "%d frames: delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx", frames, deltaFPS, denseFPS, speedup))
+        print(String(format: "%d frames (timed over %d and %d passes): delta %.1f frames/s, dense %.1f frames/s (same engine): %.2fx",
+                     frames, passes.delta, passes.dense, deltaFPS, denseFPS, speedup))
         print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
                      deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
         print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
                      theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
+        if !stepProfile.isEmpty {
+            print("microseconds per frame by step (delta, dense) and the fraction of its output changed per frame (delta):")
+            func pad(_ s: String) -> String { s.count >= 28 ? s : s + String(repeating: " ", count: 28 - s.count) }
+            for p in stepProfile { print("  " + pad(p.name) + String(format: "%8.2f %8.2f %8.4f", p.delta, p.dense, p.changed)) }
+            print("  " + pad("total") + String(format: "%8.2f %8.2f",
+                         stepProfile.reduce(0) { $0 + $1.delta }, stepProfile.reduce(0) { $0 + $1.dense }))
+        }
         if streams > 1 {
             print(String(format: "%d streams: delta %.1f frames/s (%.2fx one stream), dense %.1f frames/s (%.2fx one stream)",
                          streams, streamsDeltaFPS, streamsDeltaFPS / deltaFPS, streamsDenseFPS, streamsDenseFPS / denseFPS))
+            print(String(format: "%d streams per CPU-second: delta %.1f frames (%.2fx one stream), dense %.1f frames (%.2fx one stream)",
+                         streams, streamsDeltaCPUFPS, streamsDeltaCPUFPS / deltaCPUFPS, streamsDenseCPUFPS, streamsDenseCPUFPS / denseCPUFPS))
         }
         if let tensorflow {
             print(String(format: "TensorFlow per-frame predict of the original model: %.1f frames/s; delta streaming %.2fx, dense same engine %.2fx",
@@ -266,31 +325,36 @@ struct StreamReport {
         }
     }
 
-    func json() throws -> String {
-        var o: [String: Any] = [
+    /// The figures as one JSON object (non-finite numbers as null).
+    func json() -> String {
+        func number(_ d: Double) -> JSONValue { d.isFinite ? .double(d) : .null }
+        var o: JSONObject = [
             "workload": "stream", "engine": "keras-delta streaming",
-            "frames": frames,
-            "frames_per_second": ["delta": deltaFPS, "dense": denseFPS],
-            "speedup": speedup, "theoretical_speedup": theoreticalSpeedup, "achieved_fraction": achievedFraction,
-            "delta_density": deltaDensity, "max_deviation": maxDeviation, "key_frame_every": keyFrameEvery,
-            "macs": ["dense": denseMACs, "delta": deltaMACs, "done": macsDone],
-            "streams": streams,
-            "frames_per_cpu_second": ["delta": deltaCPUFPS, "dense": denseCPUFPS],
-            "speedup_cpu": deltaCPUFPS / denseCPUFPS, "load_average": loadAverage,
+            "frames": .int(frames),
+            "frames_per_second": ["delta": number(deltaFPS), "dense": number(denseFPS)],
+            "speedup": number(speedup), "theoretical_speedup": number(theoreticalSpeedup), "achieved_fraction": number(achievedFraction),
+            "delta_density": number(deltaDensity), "max_deviation": number(maxDeviation), "key_frame_every": .int(keyFrameEvery),
+            "macs": ["dense": .int(denseMACs), "delta": .int(deltaMACs), "done": .int(macsDone)],
+            "streams": .int(streams),
+            "frames_per_cpu_second": ["delta": number(deltaCPUFPS), "dense": number(denseCPUFPS)],
+            "speedup_cpu": number(deltaCPUFPS / denseCPUFPS), "load_average": number(loadAverage),
+            "passes_per_timing": ["delta": .int(passes.delta), "dense": .int(passes.dense)],
         ]
-        if streams > 1 { o["streams_frames_per_second"] = ["delta": streamsDeltaFPS, "dense": streamsDenseFPS] }
-        if let thresholdScale { o["threshold_scale"] = thresholdScale }
+        if streams > 1 {
+            o["streams_frames_per_second"] = ["delta": number(streamsDeltaFPS), "dense": number(streamsDenseFPS)]
+            o["streams_frames_per_cpu_second"] = ["delta": number(streamsDeltaCPUFPS), "dense": number(streamsDenseCPUFPS)]
+        }
+        if let thresholdScale { o["threshold_scale"] = number(thresholdScale) }
         if let tensorflow {
-            o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": tensorflow]
-            o["speedup_over_tensorflow"] = deltaFPS / tensorflow
+            o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": number(tensorflow)]
+            o["speedup_over_tensorflow"] = number(deltaFPS / tensorflow)
         }
-        func finite(_ v: Any) -> Any {
-            if let d = v as? Double { return d.isFinite ? d : NSNull() }
-            if let m = v as? [String: Any] { return m.mapValues(finite) }
-            return v
+        if !stepProfile.isEmpty {
+            o["steps_microseconds_per_frame"] = .array(stepProfile.map { p in
+                ["step": .string(p.name), "delta": number(p.delta), "dense": number(p.dense), "changed_fraction": number(p.changed)]
+            })
         }
-        let data = try JSONSerialization.data(withJSONObject: finite(o), options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue.object(o).serialized() + "\n"
     }
 }
 

@@ -179,6 +179,20 @@ final class StreamingTests: XCTestCase {
         _ = try checkExact(resnet, frames: frames, options: StreamingOptions(denseCutoff: 2))
     }
 
+    func testOnePixelChangeStaysSparse() throws {
+        // The second frame differs from the first in one pixel: every step must
+        // pass on only what changed (no output marked as changed everywhere,
+        // which would make every later step recompute the whole frame).
+        let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 2)
+        let first = Array(try Self.syntheticFrames(count: 2, size: 16).scalars.prefix(16 * 16 * 3))
+        var second = first
+        second[100] += 40
+        let stats = try checkExact(model, frames: Tensor(shape: [2, 16, 16, 3], scalars: first + second))
+        XCTAssertGreaterThan(stats.deltaNonZero, 0)
+        XCTAssertEqual(stats.denseOutputs, 0)
+        XCTAssertLessThan(stats.deltaMACs * 20, stats.denseMACsAfterFirst)
+    }
+
     func testPlanFoldsBatchNormAndReportsDenseFallback() throws {
         // No input delta layer: the first convolution sees every pixel change and runs dense.
         let base = try Self.resnetStyle()
@@ -198,7 +212,9 @@ final class StreamingTests: XCTestCase {
         let fallback = plan.steps.filter { $0.denseFallback }.map { $0.name }
         XCTAssertEqual(fallback.count, 1, plan.description)
         XCTAssertTrue(plan.description.contains("dense fallback"))
-        XCTAssertEqual(plan.steps.filter { $0.kind == "delta" }.count, layers)
+        // Every delta layer is a step of its own or fused into the linear step before it ("conv, ReLU, delta").
+        XCTAssertEqual(plan.steps.map { $0.kind.components(separatedBy: ", ").filter { $0 == "delta" }.count }.reduce(0, +), layers)
+        XCTAssertTrue(plan.steps.contains { $0.kind.hasSuffix(", delta") }, plan.description)
         _ = try checkExact(model, frames: try Self.syntheticFrames(count: 8, size: 16))
     }
 

@@ -1,0 +1,56 @@
+"""A larger per-frame CNN for `keras-delta bench stream`, where the MACs of the
+convolutions dominate (the bundled models are 32×32 and ~2 M MACs a frame):
+112×112 RGB in 0..255, Rescaling, four Conv2D 3×3 + BatchNormalization + ReLU
+blocks (32, 64, 128, 128 filters) with max pooling between them, global
+average pooling and a softmax head; 156 M MACs a frame. Seeded random
+weights (Glorot kernels, random biases and batch-norm statistics): the
+benchmark needs the shapes and realistic activations, not accuracy.
+
+Run: .venv/bin/python tools/bench/stream_model.py [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
+"""
+import argparse
+import os
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", type=int, default=112)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("-o", "--output", default=".fixtures/bench/stream_vgg112.h5")
+    a = p.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(a.seed)
+    x = keras.Input((a.size, a.size, 3), name="frames")
+    h = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
+    for i, filters in enumerate([32, 64, 128, 128]):
+        h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(h)
+        h = layers.BatchNormalization(name=f"bn{i + 1}")(h)
+        h = layers.ReLU(name=f"relu{i + 1}")(h)
+        if i < 3:
+            h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
+    h = layers.GlobalAveragePooling2D(name="gap")(h)
+    y = layers.Dense(10, activation="softmax", name="classes")(h)
+    model = keras.Model(x, y, name="stream_vgg")
+    rng = np.random.default_rng(a.seed)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            c = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.6, 1.4, c), rng.uniform(-0.2, 0.2, c),
+                               rng.uniform(-0.2, 0.2, c), rng.uniform(0.5, 1.5, c)])
+    os.makedirs(os.path.dirname(a.output) or ".", exist_ok=True)
+    model.save(a.output)
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, hh, ww, co = layer.output.shape
+            kh, kw, ci, _ = layer.kernel.shape
+            macs += hh * ww * co * kh * kw * ci
+    print(f"wrote {a.output}: {model.count_params()} parameters, {macs / 1e6:.1f} M conv MACs per frame")
+
+
+if __name__ == "__main__":
+    main()
