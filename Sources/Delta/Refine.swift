@@ -48,6 +48,9 @@ public struct RefineOptions {
     public var labelWeight: Double = 0
     /// λ rises linearly from 0 over this many steps.
     public var warmupSteps = 0
+    /// The learning rate falls from the optimizer's along a half cosine to 0
+    /// over all steps of all phases, as Keras's `CosineDecay`.
+    public var cosineDecay = false
     /// BatchNormalization layers keep their inference statistics and do not train.
     public var freezeBatchNorm = false
     /// What the sparsity losses penalise: the deltas (the method) or, as the paper's
@@ -122,19 +125,29 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
     // The model keeps the clip length it came with (a phase of 2-frame clips is a training device).
     defer { for (d, t) in zip(deltas, clipLengths) { d.clipLength = t } }
     var firstStep = 0
+    func source(_ index: Int) throws -> ClipDataSource {
+        let phase = options.phases[index]
+        var sourceOptions = ClipSourceOptions(batchSize: phase.clipsPerBatch, labels: useLabels ? nil : ClipLabels.none,
+                                              shuffle: true, seed: options.seed &+ UInt64(index), maxClips: options.maxClips)
+        try sourceOptions.match(model)
+        if !explicitTime { sourceOptions.clipLength = phase.clipLength }
+        return try spec.makeSource(sourceOptions)
+    }
+    let totalSteps = options.cosineDecay ? try options.phases.indices.reduce(0) { $0 + options.phases[$1].epochs * (try source($1).batchCount) } : 0
+    let initialRate = model.optimizer?.currentLearningRate ?? 0
     for (index, phase) in options.phases.enumerated() {
         for (d, target) in zip(deltas, targets) {
             d.sparsityWeight = phase.sparsityWeight ?? target
             if !explicitTime { d.clipLength = phase.clipLength }
         }
-        var sourceOptions = ClipSourceOptions(batchSize: phase.clipsPerBatch, labels: useLabels ? nil : ClipLabels.none,
-                                              shuffle: true, seed: options.seed &+ UInt64(index), maxClips: options.maxClips)
-        try sourceOptions.match(model)
-        if !explicitTime { sourceOptions.clipLength = phase.clipLength }
-        let source = try spec.makeSource(sourceOptions)
+        let source = try source(index)
         var callbacks = options.callbacks
         callbacks.append(SparsityWarmup(deltas, targets: deltas.map { $0.sparsityWeight }, steps: options.warmupSteps,
                                         firstStep: firstStep, stepsPerEpoch: source.batchCount))
+        if options.cosineDecay {
+            callbacks.append(CosineLearningRate(initial: initialRate, totalSteps: totalSteps, firstStep: firstStep,
+                                                stepsPerEpoch: source.batchCount))
+        }
         var backup: BackupAndRestore?
         if let dir = options.checkpointDirectory {
             backup = BackupAndRestore(backupDir: URL(fileURLWithPath: dir).appendingPathComponent("phase\(index + 1)").path,
@@ -190,6 +203,26 @@ func lossFunction(teacher: Model?, distance: Distance, labelWeight: Double, useL
 
 /// Raises every delta layer's λ linearly from 0 to its target over the first
 /// `steps` training steps, counted over all phases (so a resumed run sets the same λ).
+/// Sets the learning rate before each step: `initial · ½(1 + cos(π · step / total))`,
+/// counting steps across phases (Keras's `CosineDecay` with `alpha` 0).
+final class CosineLearningRate: Callback {
+    private let initial: Float
+    private let totalSteps: Int, firstStep: Int, stepsPerEpoch: Int
+    private var epoch = 0
+
+    init(initial: Float, totalSteps: Int, firstStep: Int, stepsPerEpoch: Int) {
+        (self.initial, self.totalSteps, self.firstStep, self.stepsPerEpoch) = (initial, totalSteps, firstStep, stepsPerEpoch)
+    }
+
+    override func onEpochBegin(_ epoch: Int, logs: Logs) throws { self.epoch = epoch }
+
+    override func onTrainBatchBegin(_ batch: Int, logs: Logs) throws {
+        let step = Swift.min(firstStep + epoch * stepsPerEpoch + batch, totalSteps)
+        let rate = 0.5 * (1 + cos(Double.pi * Double(step) / Double(Swift.max(totalSteps, 1))))
+        try model?.optimizer?.setLearningRate(Float(Double(initial) * rate))
+    }
+}
+
 final class SparsityWarmup: Callback {
     private let layers: [DeltaActivation]
     private let targets: [Double]

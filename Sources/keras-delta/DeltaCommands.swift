@@ -122,6 +122,7 @@ struct RefineCommand: ParsableCommand {
     @Option(help: "With --calibrate-scale: activations (mean |activation|) or changes (mean |frame-to-frame change|).")
     var calibrationStatistic: String = "activations"
     @Option(help: "Optimizer: sgd (lr 1e-3, momentum 0.9, the paper's) or adam.") var optimizer: String = "sgd"
+    @Flag(help: "The learning rate falls along a half cosine to 0 over the whole run (Keras's CosineDecay).") var cosineDecay = false
     @Option(help: "Learning rate.") var learningRate: Double?
     @Option(help: "Distillation distance with --teacher: kl or mse.") var distance: String = "kl"
     @Option(help: "Temperature of the KL distillation.") var temperature: Double = 2
@@ -165,6 +166,7 @@ struct RefineCommand: ParsableCommand {
         default: throw CommandFailure(message: "--distance must be kl or mse, got '\(distance)'", code: 2)
         }
         options.warmupSteps = warmup
+        options.cosineDecay = cosineDecay
         options.freezeBatchNorm = freezeBatchnorm
         guard let penalty = DeltaActivation.Penalty(rawValue: penalty) else {
             throw CommandFailure(message: "--penalty must be deltas or activations, got '\(self.penalty)'", code: 2)

@@ -86,6 +86,25 @@ final class RefineTests: XCTestCase {
         }
     }
 
+    /// Cosine decay over both phases (4 steps each: 8 clips in batches of 2): the learning rate of
+    /// step k is 0.01 · ½(1 + cos(π k / 8)), e.g. 0.01, 0.0096194, 0.0085355, …, 0.0003806.
+    func testCosineDecayOverAllPhases() throws {
+        final class Rates: Callback {
+            var seen: [Float] = []
+            override func onTrainBatchEnd(_ batch: Int, logs: Logs) throws { seen.append(model!.optimizer!.currentLearningRate) }
+        }
+        let rates = Rates()
+        var o = options(epochs: 1)
+        o.phases = [RefinePhase(epochs: 1, clipLength: 4, clipsPerBatch: 2), RefinePhase(epochs: 1, clipLength: 4, clipsPerBatch: 2)]
+        o.cosineDecay = true
+        o.callbacks = [rates]
+        _ = try refine(try deltaModel().delta, data: Self.data, options: o)
+        XCTAssertEqual(rates.seen.count, 8)
+        for (k, rate) in rates.seen.enumerated() {
+            XCTAssertEqual(Double(rate), 0.01 * 0.5 * (1 + cos(Double.pi * Double(k) / 8)), accuracy: 1e-8, "step \(k)")
+        }
+    }
+
     /// The paper's second phase trains on 2-frame clips; the refined model keeps its own clip length.
     func testPhasesOfOtherClipLengthsKeepTheModelsClipLength() throws {
         let model = try deltaModel().delta
