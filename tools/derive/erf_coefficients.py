@@ -9,7 +9,8 @@ Sources/Tensor/VectorMath.swift and reports the float32 error of the formulas.
 Least squares on Chebyshev nodes against Python's double-precision math.erf
 and math.erfc (relative error for S, so erfc keeps its relative accuracy far
 into the tail; the asymptotic series stands in for e^(a²) where it overflows).
-The check evaluates the formulas in float32 (Horner, no FMA) and prints the
+The check evaluates the formulas in float32 as the Swift code does (Horner
+for P, Estrin's scheme for S, no FMA) and prints the
 largest error of erf in ulps and of erfc relatively.
 
 Run: .venv/bin/python tools/derive/erf_coefficients.py
@@ -50,6 +51,18 @@ def horner(c, x):
     return p
 
 
+def estrin(c, w):
+    """S of degree 12 as the Swift code evaluates it (Estrin's scheme)."""
+    c = [F(v) for v in c]
+    mul, add = (lambda a, b: (a * b).astype(F)), (lambda a, b: (a + b).astype(F))
+    w2 = mul(w, w)
+    w4 = mul(w2, w2)
+    w8 = mul(w4, w4)
+    q = [add(c[2 * i], mul(c[2 * i + 1], w)) for i in range(6)]
+    r = [add(q[2 * i], mul(q[2 * i + 1], w2)) for i in range(3)]
+    return add(add(r[0], mul(r[1], w4)), mul(add(r[2], mul(c[12], w4)), w8))
+
+
 def main():
     small = fit(lambda s: (math.erf(math.sqrt(s)) / math.sqrt(s) if s > 0 else 2 / math.sqrt(math.pi)) - 1,
                 0, SPLIT * SPLIT, 6, relative=False)
@@ -63,7 +76,7 @@ def main():
     near = (x + (x * q).astype(F)).astype(F)
     u = (F(1) / x).astype(F)
     with np.errstate(over="ignore", invalid="ignore"):  # S at tiny x, which the blend drops
-        tail = (u * horner(large, (u - F(MIDDLE)).astype(F))).astype(F)
+        tail = (u * estrin(large, (u - F(MIDDLE)).astype(F))).astype(F)
     # e^(−x²) exact to float rounding, as the Swift code gets it from x² split into two floats.
     erfc = (np.exp(-(x.astype(np.float64) ** 2)).astype(F) * tail).astype(F)
     approx = np.where(x < SPLIT, near, (F(1) - erfc).astype(F))
