@@ -17,7 +17,10 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    if m == 1 || n == 1 {
+    // One row or column of a product whose matrix operand is at least 256 kB
+    // (smaller ones pack cheaply, and keep the results of a row independent
+    // of how many rows share the call).
+    if (m == 1 || n == 1) && Swift.max(m, n) * k >= 1 << 16 {
         return sgemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                      beta: beta, c: c, ldc: ldc, parallel: parallel)
     }

@@ -173,9 +173,33 @@ final class FusedKernelTests: XCTestCase {
         XCTAssertEqual(try Tensor.conv(x, w, padding: .same), try Tensor.conv(GradientTape().watch(x), w, padding: .same))
     }
 
+    /// Untracked convolutions with a short patch row (at most 32 values) and
+    /// 32–128 output channels, over enough rows for the per-core path, run
+    /// the small-kernel product instead of `sgemm`; recorded ones the GEMM.
+    /// Odd row counts leave a single last row; strides, 3-D and the epilogue too.
+    func testSmallKernelConvolutionMatchesGEMM() throws {
+        var rng = TestRandom(seed: 12)
+        let cases: [(x: [Int], w: [Int], strides: [Int], padding: Padding)] = [
+            ([3, 19, 17, 3], [3, 3, 3, 32], [1], .same),        // 969 rows, K = 27
+            ([3, 21, 23, 3], [3, 3, 3, 64], [2, 1], .valid),   // K = 27, two blocks of 32 outputs
+            ([1, 4, 12, 13, 1], [3, 3, 3, 1, 32], [1], .same), // Conv3D, K = 27
+            ([2, 16, 16, 8], [2, 2, 8, 96], [1], .same),       // K = 32, three blocks
+        ]
+        for c in cases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w, -0.3, 0.3), bias = rng.tensor([c.w.last!]).scalars
+            let fast = try Tensor.conv(x, w, strides: c.strides, padding: c.padding)
+            let exact = try Tensor.conv(GradientTape().watch(x), w, strides: c.strides, padding: c.padding)
+            assertClose(fast, exact, "small kernel \(c.x) ⊛ \(c.w)")
+            let epilogue = ChannelEpilogue(bias: bias, residual: rng.tensor(fast.shape), reluCap: .infinity)
+            let fused = try Tensor.conv(x, w, strides: c.strides, padding: c.padding, epilogue: epilogue)
+            XCTAssertEqual(fused, try separate(fast, epilogue), "small kernel epilogue \(c.x)")
+        }
+    }
+
     /// Large enough for `sgemm` to split rows or columns across cores; one
-    /// row or one column of output runs as a matrix-vector product (split
-    /// across cores from 128 outputs and 2¹⁷ multiply-adds).
+    /// row or one column of output with a matrix operand of at least 2¹⁶
+    /// values runs as a matrix-vector product (split across cores from 128
+    /// outputs and 2¹⁷ multiply-adds).
     func testSplitMatmulMatchesReference() throws {
         var rng = TestRandom(seed: 9)
         for (m, k, n) in [(300, 70, 90), (40, 300, 260), (1, 600, 260), (1, 70, 9), (260, 600, 1), (9, 70, 1), (1, 5, 1)] {
