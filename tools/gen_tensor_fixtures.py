@@ -136,6 +136,10 @@ later = np.random.default_rng(20261128)
 CASES.update({
     "sparsemax": (A.sparsemax, [later.uniform(-0.4, 0.4, (3, 6)).astype(np.float32)]),
     "sparsemax_axis0": (lambda a: A.sparsemax(a, axis=0), [later.uniform(-0.5, 0.5, (5, 3)).astype(np.float32)]),
+    # The eight-lane erf and exact GELU: both ranges of erf (|x| below and
+    # above 0.875), GELU's negative tail, full vectors and a partial one.
+    "gelu_wide": (A.gelu, [later.uniform(-7, 7, (5, 37)).astype(np.float32)]),
+    "erf": (tf.math.erf, [later.uniform(-5, 5, (4, 19)).astype(np.float32)]),
 })
 
 

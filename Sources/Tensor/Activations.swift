@@ -132,9 +132,18 @@ extension Tensor {
                 return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * k * x * x)
             })
         }
-        return unary("gelu", { x in 0.5 * x * (1 + Foundation.erf(x / 1.4142135623730951)) }, { x, _ in
-            0.5 * (1 + Foundation.erf(x / 1.4142135623730951)) + x * 0.3989422804014327 * Foundation.exp(-0.5 * x * x)
-        })
+        let y = Kernels.vectorMap(self, VectorGelu())
+        guard node != nil else { return y }
+        let x = detached
+        return Tensor.record("gelu", y, [self]) { g in [Kernels.vectorZipMap(g, x, y, VectorGeluGradient())] }
+    }
+
+    /// `tf.math.erf`, the error function.
+    public func erf() -> Tensor {
+        let y = Kernels.vectorMap(self, VectorErf())
+        guard node != nil else { return y }
+        let x = detached
+        return Tensor.record("erf", y, [self]) { g in [Kernels.vectorZipMap(g, x, y, VectorErfGradient())] }
     }
 
     /// Keras 3 `hard_sigmoid`: `relu6(x + 3) / 6`.

@@ -77,8 +77,8 @@ struct ConvolutionPlan {
     /// `y = conv(x, w)`: y is [rows, Cout], w is [taps·Cg, Cout]. The epilogue
     /// runs on each block of rows as soon as its GEMMs are done.
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                 epilogue: BoundEpilogue? = nil) {
-        if runsPerCore { return forwardPerCore(x, w, y, epilogue: epilogue) }
+                 epilogue: BoundEpilogue? = nil, smallKernel: Bool = false) {
+        if runsPerCore { return forwardPerCore(x, w, y, epilogue: epilogue, smallKernel: smallKernel && fitsSmallKernel) }
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         if isPointwise {
             for group in 0..<groups {
@@ -116,8 +116,17 @@ struct ConvolutionPlan {
 
     /// The forward pass with each core running whole blocks of output rows:
     /// patches, single-threaded GEMM and epilogue while the block is in cache.
+    /// Whether ``smallKernelProduct(_:lda:_:k:n:_:ldc:rows:)`` can take the
+    /// GEMMs: one group, a patch row of at most 32 values (3×3 taps of up to
+    /// 3 channels: the first layer of a network) and output channels in
+    /// whole blocks of 32, at most 128. (With C3D's 81-value rows OpenBLAS
+    /// was faster.)
+    private var fitsSmallKernel: Bool {
+        groups == 1 && !isPointwise && layout.width <= 32 && outChannels % 32 == 0 && outChannels <= 128
+    }
+
     private func forwardPerCore(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                epilogue: BoundEpilogue?) {
+                                epilogue: BoundEpilogue?, smallKernel: Bool = false) {
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         let block = coreBlockRows
         if isPointwise {
@@ -142,12 +151,49 @@ struct ConvolutionPlan {
             for chunk in chunks[range] {
                 layout.im2col(x, chunk: chunk, into: columns, parallel: false)
                 let first = chunk.lines.lowerBound * ow, count = chunk.lines.count * ow
+                if smallKernel {
+                    ConvolutionPlan.smallKernelProduct(columns, lda: width, w, k: width, n: cout,
+                                                       y + first * cout, ldc: cout, rows: count)
+                    epilogue?.apply(y, rows: first..<(first + count))
+                    continue
+                }
                 for group in 0..<groups {
                     sgemm(m: count, n: og, k: groupWidth, a: columns + group * groupWidth, lda: width,
                           b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout, parallel: false)
                 }
                 epilogue?.apply(y, rows: first..<(first + count))
             }
+        }
+    }
+
+    /// `C[rows, n] = A[rows, k] · B[k, n]` for a short `k` and `n` a multiple
+    /// of 32: two rows × 32 outputs in eight vector accumulators, `C` written
+    /// once. OpenBLAS zeroes C first and then writes it again, which costs
+    /// more than the arithmetic when `k` is 27 (3×3 taps of 3 channels).
+    static func smallKernelProduct(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, k: Int, n: Int,
+                                   _ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int) {
+        var r = 0
+        while r < rows {
+            let a0 = a + r * lda, a1 = r + 1 < rows ? a0 + lda : a0
+            for g in stride(from: 0, to: n, by: 32) {
+                var p0 = SIMD8<Float>(), p1 = SIMD8<Float>(), p2 = SIMD8<Float>(), p3 = SIMD8<Float>()
+                var q0 = SIMD8<Float>(), q1 = SIMD8<Float>(), q2 = SIMD8<Float>(), q3 = SIMD8<Float>()
+                for t in 0..<k {
+                    let wt = b + t * n + g
+                    let w0 = SIMD8<Float>.load(wt), w1 = SIMD8<Float>.load(wt + 8)
+                    let w2 = SIMD8<Float>.load(wt + 16), w3 = SIMD8<Float>.load(wt + 24)
+                    let x0 = SIMD8<Float>(repeating: a0[t]), x1 = SIMD8<Float>(repeating: a1[t])
+                    p0 += x0 * w0; p1 += x0 * w1; p2 += x0 * w2; p3 += x0 * w3
+                    q0 += x1 * w0; q1 += x1 * w1; q2 += x1 * w2; q3 += x1 * w3
+                }
+                let c0 = c + r * ldc + g
+                p0.store(to: c0); p1.store(to: c0 + 8); p2.store(to: c0 + 16); p3.store(to: c0 + 24)
+                if r + 1 < rows {
+                    let c1 = c0 + ldc
+                    q0.store(to: c1); q1.store(to: c1 + 8); q2.store(to: c1 + 16); q3.store(to: c1 + 24)
+                }
+            }
+            r += 2
         }
     }
 
@@ -220,8 +266,9 @@ struct ConvolutionPlan {
 
 extension ConvolutionPlan {
     /// The convolution of `x` with `w` as a new tensor (no tape). With
-    /// `winograd`, a 3×3 stride-1 convolution may use ``WinogradPlan``, which
-    /// rounds differently from the GEMM whose adjoints the gradients are.
+    /// `winograd`, a 3×3 stride-1 convolution may use ``WinogradPlan``, and
+    /// one with few input channels the small-kernel product; both round
+    /// differently from the GEMM whose adjoints the gradients are.
     func forward(_ x: Tensor, _ w: Tensor, epilogue: ChannelEpilogue? = nil, winograd: Bool = false,
                  kernelCache: (WinogradKernelCache, version: Int)? = nil) -> Tensor {
         let shape = outputShape
@@ -239,7 +286,7 @@ extension ConvolutionPlan {
                         if winograd, let fast = WinogradPlan(self) {
                             fast.forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue, cache: kernelCache)
                         } else {
-                            forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue)
+                            forward(px.baseAddress!, pw.baseAddress!, out, epilogue: epilogue, smallKernel: winograd)
                         }
                     }
                 }

@@ -17,6 +17,13 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
+    // One row or column of a product whose matrix operand is at least 256 kB
+    // (smaller ones pack cheaply, and keep the results of a row independent
+    // of how many rows share the call).
+    if (m == 1 || n == 1) && Swift.max(m, n) * k >= 1 << 16 {
+        return sgemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c, ldc: ldc, parallel: parallel)
+    }
     func call(_ rows: Range<Int>, _ columns: Range<Int>) {
         let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
         let bStart = transB ? columns.lowerBound * ldb : columns.lowerBound
@@ -35,6 +42,41 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         let part = Swift.min(extent, w * block)..<(w == workers - 1 ? extent : Swift.min(extent, (w + 1) * block))
         if part.isEmpty { return }
         if byRows { call(part, 0..<n) } else { call(0..<m, part) }
+    }
+}
+
+/// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:parallel:)`` with
+/// one row or one column of C, as a matrix-vector product (Dense at batch 1,
+/// a one-unit output). OpenBLAS's GEMM packs the whole matrix operand first
+/// and takes several times longer than its GEMV, which streams it once.
+/// The outputs are split into one block per core when the matrix is large.
+private func sgemv(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                   b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                   parallel: Bool) {
+    // The matrix, the vector and where the outputs go: C's one row is
+    // op(B)ᵀ · (A's row); C's one column is op(A) · (B's column).
+    let row = m == 1
+    let outputs = row ? n : m, incC = row ? 1 : ldc
+    let matrix = row ? b : a, ld = row ? ldb : lda
+    let vector = row ? a : b, incVector = row ? (transA ? lda : 1) : (transB ? 1 : ldb)
+    // In row-major storage the matrix is [outputs, k] (no transpose) or [k, outputs].
+    let outputsAreRows = row ? transB : !transA
+    // OpenBLAS scales C by beta first; with beta 0 C may hold anything (NaN).
+    if beta == 0 { for i in 0..<outputs { c[i * incC] = 0 } }
+    func call(_ part: Range<Int>) {
+        let start = outputsAreRows ? part.lowerBound * ld : part.lowerBound
+        cblas_sgemv(CblasRowMajor, outputsAreRows ? CblasNoTrans : CblasTrans,
+                    Int32(outputsAreRows ? part.count : k), Int32(outputsAreRows ? k : part.count), alpha,
+                    matrix + start, Int32(ld), vector, Int32(incVector), beta,
+                    c + part.lowerBound * incC, Int32(incC))
+    }
+    // Blocks of at least 64 outputs and 64 K multiply-adds.
+    let workers = parallel ? Swift.min(Parallelism.cores, outputs / 64, outputs * k / (1 << 16)) : 1
+    guard workers > 1 else { return call(0..<outputs) }
+    let block = (outputs / workers + 15) / 16 * 16
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let part = Swift.min(outputs, w * block)..<(w == workers - 1 ? outputs : Swift.min(outputs, (w + 1) * block))
+        if !part.isEmpty { call(part) }
     }
 }
 

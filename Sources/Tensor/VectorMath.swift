@@ -1,5 +1,5 @@
-// Eight-lane exp, sigmoid and SiLU for the activations that dominate
-// EfficientNet-style networks: glibc's scalar expf and a branch per element
+// Eight-lane exp, sigmoid, SiLU, tanh and erf for the activations that dominate
+// EfficientNet- and ConvNeXt-style networks: glibc's scalar expf and a branch per element
 // cost several times more than the memory traffic of the pass.
 
 /// A function on eight floats at a time; the kernels run it on full vectors
@@ -73,6 +73,87 @@ extension VectorMath {
         let m = expm1NonPositive(-2 * magnitude)
         let t = -m / (2 + m)
         return unsafeBitCast(unsafeBitCast(t, to: SIMD8<UInt32>.self) | (bits & 0x8000_0000), to: SIMD8<Float>.self)
+    }
+}
+
+extension VectorMath {
+    /// `erf(x)` for `|x| < 0.875`: `x + x·P(x²)`, within about 1 ulp.
+    /// Coefficients from tools/derive/erf_coefficients.py.
+    @inline(__always)
+    static func erfNearZero(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let s = x * x
+        var p = SIMD8<Float>(repeating: 8.6946675e-05)
+        p = p * s - 8.2155596e-04
+        p = p * s + 5.2071344e-03
+        p = p * s - 2.686174e-02
+        p = p * s + 1.1283736e-01
+        p = p * s - 3.7612635e-01
+        p = p * s + 1.2837917e-01
+        return x + x * p
+    }
+
+    /// `erfc(a)` for `a ≥ 0.875` (and its NaN): `e^(−a²) · u · S(u − 4/7)`
+    /// with `u = 1/a`, within 4e-7 relative down to where `e^(−a²)`
+    /// underflows (a ≈ 9.3). `a²` is split into two floats, so `e^(−a²)` is
+    /// exact to float rounding. Coefficients from tools/derive/erf_coefficients.py.
+    @inline(__always)
+    static func erfcAwayFromZero(_ a: SIMD8<Float>) -> SIMD8<Float> {
+        let u = 1 / a, w = u - 5.714286e-01
+        // S by Estrin's scheme: as one 12-step Horner chain the compiler
+        // evaluated it one lane at a time.
+        let w2 = w * w, w4 = w2 * w2, w8 = w4 * w4
+        let r0 = (4.9870142e-01 - 1.707763e-01 * w) + (-1.430457e-02 + 9.028729e-02 * w) * w2
+        let r1 = (-9.155005e-02 + 5.0474606e-02 * w) + (2.6593423e-03 - 4.3706927e-02 * w) * w2
+        let r2 = (7.652355e-02 - 1.00784e-01 * w) + (3.185749e-02 + 1.0858887e-01 * w) * w2
+        let p = (r0 + r1 * w4) + (r2 - 9.813061e-02 * w4) * w8
+        let high = a * a
+        let low = (-high).addingProduct(a, a)  // a·a − high, exactly (one fused multiply-add)
+        return expNonPositive(-high) * (1 - low) * (u * p)
+    }
+
+    /// `(erf(x), 1 + erf(x))`; the second keeps its relative accuracy where
+    /// `erf(x)` is near −1 (GELU's negative tail) instead of cancelling.
+    @inline(__always)
+    static func erfAndOnePlusErf(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, onePlus: SIMD8<Float>) {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+        let a = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
+        let near = a .< 0.875
+        let small = erfNearZero(x)
+        // Far lanes only: a near lane gets a = 1 so that nothing there overflows;
+        // above 10, erfc is 0 in float (and a² must not reach ∞).
+        let c = erfcAwayFromZero(a.replacing(with: 1, where: near).replacing(with: 10, where: a .> 10))
+        let magnitude = 1 - c
+        let signed = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | (bits & 0x8000_0000),
+                                   to: SIMD8<Float>.self)
+        let erf = signed.replacing(with: small, where: near)
+        let onePlus = (2 - c).replacing(with: c, where: x .< 0).replacing(with: 1 + small, where: near)
+        return (erf, onePlus)
+    }
+}
+
+struct VectorErf: VectorUnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.erfAndOnePlusErf(x).erf }
+}
+
+/// `g · (2/√π) · e^(−x²)`, the erf gradient, for `(g, x, y)`.
+struct VectorErfGradient: VectorTernaryFunction {
+    @inline(__always) func callAsFunction(_ g: SIMD8<Float>, _ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        g * (1.1283791671 * VectorMath.expNonPositive(-(x * x)))
+    }
+}
+
+/// Exact GELU, `x/2 · (1 + erf(x/√2))`.
+struct VectorGelu: VectorUnaryFunction {
+    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        0.5 * x * VectorMath.erfAndOnePlusErf(x * 0.70710678118654752).onePlus
+    }
+}
+
+/// `g · ((1 + erf(x/√2))/2 + x · e^(−x²/2)/√(2π))`, the exact GELU gradient, for `(g, x, y)`.
+struct VectorGeluGradient: VectorTernaryFunction {
+    @inline(__always) func callAsFunction(_ g: SIMD8<Float>, _ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        let cdf = 0.5 * VectorMath.erfAndOnePlusErf(x * 0.70710678118654752).onePlus
+        return g * (cdf + x * 0.3989422804014327 * VectorMath.expNonPositive(-0.5 * (x * x)))
     }
 }
 

@@ -14,13 +14,15 @@ struct WinogradPlan {
     let tilesHigh: Int, tilesWide: Int
 
     /// The schedule for `plan` when it is a 2-D, 3×3, stride-1, undilated,
-    /// ungrouped convolution with at least 16 input and output channels and 32
-    /// output tiles (below that the transforms and small GEMMs cost more than
-    /// they save); nil otherwise.
+    /// ungrouped convolution with at least 32 input and 16 output channels and
+    /// 32 output tiles; nil otherwise. Below that the transforms and small
+    /// GEMMs cost more than they save: with 16 input channels the 16 GEMMs
+    /// have K = 16, and OpenBLAS spends as long zeroing C as multiplying
+    /// (ConvLSTM2D(16)'s recurrent convolution), where the im2col GEMM has K = 144.
     init?(_ plan: ConvolutionPlan) {
         let g = plan.geometry, one = Extent3(d: 1, h: 1, w: 1)
         guard g.spatialRank == 2, plan.groups == 1, g.window == Extent3(d: 1, h: 3, w: 3), g.strides == one,
-              g.dilations == one, g.channels >= 16, plan.outChannels >= 16 else { return nil }
+              g.dilations == one, g.channels >= 32, plan.outChannels >= 16 else { return nil }
         geometry = g
         outChannels = plan.outChannels
         tilesHigh = (g.output.h + 1) / 2

@@ -50,11 +50,11 @@ final class InferenceFusionTests: XCTestCase {
     /// Fused inference keeps a 3×3 kernel's Winograd transform between calls,
     /// and must redo it once the kernel changes.
     func testWinogradKernelFollowsWeightUpdates() throws {
-        let x = Input(shape: [16, 16, 16])
+        let x = Input(shape: [16, 16, 32])
         let conv = try Conv2D(filters: 16, kernelSize: [3, 3], padding: "same", activation: "relu")
         let model = try Model(inputs: [x], outputs: [try conv(x)])
         var generator = SeededGenerator(seed: 3)
-        let input = Tensor.randomUniform([2, 16, 16, 16], minval: -1, maxval: 1, generator: &generator)
+        let input = Tensor.randomUniform([2, 16, 16, 32], minval: -1, maxval: 1, generator: &generator)
         let before = try model.predictOnBatch([input])[0]
         XCTAssertEqual(before, try model.callAsFunction([input], training: false)[0])
         try conv.kernel.assign(Tensor.randomUniform(conv.kernel.shape, minval: -1, maxval: 1, generator: &generator))

@@ -146,16 +146,16 @@ final class FusedKernelTests: XCTestCase {
 
     /// Untracked 3×3 stride-1 convolutions with enough channels and tiles run
     /// Winograd's F(2×2, 3×3); recorded ones the im2col GEMM. Odd sizes leave
-    /// partial tiles; 20 and 19 channels leave partial vectors.
+    /// partial tiles; 36 and 19 channels leave partial vectors.
     func testWinogradMatchesGEMM() throws {
         var rng = TestRandom(seed: 10)
         let cases: [(x: [Int], w: [Int], padding: Padding, zeroPadding: [(Int, Int)]?)] = [
-            ([2, 9, 11, 16], [3, 3, 16, 24], .same, nil),
-            ([3, 8, 8, 20], [3, 3, 20, 19], .valid, nil),
+            ([2, 9, 11, 32], [3, 3, 32, 24], .same, nil),
+            ([3, 8, 8, 36], [3, 3, 36, 19], .valid, nil),
             ([1, 13, 10, 32], [3, 3, 32, 16], .valid, [(1, 0), (0, 1)]),
-            ([16, 4, 4, 24], [3, 3, 24, 40], .same, nil),
-            ([2, 33, 32, 16], [3, 3, 16, 16], .same, nil),
-            ([4, 48, 47, 16], [3, 3, 16, 16], .same, nil),  // enough tiles for blocks on every core (up to 4)
+            ([16, 4, 4, 40], [3, 3, 40, 40], .same, nil),
+            ([2, 33, 32, 32], [3, 3, 32, 16], .same, nil),
+            ([4, 48, 47, 32], [3, 3, 32, 16], .same, nil),  // enough tiles for blocks on every core (up to 4)
         ]
         for c in cases {
             let x = rng.tensor(c.x), w = rng.tensor(c.w, -0.3, 0.3), bias = rng.tensor([c.w[3]]).scalars
@@ -167,12 +167,42 @@ final class FusedKernelTests: XCTestCase {
             let fused = try Tensor.conv(x, w, padding: c.padding, zeroPadding: c.zeroPadding, epilogue: epilogue)
             XCTAssertEqual(fused, try separate(fast, epilogue), "winograd epilogue \(c.x)")
         }
+        // Fewer than 32 input channels (K = 16 per Winograd GEMM) stay on the
+        // im2col GEMM, the same one a recorded convolution runs.
+        let x = rng.tensor([2, 16, 16, 16]), w = rng.tensor([3, 3, 16, 64], -0.3, 0.3)
+        XCTAssertEqual(try Tensor.conv(x, w, padding: .same), try Tensor.conv(GradientTape().watch(x), w, padding: .same))
     }
 
-    /// Large enough for `sgemm` to split rows or columns across cores.
+    /// Untracked convolutions with a short patch row (at most 32 values) and
+    /// 32–128 output channels, over enough rows for the per-core path, run
+    /// the small-kernel product instead of `sgemm`; recorded ones the GEMM.
+    /// Odd row counts leave a single last row; strides, 3-D and the epilogue too.
+    func testSmallKernelConvolutionMatchesGEMM() throws {
+        var rng = TestRandom(seed: 12)
+        let cases: [(x: [Int], w: [Int], strides: [Int], padding: Padding)] = [
+            ([3, 19, 17, 3], [3, 3, 3, 32], [1], .same),        // 969 rows, K = 27
+            ([3, 21, 23, 3], [3, 3, 3, 64], [2, 1], .valid),   // K = 27, two blocks of 32 outputs
+            ([1, 4, 12, 13, 1], [3, 3, 3, 1, 32], [1], .same), // Conv3D, K = 27
+            ([2, 16, 16, 8], [2, 2, 8, 96], [1], .same),       // K = 32, three blocks
+        ]
+        for c in cases {
+            let x = rng.tensor(c.x), w = rng.tensor(c.w, -0.3, 0.3), bias = rng.tensor([c.w.last!]).scalars
+            let fast = try Tensor.conv(x, w, strides: c.strides, padding: c.padding)
+            let exact = try Tensor.conv(GradientTape().watch(x), w, strides: c.strides, padding: c.padding)
+            assertClose(fast, exact, "small kernel \(c.x) ⊛ \(c.w)")
+            let epilogue = ChannelEpilogue(bias: bias, residual: rng.tensor(fast.shape), reluCap: .infinity)
+            let fused = try Tensor.conv(x, w, strides: c.strides, padding: c.padding, epilogue: epilogue)
+            XCTAssertEqual(fused, try separate(fast, epilogue), "small kernel epilogue \(c.x)")
+        }
+    }
+
+    /// Large enough for `sgemm` to split rows or columns across cores; one
+    /// row or one column of output with a matrix operand of at least 2¹⁶
+    /// values runs as a matrix-vector product (split across cores from 128
+    /// outputs and 2¹⁷ multiply-adds).
     func testSplitMatmulMatchesReference() throws {
         var rng = TestRandom(seed: 9)
-        for (m, k, n) in [(300, 70, 90), (40, 300, 260)] {
+        for (m, k, n) in [(300, 70, 90), (40, 300, 260), (1, 600, 260), (1, 70, 9), (260, 600, 1), (9, 70, 1), (1, 5, 1)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = rng.tensor(ta ? [k, m] : [m, k]), b = rng.tensor(tb ? [n, k] : [k, n])
                 let c = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)

@@ -53,6 +53,8 @@ final class OpFixtureTests: XCTestCase {
         "swish": { try Activation.swish($0[0]) },
         "gelu": { try Activation.gelu($0[0]) },
         "gelu_approximate": { $0[0].gelu(approximate: true) },
+        "gelu_wide": { try Activation.gelu($0[0]) },
+        "erf": { $0[0].erf() },
         "hard_sigmoid": { try Activation.hardSigmoid($0[0]) },
         "hard_sigmoid_keras2": { try Activation.hardSigmoid($0[0], keras2: true) },
         "hard_silu": { try Activation.hardSilu($0[0]) },
@@ -124,7 +126,7 @@ final class OpFixtureTests: XCTestCase {
         let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/ops", withExtension: nil))
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasSuffix(".out.npy") }.map { String($0.dropLast(".out.npy".count)) })
-        XCTAssertEqual(names.count, 91, "fixture count changed: update this test with the generator")
+        XCTAssertEqual(names.count, 93, "fixture count changed: update this test with the generator")
         XCTAssertEqual(names, Set(Self.ops.keys))
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Tensor
 
-/// The eight-lane sigmoid, tanh and SiLU kernels against the same functions
+/// The eight-lane sigmoid, tanh, SiLU, erf and GELU kernels against the same functions
 /// in Double (Foundation), and their gradients against finite differences.
 /// Keras's own values for these activations are in OpFixtureTests.
 final class VectorMathTests: XCTestCase {
@@ -16,8 +16,9 @@ final class VectorMathTests: XCTestCase {
     }
 
     private func check(_ name: String, _ op: (Tensor) -> Tensor, _ reference: (Double) -> Double,
+                       extraPoints: [Float] = [], slack: (Double) -> Double = { _ in 0 },
                        file: StaticString = #filePath, line: UInt = #line) {
-        let xs = grid
+        let xs = grid + extraPoints
         let y = op(Tensor(shape: [xs.count], scalars: xs))
         for (x, v) in zip(xs, y.scalars) {
             let expected = reference(Double(x))
@@ -25,6 +26,7 @@ final class VectorMathTests: XCTestCase {
             // 4 ulp of the exact value; exp flushes to 0 below the smallest
             // normal float (1.2e-38), which SiLU then scales by |x|.
             let allowed = Swift.max(4 * Double(Float(expected).ulp), 1.2e-38 * Swift.max(1, abs(Double(x))))
+                + slack(Double(x))
             if !(abs(Double(v) - expected) <= allowed) {
                 XCTFail("\(name)(\(x)) = \(v), expected \(expected)", file: file, line: line)
                 return
@@ -45,9 +47,30 @@ final class VectorMathTests: XCTestCase {
         check("silu", { $0.silu() }) { $0 * (1 / (1 + Foundation.exp(-$0))) }
     }
 
+    /// Around erf's switch between its two formulas (|x| = 0.875), the
+    /// largest errors of the derivation (tools/derive/erf_coefficients.py),
+    /// and where erfc underflows.
+    private let erfPoints: [Float] = [0.874, 0.87499, 0.875, 0.87501, 0.876, -0.875, 0.9585, 2.0323, 3.9, 4, 4.1,
+                                      6, 9.2, 9.4, 10, 10.5, -10.5, 3e-39, -3e-39]
+
+    func testErfMatchesDoublePrecision() {
+        check("erf", { $0.erf() }, { Foundation.erf($0) }, extraPoints: erfPoints)
+    }
+
+    func testGeluMatchesDoublePrecision() {
+        // x/√2 is rounded to float (relative error ≤ 2⁻²³ with the rounded
+        // constant), which moves GELU by up to x · φ(x) · |x| · 2⁻²³ (φ the
+        // normal density) whatever the erf: allowed on top of the 4 ulp.
+        let halfErfc: (Double) -> Double = { x in 0.5 * x * Foundation.erfc(-x / 2.0.squareRoot()) }
+        check("gelu", { $0.gelu() }, halfErfc, extraPoints: erfPoints.map { Float(Double($0) * 2.0.squareRoot()) }) { x in
+            x * x * Foundation.exp(-x * x / 2) / (2 * Double.pi).squareRoot() * 0x1p-23
+        }
+    }
+
     func testNaNPropagates() {
         let x = Tensor(shape: [9], scalars: [Float](repeating: .nan, count: 9))
-        for (name, y) in [("sigmoid", x.sigmoid()), ("tanh", x.tanh()), ("silu", x.silu())] {
+        for (name, y) in [("sigmoid", x.sigmoid()), ("tanh", x.tanh()), ("silu", x.silu()), ("erf", x.erf()),
+                          ("gelu", x.gelu())] {
             XCTAssertTrue(y.scalars.allSatisfy { $0.isNaN }, name)
         }
     }
@@ -59,6 +82,8 @@ final class VectorMathTests: XCTestCase {
         try checkGradients("sigmoid", inputs: [x], epsilon: 1e-3) { $0[0].sigmoid() }
         try checkGradients("tanh", inputs: [x], epsilon: 1e-3) { $0[0].tanh() }
         try checkGradients("silu", inputs: [x], epsilon: 1e-3) { $0[0].silu() }
+        try checkGradients("erf", inputs: [x], epsilon: 1e-3) { $0[0].erf() }
+        try checkGradients("gelu", inputs: [x], epsilon: 1e-3) { $0[0].gelu() }
     }
 
     /// The fused inference step against the same step composed from ops.

@@ -86,13 +86,16 @@ MODELS = {
     "resnet50": (_app("ResNet50", 64), ".h5"),
     "resnet50v2": (_app("ResNet50V2", 32), ".h5"),
     "mobilenet": (_app("MobileNet", 64, alpha=0.25), ".h5"),
-    "mobilenetv3small": (_app("MobileNetV3Small", 64, alpha=0.75), ".h5"),
-    "mobilenetv3large": (_app("MobileNetV3Large", 64, alpha=0.75), ".h5"),
+    # Keras 3 cannot load its own legacy .h5 of MobileNetV3 (the `x + 3.0` of
+    # hard_sigmoid becomes a positional float argument).
+    "mobilenetv3small": (_app("MobileNetV3Small", 64, alpha=0.75), ".keras"),
+    "mobilenetv3large": (_app("MobileNetV3Large", 64, alpha=0.75), ".keras"),
     "efficientnetb0": (_app("EfficientNetB0", 64), ".h5"),
     "efficientnetv2b0": (_app("EfficientNetV2B0", 64), ".h5"),
     "densenet121": (_app("DenseNet121", 32), ".h5"),
     "inceptionv3": (_app("InceptionV3", 75), ".h5"),
-    "inceptionresnetv2": (_app("InceptionResNetV2", 75), ".h5"),
+    # Its CustomScaleLayer is registered for .keras files only.
+    "inceptionresnetv2": (_app("InceptionResNetV2", 75), ".keras"),
     "xception": (_app("Xception", 71), ".h5"),
     "nasnetmobile": (_app("NASNetMobile", 32), ".h5"),
     "vgg16": (_app("VGG16", 32), ".h5"),

@@ -16,6 +16,7 @@ Swift is faster). The number of timed steps is set per workload from a first
 TensorFlow run, so each timed run lasts about `--seconds`.
 
 Run: .venv/bin/python tools/bench/run_bench.py [--quick] [--repeats N] [--only TEXT] [--binary PATH] [--json FILE]
+     [--models a,b] [--dir MODELS_DIR]
 """
 import argparse
 import json
@@ -26,7 +27,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-MODELS = ROOT / ".fixtures/bench"
+DEFAULT_MODELS = ROOT / ".fixtures/bench"
 PYTHON = sys.executable
 WORKLOADS = ROOT / "tools/bench/keras_workloads.py"
 sys.path.insert(0, str(WORKLOADS.parent))
@@ -70,7 +71,7 @@ def run_tf_load(model, repeats, threads):
 
 
 def run_swift(binary, kind, model, batch, steps):
-    tmp = MODELS / "swift_result.json"
+    tmp = model.parent / "swift_result.json"
     args = [str(binary), "bench", kind, "--model", str(model), "--json", str(tmp)]
     args += ["--repeats", str(steps)] if kind == "load" else ["--batch-size", str(batch), "--steps", str(steps)]
     subprocess.run(args, check=True, capture_output=True, text=True)
@@ -90,7 +91,9 @@ def main():
     p.add_argument("--only", help="run only workloads whose label contains this (comma-separated alternatives)")
     p.add_argument("--models", help="comma-separated model names to run, in this order (default: all)")
     p.add_argument("--json", help="write all results here")
+    p.add_argument("--dir", default=str(DEFAULT_MODELS), help="where the benchmark models are (written if missing)")
     a = p.parse_args()
+    MODELS = pathlib.Path(a.dir)
     threads = os.cpu_count() or 2
     target = a.seconds / (2 if a.quick else 1)
     files = {name: pathlib.Path(keras_workloads.model_file(str(MODELS), name)) for name in keras_workloads.MODELS}

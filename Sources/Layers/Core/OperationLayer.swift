@@ -263,7 +263,7 @@ public final class OperationLayer: Layer {
         case "Sign": return [x.sign()]
         case "Gelu": return [x.gelu(approximate: arguments["approximate"]?.boolValue ?? true)]
         case "LeakyRelu": return [x.leakyRelu(negativeSlope: Float(arguments["negative_slope"]?.doubleValue ?? 0.2))]
-        case "Erf": return [Tensor(shape: x.shape, scalars: x.scalars.map { Foundation.erf($0) })]
+        case "Erf": return [x.erf()]
         case "Clip":
             guard let low = arguments["x_min"]?.doubleValue, let high = arguments["x_max"]?.doubleValue else {
                 throw fail("x_min and x_max must be numbers")

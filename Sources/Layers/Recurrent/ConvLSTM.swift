@@ -89,8 +89,14 @@ public final class ConvLSTMCell: RecurrentCell {
     }
 
     public override func projectInputs(_ x: Tensor) throws -> Tensor {
-        let projected = try Tensor.conv(x, kernel.read(), strides: strides, padding: padding, dilation: dilationRate)
-        return try bias.map { try projected + $0.read() } ?? projected
+        let (w, b) = (kernel.read(), bias?.read())
+        // At inference the bias is added as the convolution's output is written.
+        if !x.isTracked, !w.isTracked, let b, !b.isTracked {
+            return try Tensor.conv(x, w, strides: strides, padding: padding, dilation: dilationRate,
+                                   epilogue: ChannelEpilogue(bias: b.scalars))
+        }
+        let projected = try Tensor.conv(x, w, strides: strides, padding: padding, dilation: dilationRate)
+        return try b.map { try projected + $0 } ?? projected
     }
 
     public override func step(_ projected: Tensor, states: [Tensor], weights: [Tensor],
