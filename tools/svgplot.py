@@ -20,7 +20,10 @@ def _ticks(lo, hi, log):
 
 def chart(series, path, title, xlabel, ylabel, xlog=False, ylog=False, lines=True, hline=None, vline=None):
     """series: [(label, [(x, y, note-or-None), ...])]. Writes an SVG file to `path`."""
-    w, h, left, right, top, bottom = 720, 460, 70, 250, 40, 60
+    # The legend sits right of the plot, as wide as its longest label.
+    right = 50 + 7 * max(len(label) for label, _ in series)
+    left, top, bottom, h = 70, 40, 60, 460
+    w = left + 420 + right
     xs = [p[0] for _, pts in series for p in pts] + ([vline] if vline else [])
     ys = [p[1] for _, pts in series for p in pts] + ([hline] if hline else [])
     xt, yt = _ticks(min(xs), max(xs), xlog), _ticks(min(ys), max(ys), ylog)
@@ -36,7 +39,7 @@ def chart(series, path, title, xlabel, ylabel, xlog=False, ylog=False, lines=Tru
 
     e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
          f'<rect width="{w}" height="{h}" fill="white"/>',
-         f'<text x="{(left + w - right) / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>']
+         f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>']
     for v in xt:
         e.append(f'<line x1="{px(v):.1f}" y1="{top}" x2="{px(v):.1f}" y2="{h - bottom}" stroke="#ddd"/>')
         e.append(f'<text x="{px(v):.1f}" y="{h - bottom + 16}" text-anchor="middle">{v:g}</text>')
