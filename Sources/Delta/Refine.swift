@@ -133,6 +133,8 @@ public func refine(_ model: Model, data: String, split: Int = 1, options: Refine
         if !explicitTime { sourceOptions.clipLength = phase.clipLength }
         return try spec.makeSource(sourceOptions)
     }
+    // A source is made when its phase starts (a data-synth folder is read into memory), so counting
+    // the steps for cosine decay makes each once more and lets it go.
     let totalSteps = options.cosineDecay ? try options.phases.indices.reduce(0) { $0 + options.phases[$1].epochs * (try source($1).batchCount) } : 0
     let initialRate = model.optimizer?.currentLearningRate ?? 0
     for (index, phase) in options.phases.enumerated() {

@@ -3,9 +3,10 @@ model (`models/frame_mobilenet.h5`), deltaized with `keras-delta deltaize`'s
 defaults, refined by `keras-delta refine` on 160 synthetic appearance clips and
 measured on 96 held-out clips of another seed, with labels and label-free.
 
-The recipe: the steps calibrated to 2 × each channel's mean |frame-to-frame
-change|, λ 1e-2 with a 20-step warm-up, hybrid threshold gradients, frozen
-BatchNorm, Adam 5e-4, 6 epochs of batches of 4 whole clips.
+The recipe is tools/reproduce.py's (the one REPRODUCTION.md measures): the
+steps calibrated to 2 × each channel's mean |frame-to-frame change|, λ 1e-2
+with a 20-step warm-up, hybrid threshold gradients, frozen BatchNorm, Adam
+5e-4, 6 epochs of batches of 4 whole clips.
 
 What it reaches on this machine (2026-12-06; `refine --json` of these runs):
 with labels (0.8 task loss, 0.2 teacher KL), delta MACs per frame fall 1.73x
@@ -18,17 +19,17 @@ differences between machines, so that a regression fails here.
 Needs the release binary (`make test` builds it first)."""
 import json
 import pathlib
+import sys
 
 import pytest
 
 from test_cli import cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "frame_mobilenet.h5"
-SYNTH = "synthetic:mode=appearance,classes=6,frames=8,size=32"
-RECIPE = ["--epochs", 6, "--freeze-batchnorm", "--sparsity-weight", 1e-2, "--warmup", 20,
-          "--optimizer", "adam", "--learning-rate", 5e-4, "--calibrate-scale", 2,
-          "--calibration-statistic", "changes"]
+sys.path.insert(0, str(ROOT / "tools"))
+import reproduce  # noqa: E402  (the recipe and its command, as REPRODUCTION.md runs it)
+
+MODEL = ROOT / reproduce.MODELS["frame"]["path"]
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,12 @@ def deltaized(tmp_path_factory):
     return d
 
 
-def refine(folder, name, *extra):
+def refine(folder, name, **settings):
     out = folder / f"{name}.json"
-    r = cli("refine", folder / "delta.h5", "--data", f"{SYNTH},clips=160,seed=2000", "-o", folder / f"{name}.h5",
-            "--teacher", MODEL, *RECIPE, "--validation-data", f"{SYNTH},clips=96,seed=1000",
-            "--summary-clips", 96, "--json", out, *extra)
+    r = cli(*reproduce.refine_args("frame", settings, folder / "delta.h5", folder / f"{name}.h5", out))
     assert r.returncode == 0, r.stderr
     result = json.loads(out.read_text())
-    assert result["held_out_clips"] == 96
+    assert result["held_out_clips"] == reproduce.HELD_OUT == 96
     return result
 
 
@@ -56,7 +55,7 @@ def reductions(result):
 
 
 def test_with_labels(deltaized):
-    result = refine(deltaized, "labels", "--labels", "--label-weight", 0.8)
+    result = refine(deltaized, "labels")                # labels: 0.8 task loss, 0.2 teacher KL
     macs, density = reductions(result)
     assert macs >= 1.5, result
     assert density >= 1.2, result
@@ -66,7 +65,7 @@ def test_with_labels(deltaized):
 
 
 def test_label_free(deltaized):
-    result = refine(deltaized, "free")
+    result = refine(deltaized, "free", labels=False)
     assert "agreement" in result["history"][-1] and "accuracy" not in result["history"][-1]   # no labels seen
     macs, density = reductions(result)
     assert macs >= 1.5, result
