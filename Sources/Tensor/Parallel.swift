@@ -8,7 +8,7 @@ import Dispatch
 /// so a core slowed by another process takes fewer of them. Each index is in
 /// exactly one chunk, so results do not depend on the split.
 @inline(__always)
-func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+public func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
     let chunks = min(4 * Parallelism.cores, count / max(grain, 1))
     if chunks <= 1 || Parallelism.cores == 1 {
         body(0..<count)

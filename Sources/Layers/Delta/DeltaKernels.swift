@@ -1,4 +1,3 @@
-import Dispatch
 import Tensor
 
 /// The delta layer's training-path kernels, fused and run on all cores: the
@@ -10,13 +9,10 @@ enum DeltaKernels {
     /// Elements per block of work.
     static let blockSize = 1 << 15
 
-    /// Runs `body(b)` for every block `b` in `0..<blocks`, on all cores when there are several.
+    /// Runs `body(b)` for every block `b` in `0..<blocks`, on all cores when there are several;
+    /// each block writes its own partial sums, so the split does not change the result.
     static func forEachBlock(_ blocks: Int, _ body: (Int) -> Void) {
-        if blocks <= 1 {
-            for b in 0..<blocks { body(b) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: blocks, execute: body)
-        }
+        parallelFor(blocks, grain: 1) { range in for b in range { body(b) } }
     }
 
     /// Calls `body(base, start, count)` for each run of one frame's elements in
