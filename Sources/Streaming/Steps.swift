@@ -508,47 +508,64 @@ final class WindowTable {
     }
 }
 
-/// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
-/// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
-final class ConvStep: LinearStep {
+/// A convolution over a sliding window (regular or depthwise): its kernel,
+/// bias and geometry, and the table of which outputs each input position feeds.
+class WindowedStep: LinearStep {
     let kernel: Tensor
-    let kernelValues: [Float]
     let bias: [Float]
     let window: Window2D
-    let inChannels: Int, filters: Int
     let strides: [Int], dilation: [Int], padding: Padding
-    let cache = WinogradKernelCache()
     let table: WindowTable
+    let inChannels: Int
 
-    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
-         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+    init(name: String, kind: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding, groupWidth: Int) {
         self.kernel = kernel
-        kernelValues = kernel.scalars
         self.bias = bias
         inChannels = inShape.last!
-        filters = outShape.last!
         self.strides = strides
         self.dilation = dilation
         self.padding = padding
         window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
                           kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
         table = window.scatterTable()
-        super.init(name: name, kind: "conv", input: input, output: output, activation: activation,
-                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: outShape.last!)
+        super.init(name: name, kind: kind, input: input, output: output, activation: activation,
+                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: groupWidth)
+    }
+
+    override var positionWidth: Int { inChannels }
+
+    /// One frame `x` as the batch of one that the dense convolution takes (1-D kernels: `[1, W, C]`).
+    func frameTensor(_ x: UnsafeMutablePointer<Float>) -> Tensor {
+        let spatial = kernel.rank == 3 ? [window.inW] : [window.inH, window.inW]
+        return Tensor(shape: [1] + spatial + [inChannels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
+    }
+}
+
+/// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
+/// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
+final class ConvStep: WindowedStep {
+    let kernelValues: [Float]
+    let filters: Int
+    let cache = WinogradKernelCache()
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+        kernelValues = kernel.scalars
+        filters = outShape.last!
+        super.init(name: name, kind: "conv", input: input, output: output, activation: activation, kernel: kernel, bias: bias,
+                   inShape: inShape, outShape: outShape, strides: strides, dilation: dilation, padding: padding,
+                   groupWidth: outShape.last!)
     }
 
     override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels }
     override var macsPerInputElement: Double { Double(window.kH * window.kW * filters) / Double(window.strideH * window.strideW) }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
-        let spatial = window.kH == 1 && kernel.rank == 3 ? [window.inW] : [window.inH, window.inW]
-        let input = Tensor(shape: [1] + spatial + [inChannels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
-        let y = try Tensor.conv(input, kernel, strides: strides, padding: padding, dilation: dilation,
+        let y = try Tensor.conv(frameTensor(x), kernel, strides: strides, padding: padding, dilation: dilation,
                                 epilogue: ChannelEpilogue(bias: bias), kernelCache: (cache, version: 0))
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
-
-    override var positionWidth: Int { inChannels }
 
     override func scatter(_ x: Slot, state s: LinearState) -> Int {
         let cin = inChannels, cout = filters, acc = s.wide, table = self.table
@@ -568,47 +585,30 @@ final class ConvStep: LinearStep {
 
 /// `DepthwiseConv1D`/`DepthwiseConv2D`: a changed input element of channel
 /// `c` updates that channel's `depth_multiplier` outputs in its receptive field.
-final class DepthwiseStep: LinearStep {
-    let kernel: Tensor
+final class DepthwiseStep: WindowedStep {
     let kernelValues: [Double]
-    let bias: [Float]
-    let window: Window2D
-    let channels: Int, multiplier: Int
-    let strides: [Int], dilation: [Int], padding: Padding
-    let table: WindowTable
+    let multiplier: Int
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
-        self.kernel = kernel
         kernelValues = kernel.scalars.map { Double($0) }
-        self.bias = bias
-        channels = inShape.last!
         multiplier = kernel.shape.last!
-        self.strides = strides
-        self.dilation = dilation
-        self.padding = padding
-        window = Window2D(inSpatial: Array(inShape.dropLast()), outSpatial: Array(outShape.dropLast()),
-                          kernel: Array(kernel.shape.dropLast(2)), strides: strides, dilation: dilation, padding: padding)
-        table = window.scatterTable()
-        super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation,
-                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: inShape.last! * kernel.shape.last!)
+        super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation, kernel: kernel,
+                   bias: bias, inShape: inShape, outShape: outShape, strides: strides, dilation: dilation, padding: padding,
+                   groupWidth: inShape.last! * kernel.shape.last!)
     }
 
     override var denseMACs: Int { outputCount * window.kH * window.kW }
     override var macsPerInputElement: Double { Double(window.kH * window.kW * multiplier) / Double(window.strideH * window.strideW) }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
-        let spatial = kernel.rank == 3 ? [window.inW] : [window.inH, window.inW]
-        let input = Tensor(shape: [1] + spatial + [channels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
-        let y = try Tensor.depthwiseConv(input, kernel, strides: strides, padding: padding, dilation: dilation,
+        let y = try Tensor.depthwiseConv(frameTensor(x), kernel, strides: strides, padding: padding, dilation: dilation,
                                          epilogue: ChannelEpilogue(bias: bias))
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override var positionWidth: Int { channels }
-
     override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        let ch = channels, m = multiplier, acc = s.wide, table = self.table
+        let ch = inChannels, m = multiplier, acc = s.wide, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             let k = ks.baseAddress!
