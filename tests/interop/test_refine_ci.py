@@ -1,20 +1,31 @@
-"""Refinement works, at CI size (issue 11): the bundled Keras-trained per-frame
-model (`models/frame_mobilenet.h5`), deltaized with `keras-delta deltaize`'s
-defaults, refined by `keras-delta refine` on 160 synthetic appearance clips and
-measured on 96 held-out clips of another seed, with labels and label-free.
+"""Refinement works, at CI size (issue 11): each bundled Keras-trained model,
+deltaized with `keras-delta deltaize`'s defaults, refined by `keras-delta
+refine` on 160 synthetic clips and measured on 96 held-out clips of another
+seed, with labels and label-free.
 
 The recipe is tools/reproduce.py's (the one REPRODUCTION.md measures): the
 steps calibrated to 2 × each channel's mean |frame-to-frame change|, λ 1e-2
 with a 20-step warm-up, hybrid threshold gradients, frozen BatchNorm, Adam
 5e-4, 6 epochs of batches of 4 whole clips.
 
-What it reaches on this machine (2026-12-06; `refine --json` of these runs):
-with labels (0.8 task loss, 0.2 teacher KL), delta MACs per frame fall 1.73x
-and the unweighted delta density 1.30x, accuracy 99.0% → 97.9%; label-free,
-1.78x and 1.32x at 94.8% top-1 agreement with the teacher. The issue's goal
-(delta density ≥ 2x lower, accuracy within 2 points / ≥ 95% agreement) is NOT
-met; the bounds below hold what is reached, with a margin for float
-differences between machines, so that a regression fails here.
+**The clip model** (`models/clip_temporal.h5`, Conv3D, motion mode) meets the
+issue's goal, with a cosine learning-rate decay and, with labels, the task
+loss at weight 0.2 beside the teacher's KL. Over the shuffle seeds 0–3
+(2026-12-06, `refine --json` of these runs):
+- with labels: delta density 2.21–2.28x lower, accuracy 99.0% → 99.0 / 100 /
+  96.9 / 97.9% (seed 2 loses 2 of the 96 clips, 2.1 points);
+- label-free: 2.20–2.28x lower at 97.9–100% top-1 agreement.
+The tests run seed 0 and assert the goal itself.
+
+**The per-frame model** (`models/frame_mobilenet.h5`, appearance mode, frames
+as batch) does NOT meet it: with labels (0.8 task loss, 0.2 teacher KL),
+delta MACs per frame fall 1.73x and the unweighted delta density 1.30x,
+accuracy 99.0% → 97.9%; label-free, 1.78x and 1.32x at 94.8% agreement. On
+this data the density has a floor: calibration alone at 2, 3, 4, 6 × the
+mean change gives 30.5, 28.0, 25.8, 24.4% at 100, 99.0, 94.8, 85.4% accuracy
+(the moving textured background and the objects change a quarter of the
+activations every frame). Its bounds hold what is reached, with a margin for
+float differences between machines, so that a regression fails here.
 
 Needs the release binary (`make test` builds it first)."""
 import json
@@ -29,20 +40,25 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import reproduce  # noqa: E402  (the recipe and its command, as REPRODUCTION.md runs it)
 
-MODEL = ROOT / reproduce.MODELS["frame"]["path"]
+def deltaize(folder, model):
+    r = cli("deltaize", ROOT / reproduce.MODELS[model]["path"], folder / "delta.h5", "--threshold-gradient", "hybrid")
+    assert r.returncode == 0, r.stderr
+    return folder
 
 
 @pytest.fixture(scope="module")
 def deltaized(tmp_path_factory):
-    d = tmp_path_factory.mktemp("refine_ci")
-    r = cli("deltaize", MODEL, d / "delta.h5", "--threshold-gradient", "hybrid")
-    assert r.returncode == 0, r.stderr
-    return d
+    return deltaize(tmp_path_factory.mktemp("refine_ci"), "frame")
 
 
-def refine(folder, name, **settings):
+@pytest.fixture(scope="module")
+def deltaized_clip(tmp_path_factory):
+    return deltaize(tmp_path_factory.mktemp("refine_ci_clip"), "clip")
+
+
+def refine(folder, name, model="frame", **settings):
     out = folder / f"{name}.json"
-    r = cli(*reproduce.refine_args("frame", settings, folder / "delta.h5", folder / f"{name}.h5", out))
+    r = cli(*reproduce.refine_args(model, settings, folder / "delta.h5", folder / f"{name}.h5", out))
     assert r.returncode == 0, r.stderr
     result = json.loads(out.read_text())
     assert result["held_out_clips"] == reproduce.HELD_OUT == 96
@@ -71,3 +87,20 @@ def test_label_free(deltaized):
     assert macs >= 1.5, result
     assert density >= 1.2, result
     assert result["agreement"]["after"] >= 0.92, result
+
+
+def test_clip_model_with_labels_halves_the_density(deltaized_clip):
+    result = refine(deltaized_clip, "labels", model="clip", cosine_decay=True, label_weight=0.2)
+    _, density = reductions(result)
+    assert density >= 2, result
+    accuracy = result["accuracy"]
+    assert accuracy["before"] >= 0.95, result
+    assert accuracy["after"] >= accuracy["before"] - 0.02, result
+
+
+def test_clip_model_label_free_halves_the_density(deltaized_clip):
+    result = refine(deltaized_clip, "free", model="clip", cosine_decay=True, labels=False)
+    assert "accuracy" not in result["history"][-1]
+    _, density = reductions(result)
+    assert density >= 2, result
+    assert result["agreement"]["after"] >= 0.95, result
