@@ -203,8 +203,6 @@ func lossFunction(teacher: Model?, distance: Distance, labelWeight: Double, useL
     }
 }
 
-/// Raises every delta layer's λ linearly from 0 to its target over the first
-/// `steps` training steps, counted over all phases (so a resumed run sets the same λ).
 /// Sets the learning rate before each step: `initial · ½(1 + cos(π · step / total))`,
 /// counting steps across phases (Keras's `CosineDecay` with `alpha` 0).
 final class CosineLearningRate: Callback {
@@ -225,6 +223,8 @@ final class CosineLearningRate: Callback {
     }
 }
 
+/// Raises every delta layer's λ linearly from 0 to its target over the first
+/// `steps` training steps, counted over all phases (so a resumed run sets the same λ).
 final class SparsityWarmup: Callback {
     private let layers: [DeltaActivation]
     private let targets: [Double]
