@@ -36,6 +36,8 @@ public struct DeltaPlacement: Equatable {
 public struct DeltaizedModel {
     public var model: Model
     public var placements: [DeltaPlacement]
+    /// The nested models whose layers were inlined into `model`'s graph.
+    public var inlinedModels: [String] = []
 
     /// A table of the placements, one row per delta layer.
     public var table: String {
@@ -62,7 +64,8 @@ public func hasExplicitTimeAxis(_ model: Model) -> Bool {
 /// each model input, and after every non-linearity whose output reaches a MAC
 /// layer through shape-only, pooling or per-element affine layers. Weights
 /// are copied, never changed: with a small enough threshold the new model
-/// predicts what the old one does.
+/// predicts what the old one does. Nested models (a pretrained base inside a
+/// `Sequential`) are inlined first, so their layers get delta layers too.
 ///
 /// ```swift
 /// var options = DeltaizeOptions()
@@ -75,6 +78,8 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
     guard options.thresholdInit.isFinite, options.sparsityWeight.isFinite, options.sparsityWeight >= 0 else {
         throw DeltaError.badArgument("thresholdInit/sparsityWeight", "must be finite, sparsityWeight non-negative")
     }
+    let nested = model.layers.compactMap { $0 as? Model }.map { $0.name }
+    let model = try model.flattened()
     if model.executionOrder.contains(where: { $0.layer is DeltaActivation }) {
         throw DeltaError.badArgument("model", "'\(model.name)' already holds DeltaActivation layers")
     }
@@ -125,7 +130,7 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
     // Placements are listed in graph order of the new model.
     let order = Dictionary(uniqueKeysWithValues: delta.layers.enumerated().map { ($1.name, $0) })
     placements.sort { (order[$0.name] ?? 0) < (order[$1.name] ?? 0) }
-    return DeltaizedModel(model: delta, placements: placements)
+    return DeltaizedModel(model: delta, placements: placements, inlinedModels: nested)
 }
 
 /// Where changes of each tensor of a graph go: the MAC layers they reach and

@@ -45,6 +45,9 @@ struct DeltaizeCommand: ParsableCommand {
             options.thresholdOverrides[parts[0]] = t
         }
         let result = try deltaize(loaded.model, options: options)
+        if !result.inlinedModels.isEmpty {
+            print("inlined the nested model\(result.inlinedModels.count > 1 ? "s" : "") \(result.inlinedModels.map { "'\($0)'" }.joined(separator: ", ")) into one graph")
+        }
         if let calibrate {
             let data = try ClipSet.load(calibrate, for: result.model, limit: calibrationClips)
             try calibrateThresholds(result.model, on: data, scale: thresholdScale, statistic: try calibration(calibrationStatistic))

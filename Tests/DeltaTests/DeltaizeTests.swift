@@ -52,6 +52,29 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertEqual(copied, before, "the delta model's weights are not the original's")
     }
 
+    /// A pretrained base nested in a Sequential, as in transfer learning: its
+    /// layers are inlined, so the delta layers go inside it too.
+    func testNestedBaseIsInlined() throws {
+        let x = Input(shape: [8, 8, 3], name: "image")
+        var h = try Conv2D(filters: 4, kernelSize: [3, 3], padding: "same", name: "conv")(x)
+        h = try ReLU(name: "relu")(h)
+        h = try Conv2D(filters: 6, kernelSize: [3, 3], padding: "same", activation: "relu", name: "conv_b")(h)
+        let base = try Model(inputs: [x], outputs: [h], name: "base")
+        let model = try Sequential([InputLayer(batchShape: [nil, 8, 8, 3], name: "frames"), base,
+                                    GlobalAveragePooling2D(name: "gap"), Dense(units: 3, name: "logits")], name: "transfer")
+        try randomizeWeights(model, seed: 5)
+        var options = DeltaizeOptions()
+        options.thresholdInit = 1e-5
+        let result = try deltaize(model, options: options)
+        XCTAssertEqual(result.inlinedModels, ["base"])
+        XCTAssertEqual(result.placements.map { $0.after }, ["frames", "relu", "conv_b"])
+        XCTAssertEqual(result.placements.map { $0.fanOut }, [3 * 3 * 4, 3 * 3 * 6, 3.0 / 64])
+        XCTAssertFalse(result.model.layers.contains { $0 is Model })
+        let input = seededTensor([2, 8, 8, 3], seed: 3, in: 0...1)
+        assertNear(try result.model.predictOnBatch([input])[0], try model.predictOnBatch([input])[0], tolerance: 1e-4, "tiny threshold")
+        XCTAssertEqual(result.model.layers.filter { !($0 is DeltaActivation) }.flatMap { $0.getWeights() }, model.getWeights())
+    }
+
     func testOptionsReachTheLayers() throws {
         var options = DeltaizeOptions()
         options.thresholdInit = 0.3

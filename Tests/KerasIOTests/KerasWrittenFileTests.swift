@@ -24,6 +24,22 @@ final class KerasWrittenFileTests: XCTestCase {
         }
     }
 
+    /// Nested models inlined (`Model.flattened()`) predict what Keras predicted
+    /// for the nested originals; a shared nested model stays shared, a frozen one frozen.
+    func testFlattenedNestedModelsPredictLikeKeras() throws {
+        for name in ["nested_multi_input", "shared_nested", "frozen_nested"].flatMap({ ["\($0)_keras3", "\($0)_keras2"] }) {
+            let model = try KerasModelFile.load(try ModelFixtures.modelURL(name).path).model
+            XCTAssertTrue(model.layers.contains { $0 is Model }, name)
+            let flat = try model.flattened()
+            XCTAssertFalse(flat.layers.contains { $0 is Model }, name)
+            XCTAssertEqual(Set(flat.layers.map(\.name)).count, flat.layers.count, "\(name): layer names repeat")
+            XCTAssertEqual(flat.weights.map { $0.value.scalars }.sorted { $0.lexicographicallyPrecedes($1) },
+                           model.weights.map { $0.value.scalars }.sorted { $0.lexicographicallyPrecedes($1) }, "\(name): the same weights, once each")
+            XCTAssertEqual(flat.trainableWeights.count, model.trainableWeights.count, name)
+            assertClose(try flat.predictOnBatch(try ModelFixtures.inputs(name)), try ModelFixtures.outputs(name), name)
+        }
+    }
+
     /// Replaces every weight with zeros, so only loaded weights can restore the prediction.
     private func clear(_ model: Model) throws {
         for w in model.weights { try w.assign(Tensor.zeros(w.shape)) }

@@ -151,3 +151,33 @@ def test_keras_written_delta_model_loads_in_swift(tmp_path):
         r = cli("predict", tmp_path / f"m.{ext}", "-i", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
         assert r.returncode == 0, r.stderr
         np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5, atol=1e-5, err_msg=ext)
+
+
+def test_nested_pretrained_base_is_deltaized_inside(tmp_path):
+    """A transfer-learning model (a MobileNetV2 base nested in a Sequential, as
+    Keras users build them): `deltaize` inlines the base, so delta layers go
+    after its activations; Keras 3 loads the result and predicts what Swift
+    does, and what the original predicts at a tiny threshold."""
+    import keras
+    import keras_delta  # noqa: F401
+    keras.utils.set_random_seed(7)
+    base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False, weights=None)
+    model = keras.Sequential([keras.Input((32, 32, 3), name="frames"), base,
+                              keras.layers.GlobalAveragePooling2D(name="gap"), keras.layers.Dense(3, name="logits")])
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in w.path
+                       else rng.uniform(-0.3, 0.3, w.shape).astype("float32") for w in model.weights])
+    model.save(tmp_path / "transfer.h5")
+    x = rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    r = cli("deltaize", tmp_path / "transfer.h5", tmp_path / "delta.keras", "--threshold", "1e-6", "--clip-length", "2")
+    assert r.returncode == 0, r.stderr
+    assert f"inlined the nested model '{base.name}'" in r.stdout
+    r = cli("predict", tmp_path / "delta.keras", "-i", tmp_path / "x.npy", "-o", tmp_path / "swift.npy")
+    assert r.returncode == 0, r.stderr
+    delta = keras.models.load_model(tmp_path / "delta.keras", compile=False)
+    deltas = [l.name for l in delta.layers if type(l).__name__ == "DeltaActivation"]
+    assert "frames_delta" in deltas and "block_16_project_BN_delta" not in deltas and len(deltas) >= 30, deltas
+    swift = np.load(tmp_path / "swift.npy")
+    np.testing.assert_allclose(delta.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)   # steps of 1e-6: 1.3e-6 apart here

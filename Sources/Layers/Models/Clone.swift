@@ -39,10 +39,7 @@ extension Model {
             clones[ObjectIdentifier(layer)] = made
             return made
         }
-        let newInputs = inputs.map { t -> KerasTensor in
-            let input = t.layer as? InputLayer
-            return InputLayer(batchShape: input?.batchShape ?? t.shape, name: t.layer.name).output
-        }
+        let newInputs = freshInputs()
         let newOutputs = try runThroughGraph(newInputs) { node, args, _ in
             let layer = try cloned(node.layer)
             return try callFunction?(layer, args, node) ?? layer(args)
@@ -54,12 +51,14 @@ extension Model {
     }
 
     /// A new layer like `layer`: the same object (`.share`), or rebuilt from
-    /// its config, built for the same shapes, with copied or new weights.
-    /// Models are cloned whole.
-    public static func copyLayer(_ layer: Layer, weights: CloneWeights) throws -> Layer {
+    /// its config (under `name`, if given), built for the same shapes, with
+    /// copied or new weights. Models are cloned whole.
+    public static func copyLayer(_ layer: Layer, weights: CloneWeights, name: String? = nil) throws -> Layer {
         if weights == .share { return layer }
         if let model = layer as? Model { return try model.clone(weights: weights) }
-        let config = LayerConfig(layer.getConfig())
+        var object = layer.getConfig()
+        if let name { object["name"] = .string(name) }
+        let config = LayerConfig(object)
         let copy = try type(of: layer).init(config: config)
         copy.callArguments = layer.callArguments
         guard layer.built else { return copy }
@@ -71,6 +70,47 @@ extension Model {
             try copy.buildIfNeeded(layer.builtInputShapes)
         }
         return copy
+    }
+
+    /// A copy with the layers of every nested model inlined into one graph,
+    /// weights copied. A nested model called twice shares its layers between
+    /// the calls, as it did; a frozen one leaves its layers frozen. A name
+    /// seen before gets a `_1`, `_2`, … suffix. The model itself when it
+    /// holds no nested model.
+    public func flattened() throws -> Model {
+        guard layers.contains(where: { $0 is Model }) else { return self }
+        var clones: [ObjectIdentifier: Layer] = [:]
+        var names = Set(inputs.map { $0.layer.name })
+        func cloned(_ layer: Layer, frozen: Bool) throws -> Layer {
+            if let done = clones[ObjectIdentifier(layer)] { return done }
+            var name = layer.name, n = 0
+            while names.contains(name) { n += 1; name = "\(layer.name)_\(n)" }
+            names.insert(name)
+            let made = try Self.copyLayer(layer, weights: .copy, name: name)
+            if frozen { made.trainable = false }
+            clones[ObjectIdentifier(layer)] = made
+            return made
+        }
+        func inline(_ model: Model, _ args: [KerasTensor], frozen: Bool) throws -> [KerasTensor] {
+            try model.runThroughGraph(args) { node, args, _ in
+                if let inner = node.layer as? Model { return try inline(inner, args, frozen: frozen || !inner.trainable) }
+                return try cloned(node.layer, frozen: frozen)(args)
+            }
+        }
+        let newInputs = freshInputs()
+        let newOutputs = try inline(self, newInputs, frozen: !trainable)
+        if self is Sequential, let chain = Self.chain(from: newInputs, to: newOutputs) {
+            return try Sequential([newInputs[0].layer] + chain, name: name)
+        }
+        return try Model(inputs: newInputs, outputs: newOutputs, name: name, trainable: trainable)
+    }
+
+    /// New input layers like this model's.
+    private func freshInputs() -> [KerasTensor] {
+        inputs.map { t in
+            let input = t.layer as? InputLayer
+            return InputLayer(batchShape: input?.batchShape ?? t.shape, name: t.layer.name).output
+        }
     }
 
     /// The layers from one input to one output when each takes the previous one's output alone.
