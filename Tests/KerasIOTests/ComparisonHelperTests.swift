@@ -3,26 +3,7 @@ import TestSupport
 import XCTest
 
 /// The loader tests' closeness helpers fail on a NaN anywhere and count every element over.
-final class ComparisonHelperTests: XCTestCase {
-    /// Failures recorded while `capturing` runs, instead of failing this test.
-    private var captured: [String]?
-
-    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int,
-                                expected: Bool) {
-        if captured != nil {
-            captured!.append(description)
-        } else {
-            super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
-        }
-    }
-
-    private func capturing(_ body: () -> Void) -> [String] {
-        captured = []
-        body()
-        defer { captured = nil }
-        return captured ?? []
-    }
-
+final class ComparisonHelperTests: FailureCapturingTestCase {
     func testAssertCloseFailsOnANaNAnywhere() {
         let expected = Tensor(shape: [3], scalars: [1, 2, 3])
         for position in 0..<3 {
