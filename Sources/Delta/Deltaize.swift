@@ -50,13 +50,15 @@ public struct DeltaizedModel {
     }
 }
 
-/// Whether a model sees time as its own axis (`[batch, time, …]`: TimeDistributed,
-/// Conv3D, recurrent layers) rather than one frame per batch entry.
+/// Whether a model sees time as its own axis (`[batch, time, …]`) rather than
+/// one frame per batch entry: clips `[batch, T, H, W, C]` as first input (as
+/// `ClipSourceOptions.match` reads them), a `TimeDistributed` layer, or a
+/// sequence `[batch, T, features]` that a recurrent layer reads. An image
+/// model with a recurrent layer over its rows (a CRNN) takes frames.
 public func hasExplicitTimeAxis(_ model: Model) -> Bool {
-    model.executionOrder.contains { node in
-        let name = type(of: node.layer).className
-        return node.layer is TimeDistributed || node.layer is RNN || name.hasPrefix("Conv3D") || name.hasPrefix("ConvLSTM")
-            || name.hasSuffix("Pooling3D") || name == "Bidirectional"
+    let rank = model.inputShapes.first?.count
+    return rank == 5 || model.executionOrder.contains { node in
+        node.layer is TimeDistributed || (rank == 3 && (node.layer is RNN || type(of: node.layer).className == "Bidirectional"))
     }
 }
 

@@ -91,6 +91,25 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertThrowsError(try deltaize(result.model)) { XCTAssertTrue("\($0)".contains("already holds DeltaActivation")) }
     }
 
+    /// The time layout follows the input: an image model with a recurrent layer
+    /// over its rows (a CRNN) still takes one frame per batch entry, and a
+    /// sequence of feature vectors read by a GRU has its time axis.
+    func testTimeLayoutFollowsTheInput() throws {
+        let image = Input(shape: [6, 6, 3], name: "image")
+        var h = try Conv2D(filters: 4, kernelSize: [3, 3], padding: "same", activation: "relu", name: "c")(image)
+        h = try Reshape(targetShape: [6, 24], name: "rows")(h)
+        let crnn = try Model(inputs: [image], outputs: [try Dense(units: 2, name: "out")(try LSTM(units: 5, name: "lstm")(h))])
+        XCTAssertFalse(hasExplicitTimeAxis(crnn))
+        XCTAssertTrue(try deltaize(crnn).model.layers.compactMap { $0 as? DeltaActivation }.allSatisfy { $0.clipLength == 8 })
+
+        let features = Input(shape: [5, 7], name: "features")
+        let sequence = try Model(inputs: [features], outputs: [try Dense(units: 2, name: "out")(try GRU(units: 3, name: "gru")(features))])
+        XCTAssertTrue(hasExplicitTimeAxis(sequence))
+        let signal = Input(shape: [16, 2], name: "signal")
+        let conv1d = try Model(inputs: [signal], outputs: [try Conv1D(filters: 3, kernelSize: [3], name: "c1")(signal)])
+        XCTAssertFalse(hasExplicitTimeAxis(conv1d))
+    }
+
     /// A video model with an explicit time axis gets delta layers with
     /// `clip_length` null, only where the time axis is still there.
     func testExplicitTimeModel() throws {
