@@ -42,6 +42,9 @@ RECIPE = {"epochs": 6, "sparsity_weight": 1e-2, "warmup": 20, "calibration": ("c
           "penalty": "deltas", "phase2": None, "preset": None, "data": None, "validation": None, "seed": 0,
           "cosine_decay": False}
 
+# Longer refinement (REPRODUCTION.md § Longer refinement).
+LONG = {"epochs": 24, "cosine_decay": True, "label_weight": 0.2}
+
 
 def run(args, **kw):
     cmd = [str(CLI), *map(str, args)]
@@ -191,6 +194,13 @@ def collect():
         results["models"][model]["runs"]["teacher_seeds"] = [
             experiment(model, f"cosine decay, task weight 0.2, seed {seed}", {"seed": seed, "cosine_decay": True, "label_weight": 0.2})
             for seed in (0, 1, 2, 3)]
+        # Longer refinement: 24 epochs with cosine decay and the teacher at 0.8, four seeds.
+        results["models"][model]["runs"]["long_seeds"] = [
+            experiment(model, f"24 epochs, cosine decay, task weight 0.2, seed {seed}", {**LONG, "seed": seed}, stream=model == "frame" and seed == 0)
+            for seed in (0, 1, 2, 3)]
+    clip_runs = results["models"]["clip"]["runs"]
+    clip_runs["long"] = [experiment("clip", "36 epochs, cosine decay, task weight 0.2", {**LONG, "epochs": 36}),
+                         experiment("clip", "24 epochs, cosine decay, label-free", {**LONG, "labels": False})]
     return results
 
 
@@ -224,7 +234,9 @@ def plots(results):
                   DOCS / "accuracy_vs_density.svg", "Per-frame model: accuracy against density reduction",
                   "density reduction (dense spatial MACs ÷ delta MACs)", "held-out accuracy, %", hline=100 * dense - 1, vline=3)
     clip = results["models"]["clip"]
-    svgplot.chart([("clip model, λ sweep", points(clip["runs"]["curve"], True))], DOCS / "clip_accuracy_vs_density.svg",
+    svgplot.chart([("clip model, λ sweep", points(clip["runs"]["curve"], True)),
+                   ("24–36 epochs, cosine decay, teacher 0.8", points(clip["runs"].get("long_seeds", []) + clip["runs"].get("long", [])[:1]))],
+                  DOCS / "clip_accuracy_vs_density.svg",
                   "Conv3D clip model: accuracy against density reduction", "density reduction (dense spatial MACs ÷ delta MACs)",
                   "held-out accuracy, %", hline=100 * clip["baseline"]["dense_accuracy"] - 1, vline=3)
     streamed = [r for r in curve if "stream" in r]
@@ -266,24 +278,35 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
 
 ## The headline
 """]
-    for key, b, rows in (("frame", fb, runs["curve"]), ("clip", cb, clip["runs"]["curve"])):
+    def candidates(key):
+        r = results["models"][key]["runs"]
+        return r["curve"] + r.get("long_seeds", []) + r.get("long", [])
+    for key, b in (("frame", fb), ("clip", cb)):
+        rows = candidates(key)
         hit = best(rows, b["dense_accuracy"], 1)
         out.append(f"**{MODELS[key]['title']}** (`{MODELS[key]['path']}`): dense accuracy {pct(b['dense_accuracy'])}; "
                    f"deltaized and not refined: {b['unrefined_reduction']:.2f}x at {pct(b['unrefined_accuracy'])}. "
                    + (f"Best within 1 point of the dense model: **{hit['density_reduction']:.2f}x** ({hit['name']}, "
                       f"{pct(hit['accuracy'])}). " if hit else "No run stays within 1 point of the dense model. ")
                    + f"Largest reduction: {max(r['density_reduction'] for r in rows):.2f}x.\n")
-    goal = [best(rows, b["dense_accuracy"], 1) for b, rows in ((fb, runs["curve"]), (cb, clip["runs"]["curve"]))]
-    met = all(g is not None and g["density_reduction"] >= 3 for g in goal)
-    out.append(f"**Against the target of ≥ 3x at ≤ 1 point lost: {'met' if met else 'NOT met'}** "
-               "(the paper: about 3x, with several points lost; the authors' ResNet-50 logs reach 7.6x in "
-               "non-zero values at −5.7 points).\n")
+    verdicts = []
+    for key, b in (("frame", fb), ("clip", cb)):
+        seeds = results["models"][key]["runs"].get("long_seeds", [])
+        everywhere = bool(seeds) and all(r["density_reduction"] >= 3 and r["accuracy"] >= b["dense_accuracy"] - 0.01 for r in seeds)
+        hit = best(candidates(key), b["dense_accuracy"], 1)
+        verdicts.append(f"{MODELS[key]['title'].split(' (')[0]}: **{'met' if everywhere else 'NOT met'}**"
+                        + (f" on every seed of the longer refinement ({min(r['density_reduction'] for r in seeds):.2f}–"
+                           f"{max(r['density_reduction'] for r in seeds):.2f}x)" if everywhere else
+                           f" (best single run within 1 point: {hit['density_reduction']:.2f}x)" if hit else ""))
+    out.append("**Against the target of ≥ 3x at ≤ 1 point lost** (the paper: about 3x, with several points lost; the "
+               "authors' ResNet-50 logs reach 7.6x in non-zero values at −5.7 points): " + "; ".join(verdicts) + ".\n")
     lines = ["| model | recipe | seed 0 | seed 1 | seed 2 | seed 3 |", "|---|---|---|---|---|---|"]
     for key, b in (("frame", fb), ("clip", cb)):
         model_runs = results["models"][key]["runs"]
         for label, rows in (("as above", [model_runs["curve"][1]] + model_runs["seeds"]),
                             ("cosine decay from 1e-3", model_runs["cosine_seeds"]),
-                            ("cosine decay from 5e-4, task loss 0.2 + teacher 0.8", model_runs["teacher_seeds"])):
+                            ("cosine decay from 5e-4, task loss 0.2 + teacher 0.8", model_runs["teacher_seeds"]),
+                            ("the same, 24 epochs", model_runs["long_seeds"])):
             lines.append(f"| `{MODELS[key]['path']}` | {label} | " + " | ".join(
                 f"{r['density_reduction']:.2f}x, {100 * (r['accuracy'] - b['dense_accuracy']):+.1f} pt" for r in rows) + " |")
     out.append("**How much one run tells.** The recipe at λ 1e-2 with four shuffle seeds (`refine --seed`; everything "
@@ -291,7 +314,13 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
                "Single rows below are one seed each; read differences of a few points between them with this spread in mind. "
                "The density reduction hardly moves with the seed; the accuracy does, and a cosine learning-rate decay "
                "(`--cosine-decay`) narrows its spread, more so with the teacher's KL weighing more than the labels "
-               "(`--label-weight 0.2`, the last rows; the CI-size test, `tests/interop/test_refine_ci.py`, runs that on the clip model).\n")
+               "(`--label-weight 0.2`; the CI-size test, `tests/interop/test_refine_ci.py`, runs that on the clip model).\n")
+    out.append("## Longer refinement\n\nThe recipe runs 6 epochs. With 24, a cosine learning-rate decay and the "
+               "teacher's KL weighing 0.8 (`--epochs 24 --cosine-decay --label-weight 0.2`), the clip model keeps its "
+               "accuracy at a far lower density; the per-frame model gains less. Four seeds each (the seed table above), "
+               "then the clip model at 36 epochs and label-free:\n\n"
+               + table(results["models"]["frame"]["runs"]["long_seeds"], fb["dense_accuracy"]) + "\n\n"
+               + table(clip["runs"]["long_seeds"] + clip["runs"]["long"], cb["dense_accuracy"]) + "\n")
     out.append("## The curve toward 7x (per-frame model, λ sweep)\n\n" + table(runs["curve"], fb["dense_accuracy"]) + "\n")
     out.append("![accuracy against density reduction](docs/reproduction/accuracy_vs_density.svg)\n")
     out.append("The clip model (λ sweep, then label-free at λ 1e-2):\n\n"
@@ -318,7 +347,7 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
                "(64×64, 24 frames, synthetic appearance scenes of seeds 3000 and 3001, written by FFmpeg), decoded by FFmpeg "
                "at the model's 32×32; the teacher is the dense model. Agreement is on the held-out files' clips:\n\n"
                + table(runs["video"], fb["dense_accuracy"]) + "\n")
-    streamed = [r for r in runs["curve"] if "stream" in r]
+    streamed = [r for r in runs["curve"] + runs.get("long_seeds", []) if "stream" in r]
     lines = ["| run | delta density (streamed) | theoretical | measured, wall | measured, CPU time | max deviation | load |",
              "|---|---|---|---|---|---|---|"]
     for r in streamed:
