@@ -121,16 +121,15 @@ public final class StreamingPlan: @unchecked Sendable {
                                                  + "streaming handles frames-as-batch models only")
             }
             let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation))
-            let step = try makeStep(node, args: args, inShapes: inShapes, outShape: outShape, output: out,
-                                    folded: foldedInto[ObjectIdentifier(node)])
+            let made = try makeSteps(node, args: args, inShapes: inShapes, outShape: outShape, output: out,
+                                     folded: foldedInto[ObjectIdentifier(node)]) { newSlot($0, dense: dense) }
             if let bn = foldedInto[ObjectIdentifier(node)] {
                 // The folded batch normalization's output is this step's output.
                 let consumer = model.executionOrder.first { $0.layer === bn && $0.inputs.contains { $0.id == node.outputIDs[0] } }!
                 values[consumer.outputIDs[0]] = out
             }
-            guard let step else { throw StreamingError.unsupported(layer: layer.name, "cannot be streamed") }
-            step.denseFallback = dense && step is LinearStep
-            steps.append(step)
+            for step in made { step.denseFallback = dense && step is LinearStep }
+            steps += made
             return [out]
         }
         kernels = fuse(steps, outputs: outs)
@@ -198,7 +197,7 @@ private func isAlias(_ layer: Layer) -> Bool {
 /// Linear layers the engine updates with `W·Δ`.
 private func isLinear(_ layer: Layer) -> Bool {
     if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D) && c.groups == 1 }
-    return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is Dense
+    return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is SeparableConv1D || layer is SeparableConv2D || layer is Dense
 }
 
 private func hasLinearActivation(_ layer: Layer) -> Bool {
@@ -225,6 +224,36 @@ private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, bn: BatchNormaliz
         while i < w.count { w[i] *= s; i += outputs }
     }
     return (Tensor(shape: kernel.shape, scalars: w), b)
+}
+
+/// The steps of one node: one, or two for a separable convolution (its
+/// depthwise part into a slot of its own from `intermediate`, then its pointwise part).
+private func makeSteps(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
+                       folded: BatchNormalization?, intermediate: ([Int]) -> Int) throws -> [Step] {
+    let layer = node.layer
+    if let s = layer as? BaseSeparableConv, isLinear(s) {
+        let act = Pointwise(s.activation)
+        if act != nil || s.activation.function != .glu {
+            let c = inShapes[0].last! * s.depthMultiplier
+            let midShape = Array(outShape.dropLast()) + [c]
+            let mid = intermediate(midShape)
+            let depthwise = DepthwiseStep(name: layer.name + "/depthwise", input: args[0], output: mid, activation: .identity,
+                                          kernel: s.depthwiseKernel.value, bias: [Float](repeating: 0, count: c),
+                                          inShape: inShapes[0], outShape: midShape, strides: s.strides, dilation: s.dilationRate,
+                                          padding: s.padding)
+            let (k, b) = fold(kernel: s.pointwiseKernel.value, bias: s.bias?.value, outputs: s.filters, bn: folded)
+            let ones = [Int](repeating: 1, count: s.strides.count)
+            let pointwise = ConvStep(name: layer.name + (folded.map { "+" + $0.name } ?? ""), input: mid, output: output,
+                                     activation: act ?? .identity, kernel: k, bias: b, inShape: midShape, outShape: outShape,
+                                     strides: ones, dilation: ones, padding: .valid)
+            if act == nil { pointwise.groupActivation = s.activation }
+            return [depthwise, pointwise]
+        }
+    }
+    guard let step = try makeStep(node, args: args, inShapes: inShapes, outShape: outShape, output: output, folded: folded) else {
+        throw StreamingError.unsupported(layer: layer.name, "cannot be streamed")
+    }
+    return [step]
 }
 
 private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,

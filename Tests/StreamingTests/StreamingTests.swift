@@ -170,6 +170,32 @@ final class StreamingTests: XCTestCase {
         XCTAssertLessThan(stats.macs, stats.denseMACs)
     }
 
+    /// Xception-style separable convolutions (one with a depth multiplier and
+    /// strides, one with a batch normalization folded into its pointwise part)
+    /// stream as a depthwise step and a pointwise step.
+    func testSeparableConvolutionsMatchClipForward() throws {
+        RandomState.seed(13)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try SeparableConv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2, activation: "relu")(h)
+        h = try SeparableConv2D(filters: 12, kernelSize: [3], padding: "same", useBias: false, name: "sep")(h)
+        h = try BatchNormalization(name: "sep_bn")(h)
+        h = try ReLU()(h)
+        h = try GlobalAveragePooling2D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(model, seed: 8)
+        let delta = try Self.withDeltas(model, threshold: 0.02, inputStep: 2, clipLength: 8)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 5)
+        for cutoff in [0.5, 2] {
+            let stats = try checkExact(delta, frames: frames, options: StreamingOptions(denseCutoff: cutoff))
+            XCTAssertLessThan(stats.macs, stats.denseMACs)
+        }
+        let steps = try StreamingPlan(delta).steps
+        XCTAssertTrue(steps.contains { $0.name == "sep/depthwise" && $0.kind == "depthwise conv" })
+        XCTAssertTrue(steps.contains { $0.name.hasPrefix("sep+sep_bn") && $0.kind.hasPrefix("conv") }, "\(steps.map(\.name))")
+        XCTAssertFalse(steps.contains { $0.kind.contains("layer") }, "a separable convolution fell back to a layer call")
+    }
+
     func testEverySparseStepRunsSparseWithoutDenseCutoff() throws {
         // With the cutoff above 1 no linear step falls back to a dense GEMM, so the scatter kernels carry every later frame.
         let frames = try Self.syntheticFrames(count: 8, size: 16, seed: 4)
