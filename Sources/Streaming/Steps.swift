@@ -211,6 +211,11 @@ class LinearStep: Step {
     /// Sets `acc` to `W·x + b` from the input's value.
     func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {}
 
+    /// The plan's dense cutoff is scaled by this for the step: a step with
+    /// few MACs per changed input (1×1, depthwise) pays its per-change
+    /// overhead sooner, so it goes dense at a lower fraction of changes.
+    var cutoffFactor: Double { 1 }
+
     /// Adds `W·Δ` for the changed inputs to `state.wide`, appending each
     /// touched output group once to `state.touched`; returns the MACs done.
     func scatter(_ x: Slot, state: LinearState) -> Int { 0 }
@@ -220,7 +225,8 @@ class LinearStep: Step {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let acc = s.accumulator.p
         if !x.all { ctx.deltaMACs += Int(Double(x.changed.count) * macsPerInputElement) } else { ctx.deltaMACs += denseMACs }
-        if dense || x.all || Double(x.changed.count) > ctx.denseCutoff * Double(x.count) {
+        let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
+        if dense || x.all || Double(x.changed.count) > cutoff * Double(x.count) {
             try computeDense(x.value.p, into: acc)
             for i in 0..<outputCount { s.wide[i] = Double(acc[i]) }
             ctx.macs += denseMACs
@@ -559,6 +565,7 @@ final class ConvStep: WindowedStep {
     }
 
     override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels }
+    override var cutoffFactor: Double { window.kH * window.kW == 1 ? 0.4 : 1 }
     override var macsPerInputElement: Double { Double(window.kH * window.kW * filters) / Double(window.strideH * window.strideW) }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
@@ -599,6 +606,7 @@ final class DepthwiseStep: WindowedStep {
     }
 
     override var denseMACs: Int { outputCount * window.kH * window.kW }
+    override var cutoffFactor: Double { 0.4 }
     override var macsPerInputElement: Double { Double(window.kH * window.kW * multiplier) / Double(window.strideH * window.strideW) }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {

@@ -6,7 +6,12 @@ average pooling and a softmax head; 156 M MACs a frame. Seeded random
 weights (Glorot kernels, random biases and batch-norm statistics): the
 benchmark needs the shapes and realistic activations, not accuracy.
 
-Run: .venv/bin/python tools/bench/stream_model.py [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
+With `--architecture xception`: keras.applications.Xception (`weights=None`,
+71×71 by default, 6 classes), whose separable convolutions the streaming
+engine runs as depthwise and pointwise steps; the same random batch-norm
+statistics.
+
+Run: .venv/bin/python tools/bench/stream_model.py [--architecture vgg|xception] [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
 """
 import argparse
 import os
@@ -14,7 +19,8 @@ import os
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--size", type=int, default=112)
+    p.add_argument("--architecture", choices=["vgg", "xception"], default="vgg")
+    p.add_argument("--size", type=int)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("-o", "--output", default=".fixtures/bench/stream_vgg112.h5")
     a = p.parse_args()
@@ -24,7 +30,23 @@ def main():
     from keras import layers
 
     keras.utils.set_random_seed(a.seed)
-    x = keras.Input((a.size, a.size, 3), name="frames")
+    if a.architecture == "xception":
+        model = keras.applications.Xception(input_shape=(a.size or 71, a.size or 71, 3), weights=None, classes=6)
+    else:
+        model = vgg(keras, layers, a.size or 112)
+    rng = np.random.default_rng(a.seed)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            c = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.6, 1.4, c), rng.uniform(-0.2, 0.2, c),
+                               rng.uniform(-0.2, 0.2, c), rng.uniform(0.5, 1.5, c)])
+    os.makedirs(os.path.dirname(a.output) or ".", exist_ok=True)
+    model.save(a.output)
+    print(f"wrote {a.output}: {model.count_params()} parameters")
+
+
+def vgg(keras, layers, size):
+    x = keras.Input((size, size, 3), name="frames")
     h = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
     for i, filters in enumerate([32, 64, 128, 128]):
         h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(h)
@@ -34,22 +56,7 @@ def main():
             h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
     h = layers.GlobalAveragePooling2D(name="gap")(h)
     y = layers.Dense(10, activation="softmax", name="classes")(h)
-    model = keras.Model(x, y, name="stream_vgg")
-    rng = np.random.default_rng(a.seed)
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.6, 1.4, c), rng.uniform(-0.2, 0.2, c),
-                               rng.uniform(-0.2, 0.2, c), rng.uniform(0.5, 1.5, c)])
-    os.makedirs(os.path.dirname(a.output) or ".", exist_ok=True)
-    model.save(a.output)
-    macs = 0
-    for layer in model.layers:
-        if isinstance(layer, layers.Conv2D):
-            _, hh, ww, co = layer.output.shape
-            kh, kw, ci, _ = layer.kernel.shape
-            macs += hh * ww * co * kh * kw * ci
-    print(f"wrote {a.output}: {model.count_params()} parameters, {macs / 1e6:.1f} M conv MACs per frame")
+    return keras.Model(x, y, name="stream_vgg")
 
 
 if __name__ == "__main__":
