@@ -248,24 +248,35 @@ extension Tensor {
                     h.withUnsafeMutableBufferPointer { oh in
                         let (zb, cb, ocb, ohb) = (pz.baseAddress!, pc.baseAddress!, oc.baseAddress!, oh.baseAddress!)
                         parallelFor(rows, grain: Swift.max(1, 4096 / units)) { range in
-                            for r in range {
-                                let zr = zb + r * 4 * units, base = r * units
-                                for v in 0..<(units / 8) {
-                                    let j = 8 * v
-                                    let i = VectorMath.sigmoid(SIMD8.load(zr + j))
-                                    let f = VectorMath.sigmoid(SIMD8.load(zr + units + j))
-                                    let g = VectorMath.tanh(SIMD8.load(zr + 2 * units + j))
-                                    let o = VectorMath.sigmoid(SIMD8.load(zr + 3 * units + j))
-                                    let cell = f * SIMD8.load(cb + base + j) + i * g
-                                    cell.store(to: ocb + base + j)
-                                    (o * VectorMath.tanh(cell)).store(to: ohb + base + j)
-                                }
-                            }
+                            VectorMath.lstmGates(zb, carry: cb, h: ohb, c: ocb, units: units, rows: range)
                         }
                     }
                 }
             }
         }
         return (Tensor(shape: carry.shape, scalars: h), Tensor(shape: carry.shape, scalars: c))
+    }
+}
+
+extension VectorMath {
+    /// The LSTM gates of rows `rows` (see ``Tensor/lstmGatesInference(_:carry:)``):
+    /// `z` is `[rows, 4·units]`, `carry`, `h` and `c` are `[rows, units]`;
+    /// `units` is a multiple of 8.
+    @inline(__always)
+    static func lstmGates(_ z: UnsafePointer<Float>, carry: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                          c: UnsafeMutablePointer<Float>, units: Int, rows: Range<Int>) {
+        for r in rows {
+            let zr = z + r * 4 * units, base = r * units
+            for v in 0..<(units / 8) {
+                let j = 8 * v
+                let i = sigmoid(SIMD8.load(zr + j))
+                let f = sigmoid(SIMD8.load(zr + units + j))
+                let g = tanh(SIMD8.load(zr + 2 * units + j))
+                let o = sigmoid(SIMD8.load(zr + 3 * units + j))
+                let cell = f * SIMD8.load(carry + base + j) + i * g
+                cell.store(to: c + base + j)
+                (o * tanh(cell)).store(to: h + base + j)
+            }
+        }
     }
 }

@@ -101,6 +101,11 @@ public final class ConvLSTMCell: RecurrentCell {
 
     public override func step(_ projected: Tensor, states: [Tensor], weights: [Tensor],
                               recurrentMask: Tensor?) throws -> (output: Tensor, states: [Tensor]) {
+        // At inference with the default activations: convolution and gates in one pass.
+        if recurrentMask == nil, activation.function == .tanh, recurrentActivation.function == .sigmoid,
+           let fused = Tensor.convLSTMStepInference(states[0], weights[0], projected: projected, carry: states[1]) {
+            return (fused.h, [fused.h, fused.c])
+        }
         let previous = try recurrentMask.map { try states[0] * $0 } ?? states[0]
         // At inference the projected input is added as the convolution's output is written.
         let z = projected.isTracked || previous.isTracked || weights[0].isTracked

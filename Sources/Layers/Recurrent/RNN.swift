@@ -447,9 +447,14 @@ func dropoutMask(rate: Double, shape: [Int]) -> Tensor? {
 /// recursively keeps the gradient pass at O(n·log T) for T slices of an
 /// n-element tensor: a slice's gradient is materialized at its parent's
 /// size, so slicing the whole tensor T times would cost O(n·T).
+/// Untracked (inference), each slice is one copy of its contiguous run.
 func unstack(_ x: Tensor) throws -> [Tensor] {
     let count = x.shape[0]
     if count == 1 { return [try x.reshaped(to: Array(x.shape.dropFirst()))] }
+    if !x.isTracked {
+        let shape = Array(x.shape.dropFirst()), size = x.count / Swift.max(1, count)
+        return (0..<count).map { t in Tensor(shape: shape, scalars: Array(x.scalars[(t * size)..<((t + 1) * size)])) }
+    }
     let halves = try x.split(sizes: [count / 2, count - count / 2], axis: 0)
     return try unstack(halves[0]) + unstack(halves[1])
 }
