@@ -14,7 +14,7 @@ enum VectorMath {
     /// `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor series to
     /// degree 7 (truncation below 1e-8 relative), times `2ⁿ` built in the
     /// exponent bits. Within 2 ulp of the exact value on the range.
-    @inline(__always)
+    @_transparent
     static func expNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // (pointwiseMax compiles to a scalar loop; a compare and blend does not.)
         let underflows = x .< -87.3
@@ -38,7 +38,7 @@ enum VectorMath {
     }
 
     /// `1 / (1 + e⁻ˣ)`, from `e^−|x|` so that nothing overflows.
-    @inline(__always)
+    @_transparent
     static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let negativeAbs = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) | 0x8000_0000, to: SIMD8<Float>.self)
         let e = expNonPositive(negativeAbs)
@@ -51,7 +51,7 @@ extension VectorMath {
     /// `eʸ − 1` for `y ≤ 0`: its Taylor series to degree 8 where `|y| < 0.35`
     /// (truncation below 1e-9 relative), else from ``expNonPositive(_:)``,
     /// whose result is then at least 0.3 away from 1.
-    @inline(__always)
+    @_transparent
     static func expm1NonPositive(_ y: SIMD8<Float>) -> SIMD8<Float> {
         var p = SIMD8<Float>(repeating: 1.0 / 40320)
         p = p * y + 1.0 / 5040
@@ -66,7 +66,7 @@ extension VectorMath {
     }
 
     /// `tanh x = sign(x) · (−m) / (2 + m)` with `m = e^(−2|x|) − 1`.
-    @inline(__always)
+    @_transparent
     static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
         let magnitude = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
@@ -261,8 +261,9 @@ extension Tensor {
 extension VectorMath {
     /// The LSTM gates of rows `rows` (see ``Tensor/lstmGatesInference(_:carry:)``):
     /// `z` is `[rows, 4·units]`, `carry`, `h` and `c` are `[rows, units]`;
-    /// `units` is a multiple of 8.
-    @inline(__always)
+    /// `units` is a multiple of 8. (Out of line, so that the activations
+    /// inline into it: inside the kernels' closures they were calls.)
+    @inline(never)
     static func lstmGates(_ z: UnsafePointer<Float>, carry: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                           c: UnsafeMutablePointer<Float>, units: Int, rows: Range<Int>) {
         for r in rows {

@@ -260,6 +260,17 @@ final class FusedKernelTests: XCTestCase {
             let composed = Tensor.lstmGatesInference(z, carry: carry)!
             assertClose(fused.h, composed.h, atol: 1e-6, rtol: 1e-6, "\(c.name) output")
             assertClose(fused.c, composed.c, atol: 1e-6, rtol: 1e-6, "\(c.name) carry")
+            // The same step read in place from the middle of a sequence of three.
+            let other = rng.tensor(projected.shape)
+            let sequence = try Tensor.stack([other, projected, other], axis: 0)
+            guard let inPlace = Tensor.convLSTMStepInference(previous, kernel, projectedSequence: sequence, timestep: 1,
+                                                             carry: carry) else {
+                XCTFail("\(c.name): no fused step on the sequence"); continue
+            }
+            XCTAssertEqual(inPlace.h, fused.h, "\(c.name) output, in place")
+            XCTAssertEqual(inPlace.c, fused.c, "\(c.name) carry, in place")
+            XCTAssertNil(Tensor.convLSTMStepInference(previous, kernel, projectedSequence: sequence, timestep: 3,
+                                                      carry: carry), "\(c.name): timestep out of range")
         }
     }
 

@@ -99,6 +99,18 @@ public final class ConvLSTMCell: RecurrentCell {
         return try b.map { try projected + $0 } ?? projected
     }
 
+    /// At inference with the default activations: the fused step, reading the
+    /// step's input transform in place.
+    public override func step(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        if activation.function == .tanh, recurrentActivation.function == .sigmoid,
+           let fused = Tensor.convLSTMStepInference(states[0], weights[0], projectedSequence: sequence, timestep: t,
+                                                    carry: states[1]) {
+            return (fused.h, [fused.h, fused.c])
+        }
+        return try super.step(sequence: sequence, at: t, states: states, weights: weights)
+    }
+
     public override func step(_ projected: Tensor, states: [Tensor], weights: [Tensor],
                               recurrentMask: Tensor?) throws -> (output: Tensor, states: [Tensor]) {
         // At inference with the default activations: convolution and gates in one pass.

@@ -108,6 +108,18 @@ open class RecurrentCell: Layer {
         throw LayerError.badConfig(layer: name, "\(Self.className) does not implement step")
     }
 
+    /// Timestep `t` of an untracked sequence of input transforms
+    /// `[time, batch, ...]`, without a recurrent mask, at inference. By default
+    /// ``step(_:states:weights:recurrentMask:)`` on a copy of the step's slice;
+    /// a cell may read the slice in place.
+    open func step(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        let size = sequence.count / Swift.max(1, sequence.shape[0])
+        let slice = Tensor(shape: Array(sequence.shape.dropFirst()),
+                           scalars: Array(sequence.scalars[(t * size)..<((t + 1) * size)]))
+        return try step(slice, states: states, weights: weights, recurrentMask: nil)
+    }
+
     /// Creates `kernel`, `recurrent_kernel` and, with ``useBias``, `bias`, in
     /// Keras's order. `forgetGateWidth` sets `bias[w..<2w]` to one after the
     /// bias initializer, as `unit_forget_bias` does.
@@ -329,17 +341,22 @@ open class RNN: Layer {
 
         if training, let mask = dropoutMask(rate: cell.dropout, shape: [1, batch] + stepShape) { x = try x * mask }
         let projected = try cell.projectInputs(try x.reshaped(to: [time * batch] + stepShape))
-        let steps = try unstack(try projected.reshaped(to: [time, batch] + projected.shape.dropFirst()))
+        let transforms = try projected.reshaped(to: [time, batch] + projected.shape.dropFirst())
 
         var states = try initialStates(Array(inputs.dropFirst()), batch: batch, shapes: stateShapes)
         let stepMasks = try inputs.count == 1 ? (masks.first ?? nil).map { try timestepMasks($0, time: time, batch: batch) } : nil
         let recurrentMask = training ? dropoutMask(rate: cell.recurrentDropout, shape: [batch] + stateShapes[0]) : nil
         let weights = try cell.recurrentWeights()
+        // Untracked, each step reads its slice of the sequence (in place if the cell can).
+        let untracked = !transforms.isTracked && recurrentMask == nil
+        let steps = untracked ? [] : try unstack(transforms)
         var outputs: [Tensor] = []
         outputs.reserveCapacity(returnSequences ? time : 1)
         var previousOutput = Tensor(0)
         for t in goBackwards ? Array((0..<time).reversed()) : Array(0..<time) {
-            var (y, next) = try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
+            var (y, next) = untracked
+                ? try cell.step(sequence: transforms, at: t, states: states, weights: weights)
+                : try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
             if let keep = stepMasks?[t] {
                 y = try Tensor.where(keep, y, zeroOutputForMask ? Tensor(0) : previousOutput)
                 next = try zip(next, states).map { try Tensor.where(keep, $0, $1) }
