@@ -25,14 +25,10 @@ enum VectorMath {
         let n = t - magic
         // ln 2 split so that n·ln2Hi is exact for |n| < 2⁹.
         let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
-        var p = SIMD8<Float>(repeating: 1.0 / 5040)
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        // By Estrin's scheme: four short chains instead of one of 14 dependent operations.
+        let r2 = r * r, r4 = r2 * r2
+        let p01 = 1 + r, p23 = 0.5 + r * (1.0 / 6), p45 = 1.0 / 24 + r * (1.0 / 120), p67 = 1.0 / 720 + r * (1.0 / 5040)
+        let p = (p01 + r2 * p23) + r4 * (p45 + r2 * p67)
         let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self) &+ 127) &<< 23
         return (p * unsafeBitCast(exponent, to: SIMD8<Float>.self)).replacing(with: 0, where: underflows)
     }
@@ -53,15 +49,11 @@ extension VectorMath {
     /// whose result is then at least 0.3 away from 1.
     @_transparent
     static func expm1NonPositive(_ y: SIMD8<Float>) -> SIMD8<Float> {
-        var p = SIMD8<Float>(repeating: 1.0 / 40320)
-        p = p * y + 1.0 / 5040
-        p = p * y + 1.0 / 720
-        p = p * y + 1.0 / 120
-        p = p * y + 1.0 / 24
-        p = p * y + 1.0 / 6
-        p = p * y + 0.5
-        p = p * y + 1
-        p = p * y
+        // y·(1 + y/2 + … + y⁷/8!) by Estrin's scheme.
+        let y2 = y * y, y4 = y2 * y2
+        let q01 = 1 + y * 0.5, q23 = 1.0 / 6 + y * (1.0 / 24), q45 = 1.0 / 120 + y * (1.0 / 720)
+        let q67 = 1.0 / 5040 + y * (1.0 / 40320)
+        let p = y * ((q01 + y2 * q23) + y4 * (q45 + y2 * q67))
         return p.replacing(with: expNonPositive(y) - 1, where: y .< -0.35)
     }
 
