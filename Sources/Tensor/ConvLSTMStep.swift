@@ -17,7 +17,8 @@ extension Tensor {
     public static func convLSTMStepInference(_ previous: Tensor, _ kernel: Tensor, projected: Tensor,
                                              carry: Tensor) -> (h: Tensor, c: Tensor)? {
         guard let units = carry.shape.last, projected.shape == Array(carry.shape.dropLast()) + [4 * units] else { return nil }
-        return convLSTMStep(previous, kernel, projected: projected, offset: 0, carry: carry)
+        guard previous.shape == carry.shape else { return nil }
+        return convLSTMStep(previous, kernel, residual: projected, offset: 0, carry: carry)
     }
 
     /// ``convLSTMStepInference(_:_:projected:carry:)`` with the input transform
@@ -28,24 +29,47 @@ extension Tensor {
         guard let units = carry.shape.last, projectedSequence.rank == carry.rank + 1,
               (0..<projectedSequence.shape[0]).contains(timestep),
               Array(projectedSequence.shape.dropFirst()) == Array(carry.shape.dropLast()) + [4 * units] else { return nil }
-        return convLSTMStep(previous, kernel, projected: projectedSequence, offset: timestep * 4 * carry.count,
+        guard previous.shape == carry.shape else { return nil }
+        return convLSTMStep(previous, kernel, residual: projectedSequence, offset: timestep * 4 * carry.count,
                             carry: carry)
     }
 
-    /// The fused step with this step's `[batch, spatial..., 4·units]` input
-    /// transform at `offset` in `projected`'s storage (shapes checked by the callers).
-    private static func convLSTMStep(_ previous: Tensor, _ kernel: Tensor, projected: Tensor, offset: Int,
-                                     carry: Tensor) -> (h: Tensor, c: Tensor)? {
-        guard !previous.isTracked, !kernel.isTracked, !projected.isTracked, !carry.isTracked,
+    /// One step of a convolutional LSTM at inference whose input and
+    /// recurrent convolutions run as one: `joined` is this step's input and
+    /// the previous output concatenated along channels `[batch, spatial...,
+    /// inputChannels + units]`, `kernel` the input and recurrent kernels
+    /// concatenated along their input channels, so that
+    /// `z = conv(joined, kernel, same padding) + bias`; then the gates as in
+    /// ``convLSTMStepInference(_:_:projected:carry:)``. One GEMM with the
+    /// summed K instead of two, and no input transform of the whole sequence
+    /// to write and read back; it sums in another order than the two
+    /// convolutions, and may take ``WinogradPlan``.
+    /// - Returns: nil when an input is tracked, `units` is not a multiple of
+    ///   8, or the shapes do not fit.
+    public static func convLSTMStepInference(joined: Tensor, _ kernel: Tensor, bias: [Float]?,
+                                             carry: Tensor) -> (h: Tensor, c: Tensor)? {
+        guard let units = carry.shape.last, bias == nil || bias?.count == 4 * units,
+              joined.shape.dropLast() == carry.shape.dropLast() else { return nil }
+        let epilogue = bias.map { ChannelEpilogue(bias: $0) }
+        return convLSTMStep(joined, kernel, residual: nil, offset: 0, epilogue: epilogue, carry: carry)
+    }
+
+    /// The fused step: `z = conv(previous, kernel)` plus, when given, the
+    /// `[batch, spatial..., 4·units]` residual at `offset` in `residual`'s
+    /// storage (then never Winograd, as the composed step), or the epilogue.
+    private static func convLSTMStep(_ previous: Tensor, _ kernel: Tensor, residual: Tensor?, offset: Int,
+                                     epilogue: ChannelEpilogue? = nil, carry: Tensor) -> (h: Tensor, c: Tensor)? {
+        guard !previous.isTracked, !kernel.isTracked, !(residual?.isTracked ?? false), !carry.isTracked,
               (3...5).contains(previous.rank), let units = carry.shape.last, units > 0, units % 8 == 0,
-              previous.shape == carry.shape, kernel.rank == previous.rank, kernel.shape.last == 4 * units,
+              previous.rank == carry.rank, kernel.rank == previous.rank, kernel.shape.last == 4 * units,
               let plan = try? ConvolutionPlan(op: "convLSTMStepInference", inputShape: previous.shape,
                                               kernelShape: kernel.shape, strides: [1], padding: .same,
                                               dilation: [1], groups: 1),
-              plan.outputShape == Array(carry.shape.dropLast()) + [4 * units], plan.layout.width > 0,
-              WinogradPlan(plan) == nil
+              plan.outputShape == Array(carry.shape.dropLast()) + [4 * units], plan.layout.width > 0
         else { return nil }
-        let n = carry.count
+        let winograd = WinogradPlan(plan)
+        if residual != nil && winograd != nil { return nil }
+        let n = carry.count, rows = n / units
         let z = UnsafeMutablePointer<Float>.allocate(capacity: 4 * n)
         defer { z.deallocate() }
         var c = [Float]()
@@ -55,13 +79,26 @@ extension Tensor {
                 previous.scalars.withUnsafeBufferPointer { px in
                     kernel.scalars.withUnsafeBufferPointer { pw in
                         carry.scalars.withUnsafeBufferPointer { pcarry in
-                            projected.scalars.withUnsafeBufferPointer { pp in
-                                let carryBase = pcarry.baseAddress!
-                                let epilogue = BoundEpilogue(epilogue: ChannelEpilogue(), residual: pp.baseAddress! + offset,
-                                                             channels: 4 * units)
-                                plan.forward(px.baseAddress!, pw.baseAddress!, z, epilogue: epilogue,
-                                             smallKernel: true) { rows in
-                                    VectorMath.lstmGates(z, carry: carryBase, h: ph, c: pc, units: units, rows: rows)
+                            let carryBase = pcarry.baseAddress!
+                            func gates(_ rows: Range<Int>) {
+                                VectorMath.lstmGates(z, carry: carryBase, h: ph, c: pc, units: units, rows: rows)
+                            }
+                            if let residual {
+                                residual.scalars.withUnsafeBufferPointer { pr in
+                                    let bound = BoundEpilogue(epilogue: ChannelEpilogue(), residual: pr.baseAddress! + offset,
+                                                              channels: 4 * units)
+                                    plan.forward(px.baseAddress!, pw.baseAddress!, z, epilogue: bound, smallKernel: true,
+                                                 rowsDone: gates)
+                                }
+                                return
+                            }
+                            withBound(epilogue, channels: 4 * units) { bound in
+                                if let winograd {
+                                    winograd.forward(px.baseAddress!, pw.baseAddress!, z, epilogue: bound)
+                                    parallelFor(rows, grain: Swift.max(1, 4096 / units)) { gates($0) }
+                                } else {
+                                    plan.forward(px.baseAddress!, pw.baseAddress!, z, epilogue: bound, smallKernel: true,
+                                                 rowsDone: gates)
                                 }
                             }
                         }

@@ -143,8 +143,9 @@ final class RecurrentModelTests: XCTestCase {
     }
 
     /// At inference ConvLSTM2D and LSTM with 8·k units take the fused steps
-    /// (and one copy per timestep); under a tape the steps are composed and
-    /// the gates recorded. Both must give the same sequences.
+    /// (ConvLSTM2D with `same` padding its joint input and recurrent
+    /// convolution); under a tape the steps are composed and the gates
+    /// recorded. Both must give the same sequences.
     func testFusedInferenceStepsMatchTheRecordedPath() throws {
         var seed: UInt64 = 17
         func uniform(_ shape: [Int]) -> Tensor {
@@ -156,6 +157,8 @@ final class RecurrentModelTests: XCTestCase {
         let cases: [(Layer, Tensor)] = [
             (try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", returnSequences: true), uniform([2, 4, 6, 5, 3])),
             (try ConvLSTM2D(filters: 16, kernelSize: [3], padding: "valid", goBackwards: true), uniform([2, 3, 7, 6, 2])),
+            // 16 input channels and 16 filters: the joint step's 32 channels take Winograd.
+            (try ConvLSTM2D(filters: 16, kernelSize: [3], padding: "same", returnSequences: true), uniform([2, 3, 8, 8, 16])),
             (try LSTM(units: 8, returnSequences: true), uniform([3, 5, 4])),
         ]
         for (layer, x) in cases {

@@ -274,6 +274,40 @@ final class FusedKernelTests: XCTestCase {
         }
     }
 
+    /// The joint step (input and recurrent convolutions as one, with the
+    /// bias) against the two convolutions, the bias and the gates as separate
+    /// ops; 32 joined channels at 3×3 take Winograd.
+    func testJointConvLSTMStepMatchesSeparateConvolutions() throws {
+        var rng = TestRandom(seed: 33)
+        let cases: [(name: String, x: [Int], units: Int, window: [Int])] = [
+            ("2-D", [2, 5, 4, 3], 8, [3, 3]),
+            ("2-D per core", [3, 20, 18, 3], 16, [3, 3]),
+            ("2-D Winograd", [2, 8, 8, 16], 16, [3, 3]),
+            ("1-D", [2, 9, 4], 8, [3]),
+            ("3-D", [1, 4, 5, 6, 2], 8, [3, 3, 3]),
+        ]
+        for c in cases {
+            let units = c.units, spatial = Array(c.x.dropLast())
+            let input = rng.tensor(c.x), previous = rng.tensor(spatial + [units]), carry = rng.tensor(spatial + [units], -2, 2)
+            let w = rng.tensor(c.window + [c.x.last!, 4 * units], -0.3, 0.3)
+            let u = rng.tensor(c.window + [units, 4 * units], -0.3, 0.3)
+            let bias = rng.tensor([4 * units], -0.5, 0.5)
+            let joined = try Tensor.concatenate([input, previous], axis: -1)
+            let kernel = try Tensor.concatenate([w, u], axis: c.window.count)
+            guard let fused = Tensor.convLSTMStepInference(joined: joined, kernel, bias: bias.scalars, carry: carry) else {
+                XCTFail("\(c.name): no joint step"); continue
+            }
+            let z = try Tensor.conv(input, w, padding: .same) + Tensor.conv(previous, u, padding: .same) + bias
+            let separate = Tensor.lstmGatesInference(z, carry: carry)!
+            assertClose(fused.h, separate.h, atol: 1e-5, rtol: 1e-5, "\(c.name) output")
+            assertClose(fused.c, separate.c, atol: 1e-5, rtol: 1e-5, "\(c.name) carry")
+        }
+        let x = rng.tensor([2, 5, 4, 11]), carry = rng.tensor([2, 5, 4, 8]), k = rng.tensor([3, 3, 11, 32])
+        XCTAssertNil(Tensor.convLSTMStepInference(joined: x, k, bias: [Float](repeating: 0, count: 16), carry: carry),
+                     "bias of the wrong length")
+        XCTAssertNil(Tensor.convLSTMStepInference(joined: GradientTape().watch(x), k, bias: nil, carry: carry), "tracked")
+    }
+
     func testConvLSTMStepDeclinesWhatItDoesNotFuse() {
         var rng = TestRandom(seed: 32)
         let x = rng.tensor([2, 5, 4, 8]), w = rng.tensor([3, 3, 8, 32]), p = rng.tensor([2, 5, 4, 32])

@@ -120,6 +120,19 @@ open class RecurrentCell: Layer {
         return try step(slice, states: states, weights: weights, recurrentMask: nil)
     }
 
+    /// At inference, the weights of ``jointStep(sequence:at:states:weights:)``,
+    /// which runs a step's input and recurrent transforms as one; nil (the
+    /// default) when the cell has no such step or cannot take it.
+    open func jointStepWeights() throws -> [Tensor]? { nil }
+
+    /// Timestep `t` of an untracked input sequence `[time, batch, step...]`
+    /// (not transformed), without a recurrent mask, with the weights of
+    /// ``jointStepWeights()``.
+    open func jointStep(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        throw LayerError.badConfig(layer: name, "\(Self.className) does not implement jointStep")
+    }
+
     /// Creates `kernel`, `recurrent_kernel` and, with ``useBias``, `bias`, in
     /// Keras's order. `forgetGateWidth` sets `bias[w..<2w]` to one after the
     /// bias initializer, as `unit_forget_bias` does.
@@ -340,13 +353,20 @@ open class RNN: Layer {
         let stateShapes = try reportingAsLayer { try cell.stateShapes(stepInputShape: stepShape.map { $0 }) }.map { $0.map { $0! } }
 
         if training, let mask = dropoutMask(rate: cell.dropout, shape: [1, batch] + stepShape) { x = try x * mask }
-        let projected = try cell.projectInputs(try x.reshaped(to: [time * batch] + stepShape))
-        let transforms = try projected.reshaped(to: [time, batch] + projected.shape.dropFirst())
-
         var states = try initialStates(Array(inputs.dropFirst()), batch: batch, shapes: stateShapes)
         let stepMasks = try inputs.count == 1 ? (masks.first ?? nil).map { try timestepMasks($0, time: time, batch: batch) } : nil
         let recurrentMask = training ? dropoutMask(rate: cell.recurrentDropout, shape: [batch] + stateShapes[0]) : nil
-        let weights = try cell.recurrentWeights()
+        // At inference a cell may transform each step's input together with its recurrent input.
+        let joint = x.isTracked || recurrentMask != nil || states.contains(where: { $0.isTracked })
+            ? nil : try cell.jointStepWeights()
+        let transforms: Tensor
+        if joint != nil {
+            transforms = x
+        } else {
+            let projected = try cell.projectInputs(try x.reshaped(to: [time * batch] + stepShape))
+            transforms = try projected.reshaped(to: [time, batch] + projected.shape.dropFirst())
+        }
+        let weights = try joint ?? cell.recurrentWeights()
         // Untracked, each step reads its slice of the sequence (in place if the cell can).
         let untracked = !transforms.isTracked && recurrentMask == nil
         let steps = untracked ? [] : try unstack(transforms)
@@ -354,7 +374,9 @@ open class RNN: Layer {
         outputs.reserveCapacity(returnSequences ? time : 1)
         var previousOutput = Tensor(0)
         for t in goBackwards ? Array((0..<time).reversed()) : Array(0..<time) {
-            var (y, next) = untracked
+            var (y, next) = joint != nil
+                ? try cell.jointStep(sequence: transforms, at: t, states: states, weights: weights)
+                : untracked
                 ? try cell.step(sequence: transforms, at: t, states: states, weights: weights)
                 : try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
             if let keep = stepMasks?[t] {
