@@ -253,8 +253,8 @@ extension Tensor {
 extension VectorMath {
     /// The LSTM gates of rows `rows` (see ``Tensor/lstmGatesInference(_:carry:)``):
     /// `z` is `[rows, 4·units]`, `carry`, `h` and `c` are `[rows, units]`;
-    /// `units` is a multiple of 8. (Out of line, so that the activations
-    /// inline into it: inside the kernels' closures they were calls.)
+    /// `units` is a multiple of 8. (Out of line: one copy for the kernels
+    /// that call it, with the activations inlined.)
     @inline(never)
     static func lstmGates(_ z: UnsafePointer<Float>, carry: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                           c: UnsafeMutablePointer<Float>, units: Int, rows: Range<Int>) {
