@@ -75,10 +75,21 @@ struct ConvolutionPlan {
     }
 
     /// `y = conv(x, w)`: y is [rows, Cout], w is [taps·Cg, Cout]. The epilogue
-    /// runs on each block of rows as soon as its GEMMs are done.
+    /// runs on each block of rows as soon as its GEMMs are done, then
+    /// `rowsDone` (on any thread, once for each row, blocks of rows in parallel).
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                 epilogue: BoundEpilogue? = nil, smallKernel: Bool = false) {
-        if runsPerCore { return forwardPerCore(x, w, y, epilogue: epilogue, smallKernel: smallKernel && fitsSmallKernel) }
+                 epilogue: BoundEpilogue? = nil, smallKernel: Bool = false,
+                 rowsDone: ((Range<Int>) -> Void)? = nil) {
+        if runsPerCore {
+            return forwardPerCore(x, w, y, epilogue: epilogue, smallKernel: smallKernel && fitsSmallKernel,
+                                  rowsDone: rowsDone)
+        }
+        func finish(_ part: Range<Int>) {
+            guard let rowsDone else { return }
+            parallelFor(part.count, grain: 256) { r in
+                rowsDone((part.lowerBound + r.lowerBound)..<(part.lowerBound + r.upperBound))
+            }
+        }
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         if isPointwise {
             for group in 0..<groups {
@@ -86,6 +97,7 @@ struct ConvolutionPlan {
                       b: w + group * og, ldb: cout, c: y + group * og, ldc: cout)
             }
             epilogue?.applyInParallel(y, rows: 0..<rows)
+            finish(0..<rows)
             return
         }
         let (width, groupWidth, ow) = (layout.width, layout.groupWidth, geometry.output.w)
@@ -97,6 +109,7 @@ struct ConvolutionPlan {
                       b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout)
             }
             epilogue?.applyInParallel(y, rows: first..<(first + chunk.lines.count * ow))
+            finish(first..<(first + chunk.lines.count * ow))
         }
     }
 
@@ -126,7 +139,8 @@ struct ConvolutionPlan {
     }
 
     private func forwardPerCore(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                epilogue: BoundEpilogue?, smallKernel: Bool = false) {
+                                epilogue: BoundEpilogue?, smallKernel: Bool = false,
+                                rowsDone: ((Range<Int>) -> Void)? = nil) {
         let (cout, og, cin, cg) = (outChannels, groupOutChannels, geometry.channels, layout.groupChannels)
         let block = coreBlockRows
         if isPointwise {
@@ -138,6 +152,7 @@ struct ConvolutionPlan {
                               b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout, parallel: false)
                     }
                     epilogue?.apply(y, rows: part)
+                    rowsDone?(part)
                 }
             }
             return
@@ -155,13 +170,21 @@ struct ConvolutionPlan {
                     ConvolutionPlan.smallKernelProduct(columns, lda: width, w, k: width, n: cout,
                                                        y + first * cout, ldc: cout, rows: count)
                     epilogue?.apply(y, rows: first..<(first + count))
+                    rowsDone?(first..<(first + count))
                     continue
                 }
+                // A residual alone is where the GEMM starts (one pass over the
+                // rows instead of zeroing them and adding it after); with a
+                // short K, OpenBLAS adds its whole sum to it once, as the epilogue would.
+                let accumulate = groups == 1 && groupWidth <= 256 && epilogue?.addsResidualOnly == true
+                if accumulate { epilogue?.copyResidual(to: y, rows: first..<(first + count)) }
                 for group in 0..<groups {
                     sgemm(m: count, n: og, k: groupWidth, a: columns + group * groupWidth, lda: width,
-                          b: w + group * og, ldb: cout, c: y + first * cout + group * og, ldc: cout, parallel: false)
+                          b: w + group * og, ldb: cout, beta: accumulate ? 1 : 0, c: y + first * cout + group * og,
+                          ldc: cout, parallel: false)
                 }
-                epilogue?.apply(y, rows: first..<(first + count))
+                if !accumulate { epilogue?.apply(y, rows: first..<(first + count)) }
+                rowsDone?(first..<(first + count))
             }
         }
     }

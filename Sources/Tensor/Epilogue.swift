@@ -69,6 +69,19 @@ struct BoundEpilogue {
     let residual: UnsafePointer<Float>?
     let channels: Int
 
+    /// Whether the epilogue only adds the residual: a GEMM can then start
+    /// from the residual's rows (`beta = 1`) instead of zeros.
+    var addsResidualOnly: Bool {
+        residual != nil && epilogue.bias == nil && epilogue.scale == nil && epilogue.reluCap == nil
+            && epilogue.quantizeStep == nil
+    }
+
+    /// Copies the residual's rows `rows` into `y`.
+    func copyResidual(to y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        guard let residual else { return }
+        (y + rows.lowerBound * channels).update(from: residual + rows.lowerBound * channels, count: rows.count * channels)
+    }
+
     /// Applies the epilogue in place to output rows (pixels) `rows` of `y`,
     /// which points at the whole output. It takes each row through every step
     /// while the row is in L1, so the rows cross memory once.

@@ -14,7 +14,7 @@ enum VectorMath {
     /// `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor series to
     /// degree 7 (truncation below 1e-8 relative), times `2ⁿ` built in the
     /// exponent bits. Within 2 ulp of the exact value on the range.
-    @inline(__always)
+    @_transparent
     static func expNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // (pointwiseMax compiles to a scalar loop; a compare and blend does not.)
         let underflows = x .< -87.3
@@ -25,20 +25,16 @@ enum VectorMath {
         let n = t - magic
         // ln 2 split so that n·ln2Hi is exact for |n| < 2⁹.
         let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
-        var p = SIMD8<Float>(repeating: 1.0 / 5040)
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        // By Estrin's scheme: four short chains instead of one of 14 dependent operations.
+        let r2 = r * r, r4 = r2 * r2
+        let p01 = 1 + r, p23 = 0.5 + r * (1.0 / 6), p45 = 1.0 / 24 + r * (1.0 / 120), p67 = 1.0 / 720 + r * (1.0 / 5040)
+        let p = (p01 + r2 * p23) + r4 * (p45 + r2 * p67)
         let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self) &+ 127) &<< 23
         return (p * unsafeBitCast(exponent, to: SIMD8<Float>.self)).replacing(with: 0, where: underflows)
     }
 
     /// `1 / (1 + e⁻ˣ)`, from `e^−|x|` so that nothing overflows.
-    @inline(__always)
+    @_transparent
     static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let negativeAbs = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) | 0x8000_0000, to: SIMD8<Float>.self)
         let e = expNonPositive(negativeAbs)
@@ -51,22 +47,18 @@ extension VectorMath {
     /// `eʸ − 1` for `y ≤ 0`: its Taylor series to degree 8 where `|y| < 0.35`
     /// (truncation below 1e-9 relative), else from ``expNonPositive(_:)``,
     /// whose result is then at least 0.3 away from 1.
-    @inline(__always)
+    @_transparent
     static func expm1NonPositive(_ y: SIMD8<Float>) -> SIMD8<Float> {
-        var p = SIMD8<Float>(repeating: 1.0 / 40320)
-        p = p * y + 1.0 / 5040
-        p = p * y + 1.0 / 720
-        p = p * y + 1.0 / 120
-        p = p * y + 1.0 / 24
-        p = p * y + 1.0 / 6
-        p = p * y + 0.5
-        p = p * y + 1
-        p = p * y
+        // y·(1 + y/2 + … + y⁷/8!) by Estrin's scheme.
+        let y2 = y * y, y4 = y2 * y2
+        let q01 = 1 + y * 0.5, q23 = 1.0 / 6 + y * (1.0 / 24), q45 = 1.0 / 120 + y * (1.0 / 720)
+        let q67 = 1.0 / 5040 + y * (1.0 / 40320)
+        let p = y * ((q01 + y2 * q23) + y4 * (q45 + y2 * q67))
         return p.replacing(with: expNonPositive(y) - 1, where: y .< -0.35)
     }
 
     /// `tanh x = sign(x) · (−m) / (2 + m)` with `m = e^(−2|x|) − 1`.
-    @inline(__always)
+    @_transparent
     static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
         let magnitude = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
@@ -248,24 +240,36 @@ extension Tensor {
                     h.withUnsafeMutableBufferPointer { oh in
                         let (zb, cb, ocb, ohb) = (pz.baseAddress!, pc.baseAddress!, oc.baseAddress!, oh.baseAddress!)
                         parallelFor(rows, grain: Swift.max(1, 4096 / units)) { range in
-                            for r in range {
-                                let zr = zb + r * 4 * units, base = r * units
-                                for v in 0..<(units / 8) {
-                                    let j = 8 * v
-                                    let i = VectorMath.sigmoid(SIMD8.load(zr + j))
-                                    let f = VectorMath.sigmoid(SIMD8.load(zr + units + j))
-                                    let g = VectorMath.tanh(SIMD8.load(zr + 2 * units + j))
-                                    let o = VectorMath.sigmoid(SIMD8.load(zr + 3 * units + j))
-                                    let cell = f * SIMD8.load(cb + base + j) + i * g
-                                    cell.store(to: ocb + base + j)
-                                    (o * VectorMath.tanh(cell)).store(to: ohb + base + j)
-                                }
-                            }
+                            VectorMath.lstmGates(zb, carry: cb, h: ohb, c: ocb, units: units, rows: range)
                         }
                     }
                 }
             }
         }
         return (Tensor(shape: carry.shape, scalars: h), Tensor(shape: carry.shape, scalars: c))
+    }
+}
+
+extension VectorMath {
+    /// The LSTM gates of rows `rows` (see ``Tensor/lstmGatesInference(_:carry:)``):
+    /// `z` is `[rows, 4·units]`, `carry`, `h` and `c` are `[rows, units]`;
+    /// `units` is a multiple of 8. (Out of line: one copy for the kernels
+    /// that call it, with the activations inlined.)
+    @inline(never)
+    static func lstmGates(_ z: UnsafePointer<Float>, carry: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                          c: UnsafeMutablePointer<Float>, units: Int, rows: Range<Int>) {
+        for r in rows {
+            let zr = z + r * 4 * units, base = r * units
+            for v in 0..<(units / 8) {
+                let j = 8 * v
+                let i = sigmoid(SIMD8.load(zr + j))
+                let f = sigmoid(SIMD8.load(zr + units + j))
+                let g = tanh(SIMD8.load(zr + 2 * units + j))
+                let o = sigmoid(SIMD8.load(zr + 3 * units + j))
+                let cell = f * SIMD8.load(carry + base + j) + i * g
+                cell.store(to: c + base + j)
+                (o * tanh(cell)).store(to: h + base + j)
+            }
+        }
     }
 }

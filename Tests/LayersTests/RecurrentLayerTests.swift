@@ -141,4 +141,33 @@ final class RecurrentModelTests: XCTestCase {
         XCTAssertEqual(try model.predictOnBatch([Tensor.ones([2, 6, 3])])[0].shape, [2, 1])
         XCTAssertEqual(model.weights.count, 3 + 6 + 2)
     }
+
+    /// At inference ConvLSTM2D and LSTM with 8·k units take the fused steps
+    /// (ConvLSTM2D with `same` padding its joint input and recurrent
+    /// convolution); under a tape the steps are composed and the gates
+    /// recorded. Both must give the same sequences.
+    func testFusedInferenceStepsMatchTheRecordedPath() throws {
+        var seed: UInt64 = 17
+        func uniform(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                return Float(seed >> 40) / Float(1 << 24) * 2 - 1
+            })
+        }
+        let cases: [(Layer, Tensor)] = [
+            (try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", returnSequences: true), uniform([2, 4, 6, 5, 3])),
+            (try ConvLSTM2D(filters: 16, kernelSize: [3], padding: "valid", goBackwards: true), uniform([2, 3, 7, 6, 2])),
+            // 16 input channels and 16 filters: the joint step's 32 channels take Winograd.
+            (try ConvLSTM2D(filters: 16, kernelSize: [3], padding: "same", returnSequences: true), uniform([2, 3, 8, 8, 16])),
+            (try LSTM(units: 8, returnSequences: true), uniform([3, 5, 4])),
+        ]
+        for (layer, x) in cases {
+            let inference = try layer(x)
+            let tape = GradientTape()
+            let recorded = try tape.record { try layer(x) }
+            XCTAssertEqual(inference.shape, recorded.shape, layer.name)
+            let worst = zip(inference.scalars, recorded.scalars).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5, layer.name)
+        }
+    }
 }

@@ -235,4 +235,91 @@ final class FusedKernelTests: XCTestCase {
         }
         XCTAssertNoThrow(try withoutGradient { try Tensor.conv(x, w, epilogue: ChannelEpilogue(reluCap: 6)) })
     }
+
+    /// The fused ConvLSTM step (recurrent convolution with the projected input
+    /// as the GEMM's start, gates per block of rows) against the convolution,
+    /// the add and the gates as separate ops; 1-D to 3-D, with and without
+    /// blocks of rows per core.
+    func testConvLSTMStepMatchesComposedStep() throws {
+        var rng = TestRandom(seed: 31)
+        let cases: [(name: String, x: [Int], w: [Int])] = [
+            ("2-D", [2, 5, 4, 8], [3, 3, 8, 32]),
+            ("2-D per core", [3, 20, 18, 16], [3, 3, 16, 64]),
+            ("2-D 1x2 kernel", [2, 4, 5, 8], [1, 2, 8, 32]),
+            ("1-D", [2, 9, 8], [3, 8, 32]),
+            ("3-D", [1, 4, 5, 6, 8], [3, 3, 3, 8, 32]),
+        ]
+        for c in cases {
+            let units = c.x.last!
+            let previous = rng.tensor(c.x), kernel = rng.tensor(c.w, -0.3, 0.3), carry = rng.tensor(c.x, -2, 2)
+            let projected = rng.tensor(Array(c.x.dropLast()) + [4 * units], -1, 1)
+            guard let fused = Tensor.convLSTMStepInference(previous, kernel, projected: projected, carry: carry) else {
+                XCTFail("\(c.name): no fused step"); continue
+            }
+            let z = try Tensor.conv(previous, kernel, padding: .same) + projected
+            let composed = Tensor.lstmGatesInference(z, carry: carry)!
+            assertClose(fused.h, composed.h, atol: 1e-6, rtol: 1e-6, "\(c.name) output")
+            assertClose(fused.c, composed.c, atol: 1e-6, rtol: 1e-6, "\(c.name) carry")
+            // The same step read in place from the middle of a sequence of three.
+            let other = rng.tensor(projected.shape)
+            let sequence = try Tensor.stack([other, projected, other], axis: 0)
+            guard let inPlace = Tensor.convLSTMStepInference(previous, kernel, projectedSequence: sequence, timestep: 1,
+                                                             carry: carry) else {
+                XCTFail("\(c.name): no fused step on the sequence"); continue
+            }
+            XCTAssertEqual(inPlace.h, fused.h, "\(c.name) output, in place")
+            XCTAssertEqual(inPlace.c, fused.c, "\(c.name) carry, in place")
+            XCTAssertNil(Tensor.convLSTMStepInference(previous, kernel, projectedSequence: sequence, timestep: 3,
+                                                      carry: carry), "\(c.name): timestep out of range")
+        }
+    }
+
+    /// The joint step (input and recurrent convolutions as one, with the
+    /// bias) against the two convolutions, the bias and the gates as separate
+    /// ops; 32 joined channels at 3×3 take Winograd.
+    func testJointConvLSTMStepMatchesSeparateConvolutions() throws {
+        var rng = TestRandom(seed: 33)
+        let cases: [(name: String, x: [Int], units: Int, window: [Int])] = [
+            ("2-D", [2, 5, 4, 3], 8, [3, 3]),
+            ("2-D per core", [3, 20, 18, 3], 16, [3, 3]),
+            ("2-D Winograd", [2, 8, 8, 16], 16, [3, 3]),
+            ("1-D", [2, 9, 4], 8, [3]),
+            ("3-D", [1, 4, 5, 6, 2], 8, [3, 3, 3]),
+        ]
+        for c in cases {
+            let units = c.units, spatial = Array(c.x.dropLast())
+            let input = rng.tensor(c.x), previous = rng.tensor(spatial + [units]), carry = rng.tensor(spatial + [units], -2, 2)
+            let w = rng.tensor(c.window + [c.x.last!, 4 * units], -0.3, 0.3)
+            let u = rng.tensor(c.window + [units, 4 * units], -0.3, 0.3)
+            let bias = rng.tensor([4 * units], -0.5, 0.5)
+            let joined = try Tensor.concatenate([input, previous], axis: -1)
+            let kernel = try Tensor.concatenate([w, u], axis: c.window.count)
+            guard let fused = Tensor.convLSTMStepInference(joined: joined, kernel, bias: bias.scalars, carry: carry) else {
+                XCTFail("\(c.name): no joint step"); continue
+            }
+            let z = try Tensor.conv(input, w, padding: .same) + Tensor.conv(previous, u, padding: .same) + bias
+            let separate = Tensor.lstmGatesInference(z, carry: carry)!
+            assertClose(fused.h, separate.h, atol: 1e-5, rtol: 1e-5, "\(c.name) output")
+            assertClose(fused.c, separate.c, atol: 1e-5, rtol: 1e-5, "\(c.name) carry")
+        }
+        let x = rng.tensor([2, 5, 4, 11]), carry = rng.tensor([2, 5, 4, 8]), k = rng.tensor([3, 3, 11, 32])
+        XCTAssertNil(Tensor.convLSTMStepInference(joined: x, k, bias: [Float](repeating: 0, count: 16), carry: carry),
+                     "bias of the wrong length")
+        XCTAssertNil(Tensor.convLSTMStepInference(joined: GradientTape().watch(x), k, bias: nil, carry: carry), "tracked")
+    }
+
+    func testConvLSTMStepDeclinesWhatItDoesNotFuse() {
+        var rng = TestRandom(seed: 32)
+        let x = rng.tensor([2, 5, 4, 8]), w = rng.tensor([3, 3, 8, 32]), p = rng.tensor([2, 5, 4, 32])
+        XCTAssertNotNil(Tensor.convLSTMStepInference(x, w, projected: p, carry: x))
+        XCTAssertNil(Tensor.convLSTMStepInference(GradientTape().watch(x), w, projected: p, carry: x), "tracked")
+        XCTAssertNil(Tensor.convLSTMStepInference(rng.tensor([2, 5, 4, 6]), rng.tensor([3, 3, 6, 24]),
+                                                  projected: rng.tensor([2, 5, 4, 24]), carry: rng.tensor([2, 5, 4, 6])),
+                     "units not a multiple of 8")
+        XCTAssertNil(Tensor.convLSTMStepInference(x, w, projected: rng.tensor([2, 5, 4, 16]), carry: x), "projected shape")
+        // 32 channels at 3×3 take the Winograd convolution, which the composed step keeps.
+        let wide = rng.tensor([2, 8, 8, 32])
+        XCTAssertNil(Tensor.convLSTMStepInference(wide, rng.tensor([3, 3, 32, 128]), projected: rng.tensor([2, 8, 8, 128]),
+                                                  carry: wide), "Winograd")
+    }
 }

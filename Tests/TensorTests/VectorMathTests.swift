@@ -106,4 +106,61 @@ final class VectorMathTests: XCTestCase {
         XCTAssertNil(Tensor.lstmGatesInference(rng.tensor([2, 24]), carry: rng.tensor([2, 6])))
         XCTAssertNil(Tensor.lstmGatesInference(rng.tensor([2, 16]), carry: carry), "z must hold 4 · units")
     }
+
+    /// The gates recorded on a tape against the step composed from ops: the
+    /// same values, and the same gradients of a loss that reaches the carry
+    /// both directly and through the output.
+    func testLSTMGatesWithGradientMatchTheComposedStep() throws {
+        var rng = TestRandom(seed: 8)
+        let units = 16
+        let z = rng.tensor([3, 5, 4 * units], -3, 3), carry = rng.tensor([3, 5, units], -2, 2)
+        let p = rng.tensor([3, 5, units], 0.5, 1.5), q = rng.tensor([3, 5, units], -1, 1)
+        func run(fused: Bool) throws -> [Tensor] {
+            let tape = GradientTape()
+            let (zw, cw) = (tape.watch(z), tape.watch(carry))
+            var h: Tensor, c: Tensor
+            if fused {
+                guard let r = Tensor.lstmGates(zw, carry: cw) else { throw TensorError.invalidArgument("no fused step") }
+                (h, c) = r
+            } else {
+                let g = try zw.split(count: 4, axis: -1)
+                c = try g[1].sigmoid() * cw + g[0].sigmoid() * g[2].tanh()
+                h = try g[3].sigmoid() * c.tanh()
+            }
+            let loss = try h * p + c * q
+            let grads = try tape.gradient(of: loss, wrt: [zw, cw])
+            return [h, c, grads[0]!, grads[1]!]
+        }
+        let (fused, composed) = (try run(fused: true), try run(fused: false))
+        for (i, name) in ["output", "carry", "dz", "dcarry"].enumerated() {
+            assertClose(fused[i], composed[i], atol: 1e-6, rtol: 1e-6, name)
+        }
+        // Recorded or not, the forward values are the same floats.
+        let inference = Tensor.lstmGatesInference(z, carry: carry)!
+        XCTAssertEqual(fused[0], inference.h)
+        XCTAssertEqual(fused[1], inference.c)
+    }
+
+    /// 2 × 3 rows of 8 units: one full vector per gate.
+    func testLSTMGatesGradientsMatchFiniteDifferences() throws {
+        var rng = TestRandom(seed: 9)
+        let z = rng.tensor([2, 3, 32], -2, 2), carry = rng.tensor([2, 3, 8], -1.5, 1.5)
+        func gates(_ x: [Tensor]) throws -> (h: Tensor, c: Tensor) {
+            guard let r = Tensor.lstmGates(x[0], carry: x[1]) else { throw TensorError.invalidArgument("no fused step") }
+            return r
+        }
+        try checkGradients("lstmGates h", inputs: [z, carry], epsilon: 1e-3) { try gates($0).h }
+        try checkGradients("lstmGates c", inputs: [z, carry], epsilon: 1e-3) { try gates($0).c }
+        try checkGradients("lstmGates h + 2c", inputs: [z, carry], epsilon: 1e-3) { x in
+            let r = try gates(x)
+            return try r.h + r.c * 2
+        }
+    }
+
+    func testLSTMGatesWithGradientDeclineOddUnits() {
+        var rng = TestRandom(seed: 10)
+        let tape = GradientTape()
+        XCTAssertNil(Tensor.lstmGates(tape.watch(rng.tensor([2, 24])), carry: rng.tensor([2, 6])))
+        XCTAssertNil(Tensor.lstmGates(tape.watch(rng.tensor([2, 16])), carry: rng.tensor([2, 8])), "z must hold 4 · units")
+    }
 }

@@ -99,8 +99,52 @@ public final class ConvLSTMCell: RecurrentCell {
         return try b.map { try projected + $0 } ?? projected
     }
 
+    /// The input and recurrent kernels concatenated along their input
+    /// channels (and the bias), when both convolutions have the same
+    /// geometry (`same` padding, unit strides and dilation), the activations
+    /// are the defaults, the filters a multiple of 8, and nothing is tracked.
+    public override func jointStepWeights() throws -> [Tensor]? {
+        guard padding == .same, strides.allSatisfy({ $0 == 1 }), dilationRate.allSatisfy({ $0 == 1 }),
+              activation.function == .tanh, recurrentActivation.function == .sigmoid, filters % 8 == 0 else { return nil }
+        let (w, u, b) = (kernel.read(), recurrentKernel.read(), bias?.read())
+        guard !w.isTracked, !u.isTracked, !(b?.isTracked ?? false) else { return nil }
+        return [try Tensor.concatenate([w, u], axis: rank)] + (b.map { [$0] } ?? [])
+    }
+
+    /// `conv([x_t, h], [kernel; recurrent_kernel]) + bias` and the gates in one fused step.
+    public override func jointStep(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        let size = sequence.count / Swift.max(1, sequence.shape[0])
+        let input = Tensor(shape: Array(sequence.shape.dropFirst()), scalars: Array(sequence.scalars[(t * size)..<((t + 1) * size)]))
+        let joined = try Tensor.concatenate([input, states[0]], axis: -1)
+        let bias = weights.count > 1 ? weights[1].scalars : nil
+        if let fused = Tensor.convLSTMStepInference(joined: joined, weights[0], bias: bias, carry: states[1]) {
+            return (fused.h, [fused.h, fused.c])
+        }
+        let z = try Tensor.conv(joined, weights[0], padding: .same, epilogue: bias.map { ChannelEpilogue(bias: $0) })
+        let (h, c) = try lstmGates(z, carry: states[1], activation: activation, recurrentActivation: recurrentActivation)
+        return (h, [h, c])
+    }
+
+    /// At inference with the default activations: the fused step, reading the
+    /// step's input transform in place.
+    public override func step(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        if activation.function == .tanh, recurrentActivation.function == .sigmoid,
+           let fused = Tensor.convLSTMStepInference(states[0], weights[0], projectedSequence: sequence, timestep: t,
+                                                    carry: states[1]) {
+            return (fused.h, [fused.h, fused.c])
+        }
+        return try super.step(sequence: sequence, at: t, states: states, weights: weights)
+    }
+
     public override func step(_ projected: Tensor, states: [Tensor], weights: [Tensor],
                               recurrentMask: Tensor?) throws -> (output: Tensor, states: [Tensor]) {
+        // At inference with the default activations: convolution and gates in one pass.
+        if recurrentMask == nil, activation.function == .tanh, recurrentActivation.function == .sigmoid,
+           let fused = Tensor.convLSTMStepInference(states[0], weights[0], projected: projected, carry: states[1]) {
+            return (fused.h, [fused.h, fused.c])
+        }
         let previous = try recurrentMask.map { try states[0] * $0 } ?? states[0]
         // At inference the projected input is added as the convolution's output is written.
         let z = projected.isTracked || previous.isTracked || weights[0].isTracked

@@ -58,7 +58,7 @@ public final class LSTMCell: RecurrentCell {
 func lstmGates(_ z: Tensor, carry: Tensor, activation: ActivationFunction,
                recurrentActivation: ActivationFunction) throws -> (h: Tensor, c: Tensor) {
     if activation.function == .tanh, recurrentActivation.function == .sigmoid,
-       let fused = Tensor.lstmGatesInference(z, carry: carry) {
+       let fused = Tensor.lstmGates(z, carry: carry) {
         return fused
     }
     let g = try z.split(count: 4, axis: -1)

@@ -108,6 +108,31 @@ open class RecurrentCell: Layer {
         throw LayerError.badConfig(layer: name, "\(Self.className) does not implement step")
     }
 
+    /// Timestep `t` of an untracked sequence of input transforms
+    /// `[time, batch, ...]`, without a recurrent mask, at inference. By default
+    /// ``step(_:states:weights:recurrentMask:)`` on a copy of the step's slice;
+    /// a cell may read the slice in place.
+    open func step(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        let size = sequence.count / Swift.max(1, sequence.shape[0])
+        let slice = Tensor(shape: Array(sequence.shape.dropFirst()),
+                           scalars: Array(sequence.scalars[(t * size)..<((t + 1) * size)]))
+        return try step(slice, states: states, weights: weights, recurrentMask: nil)
+    }
+
+    /// At inference, the weights of ``jointStep(sequence:at:states:weights:)``,
+    /// which runs a step's input and recurrent transforms as one; nil (the
+    /// default) when the cell has no such step or cannot take it.
+    open func jointStepWeights() throws -> [Tensor]? { nil }
+
+    /// Timestep `t` of an untracked input sequence `[time, batch, step...]`
+    /// (not transformed), without a recurrent mask, with the weights of
+    /// ``jointStepWeights()``.
+    open func jointStep(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
+        -> (output: Tensor, states: [Tensor]) {
+        throw LayerError.badConfig(layer: name, "\(Self.className) does not implement jointStep")
+    }
+
     /// Creates `kernel`, `recurrent_kernel` and, with ``useBias``, `bias`, in
     /// Keras's order. `forgetGateWidth` sets `bias[w..<2w]` to one after the
     /// bias initializer, as `unit_forget_bias` does.
@@ -328,18 +353,32 @@ open class RNN: Layer {
         let stateShapes = try reportingAsLayer { try cell.stateShapes(stepInputShape: stepShape.map { $0 }) }.map { $0.map { $0! } }
 
         if training, let mask = dropoutMask(rate: cell.dropout, shape: [1, batch] + stepShape) { x = try x * mask }
-        let projected = try cell.projectInputs(try x.reshaped(to: [time * batch] + stepShape))
-        let steps = try unstack(try projected.reshaped(to: [time, batch] + projected.shape.dropFirst()))
-
         var states = try initialStates(Array(inputs.dropFirst()), batch: batch, shapes: stateShapes)
         let stepMasks = try inputs.count == 1 ? (masks.first ?? nil).map { try timestepMasks($0, time: time, batch: batch) } : nil
         let recurrentMask = training ? dropoutMask(rate: cell.recurrentDropout, shape: [batch] + stateShapes[0]) : nil
-        let weights = try cell.recurrentWeights()
+        // At inference a cell may transform each step's input together with its recurrent input.
+        let joint = x.isTracked || recurrentMask != nil || states.contains(where: { $0.isTracked })
+            ? nil : try cell.jointStepWeights()
+        let transforms: Tensor
+        if joint != nil {
+            transforms = x
+        } else {
+            let projected = try cell.projectInputs(try x.reshaped(to: [time * batch] + stepShape))
+            transforms = try projected.reshaped(to: [time, batch] + projected.shape.dropFirst())
+        }
+        let weights = try joint ?? cell.recurrentWeights()
+        // Untracked, each step reads its slice of the sequence (in place if the cell can).
+        let untracked = !transforms.isTracked && recurrentMask == nil
+        let steps = untracked ? [] : try unstack(transforms)
         var outputs: [Tensor] = []
         outputs.reserveCapacity(returnSequences ? time : 1)
         var previousOutput = Tensor(0)
         for t in goBackwards ? Array((0..<time).reversed()) : Array(0..<time) {
-            var (y, next) = try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
+            var (y, next) = joint != nil
+                ? try cell.jointStep(sequence: transforms, at: t, states: states, weights: weights)
+                : untracked
+                ? try cell.step(sequence: transforms, at: t, states: states, weights: weights)
+                : try cell.step(steps[t], states: states, weights: weights, recurrentMask: recurrentMask)
             if let keep = stepMasks?[t] {
                 y = try Tensor.where(keep, y, zeroOutputForMask ? Tensor(0) : previousOutput)
                 next = try zip(next, states).map { try Tensor.where(keep, $0, $1) }
@@ -447,9 +486,14 @@ func dropoutMask(rate: Double, shape: [Int]) -> Tensor? {
 /// recursively keeps the gradient pass at O(n·log T) for T slices of an
 /// n-element tensor: a slice's gradient is materialized at its parent's
 /// size, so slicing the whole tensor T times would cost O(n·T).
+/// Untracked (inference), each slice is one copy of its contiguous run.
 func unstack(_ x: Tensor) throws -> [Tensor] {
     let count = x.shape[0]
     if count == 1 { return [try x.reshaped(to: Array(x.shape.dropFirst()))] }
+    if !x.isTracked {
+        let shape = Array(x.shape.dropFirst()), size = x.count / Swift.max(1, count)
+        return (0..<count).map { t in Tensor(shape: shape, scalars: Array(x.scalars[(t * size)..<((t + 1) * size)])) }
+    }
     let halves = try x.split(sizes: [count / 2, count - count / 2], axis: 0)
     return try unstack(halves[0]) + unstack(halves[1])
 }
