@@ -52,53 +52,49 @@ extension Tensor {
         let shape = carry.shape, zShape = z.shape, carryValue = carry.detached
         let activations = a, tanhC = tc
         let cell = record("lstmGates.c", Tensor(shape: shape, scalars: c), [z, carry]) { gc in
-            var dz = [Float](repeating: 0, count: 4 * n), dcarry = [Float](repeating: 0, count: n)
-            gc.scalars.withUnsafeBufferPointer { pg in
-                carryValue.scalars.withUnsafeBufferPointer { pcarry in
-                    activations.withUnsafeBufferPointer { pa in
-                        dz.withUnsafeMutableBufferPointer { pdz in
-                            dcarry.withUnsafeMutableBufferPointer { pdc in
-                                let (gb, cb, ab, db, dcb) = (pg.baseAddress!, pcarry.baseAddress!, pa.baseAddress!,
-                                                             pdz.baseAddress!, pdc.baseAddress!)
-                                parallelFor(rows, grain: Swift.max(1, 4096 / units)) { range in
-                                    for r in range {
-                                        let ar = ab + r * 4 * units, dr = db + r * 4 * units, base = r * units
-                                        for j in stride(from: 0, to: units, by: 8) {
-                                            let g = SIMD8.load(gb + base + j), carry = SIMD8.load(cb + base + j)
-                                            let i = SIMD8.load(ar + j), f = SIMD8.load(ar + units + j)
-                                            let t = SIMD8.load(ar + 2 * units + j)
-                                            (g * t * i * (1 - i)).store(to: dr + j)
-                                            (g * carry * f * (1 - f)).store(to: dr + units + j)
-                                            (g * i * (1 - t * t)).store(to: dr + 2 * units + j)
-                                            (g * f).store(to: dcb + base + j)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+            // dc = g: through σ(i)·tanh(g) and σ(f)·carry into z, and into carry.
+            let (dz, dcarry) = gateGradients(gc, carryValue.scalars, activations, units: units) { g, carry, a, dz, dcarry, u in
+                let i = SIMD8.load(a), f = SIMD8.load(a + u), t = SIMD8.load(a + 2 * u)
+                (g * t * i * (1 - i)).store(to: dz)
+                (g * carry * f * (1 - f)).store(to: dz + u)
+                (g * i * (1 - t * t)).store(to: dz + 2 * u)
+                (g * f).store(to: dcarry)
             }
             return [Tensor(shape: zShape, scalars: dz), Tensor(shape: shape, scalars: dcarry)]
         }
         let output = record("lstmGates.h", Tensor(shape: shape, scalars: h), [z, cell]) { gh in
-            var dz = [Float](repeating: 0, count: 4 * n), dc = [Float](repeating: 0, count: n)
-            gh.scalars.withUnsafeBufferPointer { pg in
-                tanhC.withUnsafeBufferPointer { ptc in
-                    activations.withUnsafeBufferPointer { pa in
-                        dz.withUnsafeMutableBufferPointer { pdz in
-                            dc.withUnsafeMutableBufferPointer { pdc in
-                                let (gb, tb, ab, db, dcb) = (pg.baseAddress!, ptc.baseAddress!, pa.baseAddress!,
-                                                             pdz.baseAddress!, pdc.baseAddress!)
-                                parallelFor(rows, grain: Swift.max(1, 4096 / units)) { range in
-                                    for r in range {
-                                        let ar = ab + r * 4 * units, dr = db + r * 4 * units, base = r * units
-                                        for j in stride(from: 0, to: units, by: 8) {
-                                            let g = SIMD8.load(gb + base + j), t = SIMD8.load(tb + base + j)
-                                            let o = SIMD8.load(ar + 3 * units + j)
-                                            (g * t * o * (1 - o)).store(to: dr + 3 * units + j)
-                                            (g * o * (1 - t * t)).store(to: dcb + base + j)
-                                        }
+            // dh = g: through σ(o)·tanh(c) into z, and into c.
+            let (dz, dc) = gateGradients(gh, tanhC, activations, units: units) { g, t, a, dz, dc, u in
+                let o = SIMD8.load(a + 3 * u)
+                (g * t * o * (1 - o)).store(to: dz + 3 * u)
+                (g * o * (1 - t * t)).store(to: dc)
+            }
+            return [Tensor(shape: zShape, scalars: dz), Tensor(shape: shape, scalars: dc)]
+        }
+        return (output, cell)
+    }
+
+    /// The two gradients of one recorded gate output, over the rows in
+    /// parallel blocks, eight lanes at a time: `body(g, s, a, dz, d, units)`
+    /// gets the output's gradient `g` and the saved values `s` at those lanes,
+    /// the row's activations `a` and gradient `dz` (`[i, f, g, o]` blocks,
+    /// offset to the lanes), and the lanes of the second gradient `d`.
+    @inline(__always) private static func gateGradients(_ gradient: Tensor, _ saved: [Float], _ activations: [Float], units: Int,
+                                      _ body: (SIMD8<Float>, SIMD8<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                                               UnsafeMutablePointer<Float>, Int) -> Void) -> ([Float], [Float]) {
+        let n = saved.count, rows = n / units
+        var dz = [Float](repeating: 0, count: 4 * n), d = [Float](repeating: 0, count: n)
+        gradient.scalars.withUnsafeBufferPointer { pg in
+            saved.withUnsafeBufferPointer { ps in
+                activations.withUnsafeBufferPointer { pa in
+                    dz.withUnsafeMutableBufferPointer { pdz in
+                        d.withUnsafeMutableBufferPointer { pd in
+                            let (gb, sb, ab, db, dd) = (pg.baseAddress!, ps.baseAddress!, pa.baseAddress!, pdz.baseAddress!, pd.baseAddress!)
+                            parallelFor(rows, grain: Swift.max(1, 4096 / units)) { range in
+                                for r in range {
+                                    let ar = ab + r * 4 * units, dr = db + r * 4 * units, base = r * units
+                                    for j in stride(from: 0, to: units, by: 8) {
+                                        body(SIMD8.load(gb + base + j), SIMD8.load(sb + base + j), ar + j, dr + j, dd + base + j, units)
                                     }
                                 }
                             }
@@ -106,8 +102,7 @@ extension Tensor {
                     }
                 }
             }
-            return [Tensor(shape: zShape, scalars: dz), Tensor(shape: shape, scalars: dc)]
         }
-        return (output, cell)
+        return (dz, d)
     }
 }
