@@ -114,9 +114,7 @@ public final class ConvLSTMCell: RecurrentCell {
     /// `conv([x_t, h], [kernel; recurrent_kernel]) + bias` and the gates in one fused step.
     public override func jointStep(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
         -> (output: Tensor, states: [Tensor]) {
-        let size = sequence.count / Swift.max(1, sequence.shape[0])
-        let input = Tensor(shape: Array(sequence.shape.dropFirst()), scalars: Array(sequence.scalars[(t * size)..<((t + 1) * size)]))
-        let joined = try Tensor.concatenate([input, states[0]], axis: -1)
+        let joined = try Tensor.concatenate([timestep(sequence, t), states[0]], axis: -1)
         let bias = weights.count > 1 ? weights[1].scalars : nil
         if let fused = Tensor.convLSTMStepInference(joined: joined, weights[0], bias: bias, carry: states[1]) {
             return (fused.h, [fused.h, fused.c])

@@ -114,10 +114,7 @@ open class RecurrentCell: Layer {
     /// a cell may read the slice in place.
     open func step(sequence: Tensor, at t: Int, states: [Tensor], weights: [Tensor]) throws
         -> (output: Tensor, states: [Tensor]) {
-        let size = sequence.count / Swift.max(1, sequence.shape[0])
-        let slice = Tensor(shape: Array(sequence.shape.dropFirst()),
-                           scalars: Array(sequence.scalars[(t * size)..<((t + 1) * size)]))
-        return try step(slice, states: states, weights: weights, recurrentMask: nil)
+        try step(timestep(sequence, t), states: states, weights: weights, recurrentMask: nil)
     }
 
     /// At inference, the weights of ``jointStep(sequence:at:states:weights:)``,
@@ -482,6 +479,12 @@ func dropoutMask(rate: Double, shape: [Int]) -> Tensor? {
     return Tensor(shape: shape, scalars: values)
 }
 
+/// Slice `t` of an untracked `[time, ...]` tensor, as a copy of its contiguous run.
+func timestep(_ x: Tensor, _ t: Int) -> Tensor {
+    let size = x.count / Swift.max(1, x.shape[0])
+    return Tensor(shape: Array(x.shape.dropFirst()), scalars: Array(x.scalars[(t * size)..<((t + 1) * size)]))
+}
+
 /// The slices of `x` along axis 0, each without that axis. Halving
 /// recursively keeps the gradient pass at O(n·log T) for T slices of an
 /// n-element tensor: a slice's gradient is materialized at its parent's
@@ -490,10 +493,7 @@ func dropoutMask(rate: Double, shape: [Int]) -> Tensor? {
 func unstack(_ x: Tensor) throws -> [Tensor] {
     let count = x.shape[0]
     if count == 1 { return [try x.reshaped(to: Array(x.shape.dropFirst()))] }
-    if !x.isTracked {
-        let shape = Array(x.shape.dropFirst()), size = x.count / Swift.max(1, count)
-        return (0..<count).map { t in Tensor(shape: shape, scalars: Array(x.scalars[(t * size)..<((t + 1) * size)])) }
-    }
+    if !x.isTracked { return (0..<count).map { timestep(x, $0) } }
     let halves = try x.split(sizes: [count / 2, count - count / 2], axis: 0)
     return try unstack(halves[0]) + unstack(halves[1])
 }
