@@ -1,7 +1,7 @@
 import Foundation
 
 /// A plain-text table with a rule under the header; `rightAligned` columns line up numbers.
-func renderTable(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+public func renderTable(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
     guard let header = rows.first else { return "" }
     let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
     func line(_ row: [String]) -> String {

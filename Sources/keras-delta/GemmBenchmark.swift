@@ -1,4 +1,5 @@
 import CBLAS
+import Delta
 import Dispatch
 import Foundation
 import Tensor
@@ -159,15 +160,7 @@ public struct GemmBenchmark: Sendable {
             [r.operation, r.shape, r.gemm, String(format: "%.1f", r.gflops), String(format: "%.1f", r.sgemmGflops),
              String(format: "%.0f %%", 100 * r.ratio)]
         }
-        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max()! }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i >= 3 ? pad + cell : cell + pad
-            }.joined(separator: "  ")
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
-        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+        return String(renderTable([header] + rows, rightAligned: [3, 4, 5]).dropLast())
     }
 
     /// Median wall-clock seconds of `body` and of `baseline` over `repeats`

@@ -1,3 +1,4 @@
+import Delta
 import Dispatch
 import Foundation
 import Layers
@@ -74,13 +75,7 @@ public final class ModelProfiler: NodeObserving {
         let ms = { (s: Double) in String(format: "%.2f", s * perStep) }
         let share = { (s: Double) in String(format: "%.1f %%", 100 * s * perStep / (1000 * secondsPerStep)) }
         func render(_ header: [String], _ rows: [[String]]) -> String {
-            let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
-            let line = { (cells: [String]) in
-                cells.enumerated().map { i, c in i < 2 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                                                       : String(repeating: " ", count: widths[i] - c.count) + c }
-                    .joined(separator: "  ")
-            }
-            return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+            String(renderTable([header] + rows, rightAligned: Set(2..<header.count)).dropLast())
         }
         var byClass: [String: Entry] = [:]
         for e in all {

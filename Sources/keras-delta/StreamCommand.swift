@@ -308,10 +308,10 @@ struct StreamReport {
                      theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
         if !stepProfile.isEmpty {
             print("microseconds per frame by step (delta, dense) and the fraction of its output changed per frame (delta):")
-            func pad(_ s: String) -> String { s.count >= 28 ? s : s + String(repeating: " ", count: 28 - s.count) }
-            for p in stepProfile { print("  " + pad(p.name) + String(format: "%8.2f %8.2f %8.4f", p.delta, p.dense, p.changed)) }
-            print("  " + pad("total") + String(format: "%8.2f %8.2f",
-                         stepProfile.reduce(0) { $0 + $1.delta }, stepProfile.reduce(0) { $0 + $1.dense }))
+            let rows = stepProfile.map { [$0.name, String(format: "%.2f", $0.delta), String(format: "%.2f", $0.dense), String(format: "%.4f", $0.changed)] }
+            let total = ["total", String(format: "%.2f", stepProfile.reduce(0) { $0 + $1.delta }),
+                         String(format: "%.2f", stepProfile.reduce(0) { $0 + $1.dense }), ""]
+            print(renderTable([["step", "delta µs", "dense µs", "changed"]] + rows + [total], rightAligned: [1, 2, 3]), terminator: "")
         }
         if streams > 1 {
             print(String(format: "%d streams: delta %.1f frames/s (%.2fx one stream), dense %.1f frames/s (%.2fx one stream)",
