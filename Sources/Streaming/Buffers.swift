@@ -72,6 +72,9 @@ final class Slot {
     let changed: IndexList
     /// Every element may have changed: consumers recompute from ``value``.
     var all = true
+    /// The value was updated in this pass (false while a step over time
+    /// waits for later frames, or between a clip's outputs): readers skip.
+    var fresh = true
 
     init(_ count: Int) {
         value = FloatBuffer(count)

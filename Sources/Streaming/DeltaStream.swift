@@ -51,29 +51,52 @@ public final class DeltaStream {
     public private(set) var stepChanges: [Int]
 
     private let slots: [Slot]
-    private let states: [AnyObject?]
+    private var states: [AnyObject?]
+    /// Whether each step has run since the reset (its first run is dense).
+    private var ran: [Bool]
     private var frameIndex = 0
+    /// Frames pushed and outputs emitted since the reset.
+    private var pushed = 0, emitted = 0
 
     init(plan: StreamingPlan) {
         self.plan = plan
         slots = plan.slotSizes.map { Slot($0) }
         states = plan.kernels.map { $0.makeState() }
+        ran = [Bool](repeating: false, count: plan.kernels.count)
         stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
         stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
     /// Forgets all state: the next frame is a key frame and every delta layer emits its full value.
     public func reset() {
-        for s in slots { s.value.zero(); s.all = true; s.changed.count = 0 }
+        for s in slots { s.value.zero(); s.all = true; s.fresh = true; s.changed.count = 0 }
+        states = plan.kernels.map { $0.makeState() }
+        ran = [Bool](repeating: false, count: plan.kernels.count)
         frameIndex = 0
+        pushed = 0
+        emitted = 0
         statistics = StreamStatistics()
         stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
         stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
-    /// Runs one frame per model input (`[1, frame...]` or `[frame...]`) and
-    /// returns the model outputs for it, each `[1, ...]`.
+    /// Runs one frame per model input (`[1, frame...]` or `[frame...]`) of a
+    /// per-frame model and returns the model outputs for it, each `[1, ...]`.
+    /// - Throws: for a clip model (``StreamingPlan/clipLength`` set): use ``push(_:)``.
     public func process(_ frames: [Tensor]) throws -> [Tensor] {
+        guard plan.clipLength == nil else {
+            throw StreamingError.badArgument("frames", "the model sees clips of \(plan.clipLength!) frames: "
+                                             + "push(_:) its frames and finish() the video")
+        }
+        return try push(frames)!
+    }
+
+    /// Feeds one frame per model input (`[1, frame...]` or `[frame...]`) and
+    /// returns the model outputs that became ready, each `[1, ...]`, or nil.
+    /// A per-frame model returns its outputs for this frame; a clip model
+    /// returns a clip's outputs ``StreamingPlan/latency`` frames after the
+    /// clip's last frame (call ``finish()`` after the video's last frame).
+    public func push(_ frames: [Tensor]) throws -> [Tensor]? {
         guard frames.count == plan.inputSlots.count else {
             throw StreamingError.badArgument("frames", "needs \(plan.inputSlots.count) frame(s), one per model input, got \(frames.count)")
         }
@@ -82,26 +105,56 @@ public final class DeltaStream {
             guard frame.count == s.count, frame.shape == plan.inputShapes[k] || frame.shape == [1] + plan.inputShapes[k] else {
                 throw StreamingError.badArgument("frames", "input \(k) must have shape \([1] + plan.inputShapes[k]), got \(frame.shape)")
             }
+        }
+        for (frame, slot) in zip(frames, plan.inputSlots) {
+            let s = slots[slot]
             frame.scalars.withUnsafeBufferPointer { s.value.p.update(from: $0.baseAddress!, count: s.count) }
             s.all = true
         }
+        pushed += 1
+        return try pass()
+    }
+
+    /// Runs the frames a clip model still holds through (its
+    /// ``StreamingPlan/latency``) and returns the outputs of the video's
+    /// complete clips that were not returned yet; a last clip with fewer
+    /// frames than the model's clip length gives none. Then resets the stream.
+    public func finish() throws -> [[Tensor]] {
+        defer { reset() }
+        guard let clip = plan.clipLength else { return [] }
+        let due = pushed / clip * plan.outputsPerClip
+        var outputs: [[Tensor]] = []
+        var passes = 0
+        while emitted < due, passes <= plan.latency + clip {
+            // A frame that repeats the last one: no change, and the taps that would read it lie past the clip's end.
+            for slot in plan.inputSlots { slots[slot].beginSparse() }
+            if let y = try pass() { outputs.append(y) }
+            passes += 1
+        }
+        return outputs
+    }
+
+    /// Runs the steps on the input slots' new values.
+    private func pass() throws -> [Tensor]? {
         let every = plan.options.keyFrameEvery
         let key = alwaysDense || frameIndex == 0 || (every > 0 && frameIndex % every == 0)
         let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff)
-        if profile {
-            for (k, (step, state)) in zip(plan.kernels, states).enumerated() {
+        for slot in plan.inputSlots { slots[slot].fresh = true }
+        for (k, (step, state)) in zip(plan.kernels, states).enumerated() {
+            let y = slots[step.output]
+            guard step.inputs.allSatisfy({ slots[$0].fresh }) else { y.fresh = false; continue }
+            y.fresh = true
+            let dense = key || !ran[k]
+            ran[k] = true
+            if profile {
                 let start = DispatchTime.now().uptimeNanoseconds
-                try step.run(ctx, state: state, dense: key)
+                try step.run(ctx, state: state, dense: dense)
                 stepNanoseconds[k] += DispatchTime.now().uptimeNanoseconds - start
-                let y = slots[step.output]
-                stepChanges[k] += y.all ? y.count : y.changed.count
-                if !key && y.all { statistics.denseOutputs += 1 }
+                if y.fresh { stepChanges[k] += y.all ? y.count : y.changed.count }
+            } else {
+                try step.run(ctx, state: state, dense: dense)
             }
-        } else {
-            for (step, state) in zip(plan.kernels, states) {
-                try step.run(ctx, state: state, dense: key)
-                if !key && slots[step.output].all { statistics.denseOutputs += 1 }
-            }
+            if !dense && y.fresh && y.all { statistics.denseOutputs += 1 }
         }
         statistics.frames += 1
         statistics.macs += ctx.macs
@@ -114,6 +167,8 @@ public final class DeltaStream {
             statistics.deltaElements += ctx.deltaElements
         }
         frameIndex += 1
+        guard plan.outputSlots.allSatisfy({ slots[$0].fresh }) else { return nil }
+        emitted += 1
         return zip(plan.outputSlots, plan.outputShapes).map { slot, shape in
             Tensor(shape: [1] + shape, scalars: slots[slot].value.array)
         }

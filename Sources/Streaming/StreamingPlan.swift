@@ -52,13 +52,25 @@ public final class StreamingPlan: @unchecked Sendable {
     /// MACs of a dense run of the linear steps on one frame.
     public let denseMACsPerFrame: Int
 
+    /// Frames per clip of a clip model (an explicit time axis, delta layers
+    /// with `clip_length` null), else nil: the stream then cuts its frames
+    /// into clips as the clip forward sees them.
+    public let clipLength: Int?
+    /// Frames the outputs lag behind the input: a temporal convolution's
+    /// output frame waits for the frames its kernel reads after it.
+    public let latency: Int
+
     let kernels: [Step]
     let slotSizes: [Int]
     let inputSlots: [Int]
     let outputSlots: [Int]
+    /// Outputs each clip yields (1 for per-clip outputs, else its frames at the outputs).
+    let outputsPerClip: Int
 
-    /// Compiles `model`, whose delta layers see frames as the batch (`clip_length` set).
-    /// - Throws: ``StreamingError`` for a model with an explicit time axis or unknown frame sizes.
+    /// Compiles `model`: a per-frame model whose delta layers see frames as
+    /// the batch (`clip_length` set), or a clip model with an explicit time
+    /// axis (`[batch, time, ...]`, delta layers with `clip_length` null).
+    /// - Throws: ``StreamingError`` for a layer the engine cannot stream, or unknown frame sizes.
     public init(_ model: Model, options: StreamingOptions = StreamingOptions()) throws {
         guard options.keyFrameEvery >= 0 else {
             throw StreamingError.badArgument("keyFrameEvery", "must be 0 or a positive number of frames, got \(options.keyFrameEvery)")
@@ -67,70 +79,116 @@ public final class StreamingPlan: @unchecked Sendable {
             throw StreamingError.badArgument("denseCutoff", "must be non-negative, got \(options.denseCutoff)")
         }
         self.options = options
+        let clipLength = try Self.clipLength(of: model)
+        self.clipLength = clipLength
         var sizes: [Int] = []
         var fromInput: [Bool] = []
+        /// Per slot: a frame of a clip model's time axis, the frames it lags the input, and its clip length.
+        var timed: [Bool] = [], lags: [Int] = [], clips: [Int] = []
         var steps: [Step] = []
         var shapeOf: [Int: [Int]] = [:]
 
-        func frameShape(_ shape: Shape, _ what: String) throws -> [Int] {
-            let dims = shape.dropFirst()
-            guard !shape.isEmpty, dims.allSatisfy({ $0 != nil }) else {
+        func frameShape(_ shape: Shape, timed: Bool, _ what: String) throws -> [Int] {
+            let dims = shape.dropFirst(timed ? 2 : 1)
+            guard shape.count > (timed ? 1 : 0), dims.allSatisfy({ $0 != nil }) else {
                 throw StreamingError.unsupported(layer: what, "needs known frame sizes, got \(formatShape(shape))")
             }
             return dims.map { $0! }
         }
-        func newSlot(_ shape: [Int], dense: Bool) -> Int {
+        func newSlot(_ shape: [Int], dense: Bool, timed isTimed: Bool = false, lag: Int = 0, clip: Int = 0) -> Int {
             sizes.append(shape.reduce(1, *))
             fromInput.append(dense)
+            timed.append(isTimed)
+            lags.append(lag)
+            clips.append(clip)
             shapeOf[sizes.count - 1] = shape
             return sizes.count - 1
         }
 
         var inputs: [Int] = [], inShapes: [[Int]] = []
         for t in model.inputs {
-            let s = try frameShape(t.shape, t.layer.name)
+            let s = try frameShape(t.shape, timed: clipLength != nil, t.layer.name)
             inShapes.append(s)
-            inputs.append(newSlot(s, dense: true))
+            inputs.append(newSlot(s, dense: true, timed: clipLength != nil, clip: clipLength ?? 0))
         }
         let readCounts = model.readCounts
         let outputIDs = Set(model.outputs.map { $0.id })
         var skipped = Set<ObjectIdentifier>()
-        var foldedInto: [ObjectIdentifier: BatchNormalization] = [:]
+        var foldedInto: [ObjectIdentifier: (bn: BatchNormalization, consumer: Node)] = [:]
         for node in model.executionOrder {
-            guard isLinear(node.layer), hasLinearActivation(node.layer), node.outputIDs.count == 1,
+            let layer = unwrapped(node.layer)
+            guard isLinear(layer, clip: clipLength != nil), hasLinearActivation(layer), node.outputIDs.count == 1,
                   readCounts[node.outputIDs[0]] == 1, !outputIDs.contains(node.outputIDs[0]),
                   let consumer = model.executionOrder.first(where: { $0.inputs.contains { $0.id == node.outputIDs[0] } }),
-                  let bn = consumer.layer as? BatchNormalization, bn.axis == -1 || bn.axis == node.outputShapes[0].count - 1
+                  (consumer.layer is TimeDistributed) == (node.layer is TimeDistributed),
+                  let bn = unwrapped(consumer.layer) as? BatchNormalization,
+                  bn.axis == -1 || bn.axis == layerRank(node) - 1
             else { continue }
-            foldedInto[ObjectIdentifier(node)] = bn
+            foldedInto[ObjectIdentifier(node)] = (bn, consumer)
             skipped.insert(ObjectIdentifier(consumer))
         }
 
         let outs = try model.runThroughGraph(inputs, skipping: skipped) { node, args, values in
-            let layer = node.layer
-            let outShape = try frameShape(node.outputShapes[0], layer.name)
-            let inShapes = try node.inputs.map { try frameShape($0.shape, layer.name) }
-            let dense = args.allSatisfy { fromInput[$0] }
             guard node.outputIDs.count == 1 else {
-                throw StreamingError.unsupported(layer: layer.name, "has \(node.outputIDs.count) outputs; streaming needs one")
+                throw StreamingError.unsupported(layer: node.layer.name, "has \(node.outputIDs.count) outputs; streaming needs one")
+            }
+            let overTime = args.contains { timed[$0] }
+            if overTime {
+                guard args.allSatisfy({ timed[$0] }) else {
+                    throw StreamingError.unsupported(layer: node.layer.name, "joins frames of a clip with per-clip values")
+                }
+                guard Set(args.map { lags[$0] }).count == 1, Set(args.map { clips[$0] }).count == 1 else {
+                    throw StreamingError.unsupported(layer: node.layer.name, "joins branches at different delays over time "
+                                                     + "(after different temporal convolutions)")
+                }
+            }
+            // A TimeDistributed layer runs its layer on each frame.
+            let layer = overTime ? unwrapped(node.layer) : node.layer
+            let inShapes = try zip(node.inputs, args).map { try frameShape($0.shape, timed: timed[$1], layer.name) }
+            let reducesTime = overTime && (layer is GlobalAveragePooling3D || (layer is GlobalAveragePooling1D && inShapes[0].count == 1))
+            let outTimed = overTime && !reducesTime
+            let outShape = try frameShape(node.outputShapes[0], timed: outTimed, layer.name)
+            let dense = args.allSatisfy { fromInput[$0] }
+            if overTime, !(node.layer is TimeDistributed), layer is Flatten || layer is Reshape {
+                throw StreamingError.unsupported(layer: layer.name, "reshapes across the time axis")
             }
             // Inference identities and shape-only layers share their input's slot.
             if isAlias(layer), args.count == 1 { return args }
-            if let d = layer as? DeltaActivation, d.clipLength == nil {
+            if let d = layer as? DeltaActivation, d.clipLength == nil, clipLength == nil {
                 throw StreamingError.unsupported(layer: layer.name, "has an explicit time axis (clip_length null); "
                                                  + "streaming handles frames-as-batch models only")
             }
-            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation))
-            let made = try makeSteps(node, args: args, inShapes: inShapes, outShape: outShape, output: out,
-                                     folded: foldedInto[ObjectIdentifier(node)]) { newSlot($0, dense: dense) }
-            if let bn = foldedInto[ObjectIdentifier(node)] {
-                // The folded batch normalization's output is this step's output.
-                let consumer = model.executionOrder.first { $0.layer === bn && $0.inputs.contains { $0.id == node.outputIDs[0] } }!
-                values[consumer.outputIDs[0]] = out
+            let lag = args.map { lags[$0] }.max() ?? 0, clip = args.map { clips[$0] }.max() ?? 0
+            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation), timed: outTimed, lag: lag, clip: clip)
+            let folded = foldedInto[ObjectIdentifier(node)]
+            let made: [Step]
+            if overTime, !(node.layer is TimeDistributed), let step = try makeTemporalStep(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
+                                                          folded: folded?.bn, clipLength: clip) {
+                made = [step]
+                if let c = step as? TemporalConvStep {
+                    lags[out] = lag + c.lag
+                    clips[out] = c.clipOut
+                }
+            } else {
+                made = try makeSteps(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
+                                     layerRank: layerRank(node), folded: folded?.bn) {
+                    newSlot($0, dense: dense, timed: outTimed, lag: lag, clip: clip)
+                }
+                // A layer call sees one frame; only a TimeDistributed layer is known to work frame by frame.
+                if overTime, !(node.layer is TimeDistributed), made.contains(where: { $0 is LayerStep }) {
+                    throw StreamingError.unsupported(layer: layer.name, "is not streamed over a time axis")
+                }
             }
-            for step in made { step.denseFallback = dense && step is LinearStep }
+            if let folded {
+                // The folded batch normalization's output is this step's output.
+                values[folded.consumer.outputIDs[0]] = out
+            }
+            for step in made { step.denseFallback = dense && (step is LinearStep || step is TemporalConvStep) }
             steps += made
             return [out]
+        }
+        guard Set(outs.map { timed[$0] }).count <= 1, Set(outs.map { lags[$0] }).count <= 1 else {
+            throw StreamingError.unsupported(layer: model.name, "has outputs at different delays over time")
         }
         kernels = fuse(steps, outputs: outs)
         slotSizes = sizes
@@ -138,9 +196,28 @@ public final class StreamingPlan: @unchecked Sendable {
         outputSlots = outs
         inputShapes = inShapes
         outputShapes = outs.map { shapeOf[$0]! }
+        latency = outs.map { lags[$0] }.max() ?? 0
+        outputsPerClip = outs.first.map { timed[$0] ? clips[$0] : 1 } ?? 1
         self.steps = kernels.map { PlanStep(name: $0.name, kind: $0.kind, denseFallback: $0.denseFallback, denseMACs: $0.denseMACs,
                                         outputCount: sizes[$0.output]) }
         denseMACsPerFrame = kernels.reduce(0) { $0 + $1.denseMACs }
+    }
+
+    /// The clip length of a model whose delta layers see an explicit time axis, else nil.
+    private static func clipLength(of model: Model) throws -> Int? {
+        let deltas = model.layers.compactMap { $0 as? DeltaActivation }
+        guard deltas.contains(where: { $0.clipLength == nil }) else { return nil }
+        if let d = deltas.first(where: { $0.clipLength != nil }) {
+            throw StreamingError.unsupported(layer: d.name, "sees frames as the batch (clip_length \(d.clipLength!)) in a model "
+                                             + "whose other delta layers see an explicit time axis")
+        }
+        let lengths = model.inputs.map { $0.shape.count >= 3 ? $0.shape[1] : nil }
+        guard let t = lengths.first ?? nil, t > 0, lengths.allSatisfy({ $0 == t }) else {
+            throw StreamingError.unsupported(layer: model.inputs.first?.layer.name ?? model.name,
+                                             "needs a known clip length on axis 1 of every input, got "
+                                             + model.inputs.map { formatShape($0.shape) }.joined(separator: ", "))
+        }
+        return t
     }
 
     /// A new stream with its own state, starting at a key frame.
@@ -153,7 +230,8 @@ public final class StreamingPlan: @unchecked Sendable {
                 + (s.denseFallback ? " [dense fallback: no delta layer before it]" : "")
         }
         lines.append("\(steps.count) steps, \(denseMACsPerFrame) dense MACs per frame, key frame every "
-                     + (options.keyFrameEvery == 0 ? "reset only" : "\(options.keyFrameEvery) frames"))
+                     + (options.keyFrameEvery == 0 ? "reset only" : "\(options.keyFrameEvery) frames")
+                     + (clipLength.map { ", clips of \($0) frames, latency \(latency) frame(s)" } ?? ""))
         return lines.joined(separator: "\n")
     }
 }
@@ -194,9 +272,15 @@ private func isAlias(_ layer: Layer) -> Bool {
         || layer is GaussianDropout || layer is ActivityRegularization
 }
 
-/// Linear layers the engine updates with `W·Δ`.
-private func isLinear(_ layer: Layer) -> Bool {
-    if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D) && c.groups == 1 }
+/// The layer a `TimeDistributed` wrapper runs on each frame, or `layer`.
+private func unwrapped(_ layer: Layer) -> Layer { (layer as? TimeDistributed)?.layer ?? layer }
+
+/// The rank of the tensors the node's (unwrapped) layer sees, batch axis included.
+private func layerRank(_ node: Node) -> Int { node.outputShapes[0].count - (node.layer is TimeDistributed ? 1 : 0) }
+
+/// Linear layers the engine updates with `W·Δ` (`Conv3D` over the time axis of a clip model).
+private func isLinear(_ layer: Layer, clip: Bool = false) -> Bool {
+    if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D || (clip && c is Conv3D)) && c.groups == 1 }
     return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is SeparableConv1D || layer is SeparableConv2D || layer is Dense
 }
 
@@ -228,9 +312,8 @@ private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, bn: BatchNormaliz
 
 /// The steps of one node: one, or two for a separable convolution (its
 /// depthwise part into a slot of its own from `intermediate`, then its pointwise part).
-private func makeSteps(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
+private func makeSteps(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int, layerRank: Int,
                        folded: BatchNormalization?, intermediate: ([Int]) -> Int) throws -> [Step] {
-    let layer = node.layer
     if let s = layer as? BaseSeparableConv, isLinear(s) {
         let act = Pointwise(s.activation)
         if act != nil || s.activation.function != .glu {
@@ -250,15 +333,15 @@ private func makeSteps(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [
             return [depthwise, pointwise]
         }
     }
-    guard let step = try makeStep(node, args: args, inShapes: inShapes, outShape: outShape, output: output, folded: folded) else {
+    guard let step = try makeStep(layer, args: args, inShapes: inShapes, outShape: outShape, output: output, layerRank: layerRank,
+                                  folded: folded) else {
         throw StreamingError.unsupported(layer: layer.name, "cannot be streamed")
     }
     return [step]
 }
 
-private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
+private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int, layerRank: Int,
                       folded: BatchNormalization?) throws -> Step? {
-    let layer = node.layer
     let name = layer.name + (folded.map { "+" + $0.name } ?? "")
     switch layer {
     case let d as DeltaActivation:
@@ -286,7 +369,7 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
                              inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
         if act == nil { step.groupActivation = dense.activation }
         return step
-    case let bn as BatchNormalization where bn.axis == -1 || bn.axis == inShapes[0].count:
+    case let bn as BatchNormalization where bn.axis == -1 || bn.axis == layerRank - 1:
         let c = inShapes[0].last!
         let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
         var scale = [Float](repeating: 1, count: c), shift = [Float](repeating: 0, count: c)
@@ -308,7 +391,7 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
         default: nil
         }
         if let op { return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *)) }
-    case let c as Concatenate where c.axis == -1 || c.axis == outShape.count:
+    case let c as Concatenate where c.axis == -1 || c.axis == layerRank - 1:
         return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
         let c = inShapes[0].last!
@@ -323,4 +406,40 @@ private func makeStep(_ node: Node, args: [Int], inShapes: [[Int]], outShape: [I
         }
     }
     return LayerStep(name: name, layer: layer, inputs: args, output: output, inputShapes: inShapes)
+}
+
+/// The step of a layer that works over the time axis of a clip model
+/// (`Conv3D`, 3-D pooling with a window of one frame, global average pooling
+/// over time), or nil for a layer that works on each frame alone.
+private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
+                              folded: BatchNormalization?, clipLength: Int) throws -> Step? {
+    let name = layer.name + (folded.map { "+" + $0.name } ?? "")
+    switch layer {
+    case let c as Conv3D:
+        guard c.groups == 1, c.strides[0] == 1, c.dilationRate[0] == 1, c.padding != .causal,
+              c.kernelSize[0] <= clipLength, let act = Pointwise(c.activation) else {
+            throw StreamingError.unsupported(layer: layer.name, "is a Conv3D the engine does not stream (it needs temporal "
+                                             + "stride and dilation 1, one group, an element-wise activation)")
+        }
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
+        return TemporalConvStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
+                                inShape: inShapes[0], outShape: outShape, strides: Array(c.strides.dropFirst()),
+                                dilation: Array(c.dilationRate.dropFirst()), padding: c.padding, clipLength: clipLength)
+    case let p as BasePooling where p is MaxPooling3D || p is AveragePooling3D:
+        guard p.poolSize[0] == 1, p.strides[0] == 1 else {
+            throw StreamingError.unsupported(layer: layer.name, "pools over time (pool size \(p.poolSize[0]), stride \(p.strides[0])); "
+                                             + "the engine streams pooling over space only")
+        }
+        return PoolStep(name: name, isMax: p is MaxPooling3D, input: args[0], output: output, inShape: inShapes[0],
+                        outShape: outShape, poolSize: Array(p.poolSize.dropFirst()), strides: Array(p.strides.dropFirst()),
+                        padding: p.padding)
+    case is GlobalAveragePooling3D, is GlobalAveragePooling1D where inShapes[0].count == 1:
+        let c = inShapes[0].last!
+        return ClipAverageStep(name: name, input: args[0], output: output, channels: c,
+                               positions: inShapes[0].reduce(1, *) / c, clipLength: clipLength)
+    case is BaseGlobalPooling:
+        throw StreamingError.unsupported(layer: layer.name, "pools over time other than by its average")
+    default:
+        return nil
+    }
 }

@@ -1,0 +1,183 @@
+import Tensor
+
+// Steps over the time axis of a clip model (an explicit time axis,
+// `[batch, time, ...]`): the stream feeds its frames one at a time and the
+// plan cuts them into clips of the model's length, as the clip forward does.
+
+extension Slot {
+    /// Makes this slot's value `other`'s, recording what changes (a delay line's shift).
+    func take(_ other: Slot) {
+        beginSparse()
+        if other.all {
+            previous.copy(from: value)
+            value.copy(from: other.value)
+            all = true
+            return
+        }
+        let idx = other.changed.p, v = other.value.p
+        for k in 0..<other.changed.count {
+            let i = Int(idx[k])
+            set(i, v[i])
+        }
+    }
+}
+
+/// `Conv3D` with temporal stride and dilation 1: output frame `t` is
+/// `b + Σ_τ K[τ] ⊛ x[t + τ − p]` over the taps `τ` whose frame lies in the
+/// clip (`p` frames of zero padding before it for `same`, none for `valid`).
+///
+/// Each tap keeps `K[τ] ⊛ x` of its own delayed copy of the input as a 2-D
+/// convolution step and adds `K[τ] ⊛ Δx` as the input changes, so one changed
+/// input element costs its `kt` kernel slices once, as in the clip forward.
+/// Output `t` waits for input `t + kt − 1 − p` (the plan's latency); the
+/// taps that read padding are left out of the sum, so a clip boundary costs
+/// no extra multiply.
+final class TemporalConvStep: Step {
+    /// The 2-D convolution of each temporal tap (no bias; its input and output slots unused).
+    let taps: [ConvStep]
+    let bias: [Float]
+    let activation: Pointwise
+    /// Frames of zero padding before a clip (0 for `valid`).
+    let padBefore: Int
+    let clipIn: Int, clipOut: Int
+    let outputCount: Int
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding, clipLength: Int) {
+        let kt = kernel.shape[0], per = kernel.count / kt
+        let slice = Array(kernel.shape.dropFirst())
+        taps = (0..<kt).map { tau in
+            ConvStep(name: "\(name)[\(tau)]", input: input, output: output, activation: .identity,
+                     kernel: Tensor(shape: slice, scalars: Array(kernel.scalars[(tau * per)..<((tau + 1) * per)])),
+                     bias: [Float](repeating: 0, count: outShape.last!), inShape: inShape, outShape: outShape,
+                     strides: strides, dilation: dilation, padding: padding)
+        }
+        self.bias = bias
+        self.activation = activation
+        padBefore = padding == .same ? (kt - 1) / 2 : 0
+        clipIn = clipLength
+        clipOut = padding == .same ? clipLength : clipLength - kt + 1
+        outputCount = outShape.reduce(1, *)
+        super.init(name: name, kind: "conv over time", inputs: [input], output: output)
+    }
+
+    /// Frames an output waits for after its own input frame.
+    var lag: Int { taps.count - 1 - padBefore }
+
+    override var denseMACs: Int { taps.reduce(0) { $0 + $1.denseMACs } }
+    override var macsPerInputElement: Double { taps.reduce(0) { $0 + $1.macsPerInputElement } }
+
+    final class State {
+        /// `delayed[d]`: the input `d` frames ago (`delayed[0]` mirrors the input).
+        let delayed: [Slot]
+        let taps: [LinearState]
+        let sum: FloatBuffer
+        var received = 0
+
+        init(_ step: TemporalConvStep) {
+            delayed = step.taps.map { _ in Slot(step.taps[0].inputCount) }
+            taps = step.taps.map { $0.makeState() as! LinearState }
+            sum = FloatBuffer(step.outputCount)
+        }
+    }
+
+    override func makeState() -> AnyObject? { State(self) }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! State
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let kt = taps.count
+        for d in stride(from: kt - 1, to: 0, by: -1) { s.delayed[d].take(s.delayed[d - 1]) }
+        s.delayed[0].take(x)
+        let frame = s.received
+        s.received += 1
+        for (tau, tap) in taps.enumerated() {
+            let xd = s.delayed[kt - 1 - tau], ts = s.taps[tau]
+            ctx.deltaMACs += xd.all ? tap.denseMACs : Int(Double(xd.changed.count) * tap.macsPerInputElement)
+            if dense || xd.all || Double(xd.changed.count) > ctx.denseCutoff * Double(xd.count) {
+                try tap.computeDense(xd.value.p, into: ts.accumulator.p)
+                for i in 0..<outputCount { ts.wide[i] = Double(ts.accumulator.p[i]) }
+                ctx.macs += tap.denseMACs
+            } else if xd.changed.count > 0 {
+                ts.marks.clear()
+                ts.touched.count = 0
+                ctx.macs += tap.scatter(xd, state: ts)
+            }
+        }
+        // The output frame whose last tap reads this input frame, if any.
+        let t: Int
+        if padBefore > 0 || clipOut == clipIn {
+            let o = frame - lag
+            guard o >= 0 else { y.fresh = false; return }
+            t = o % clipOut
+        } else {
+            let i = frame % clipIn
+            guard i >= kt - 1 else { y.fresh = false; return }
+            t = i - (kt - 1)
+        }
+        let valid = (0..<kt).filter { tau in (0..<clipIn).contains(t + tau - padBefore) }.map { s.taps[$0].wide }
+        let acc = s.sum.p
+        let c = bias.count
+        for base in stride(from: 0, to: outputCount, by: c) {
+            for k in 0..<c {
+                var a = Double(bias[k])
+                for w in valid { a += w[base + k] }
+                acc[base + k] = Float(a)
+            }
+        }
+        try activation.applyAll(acc, acc, count: outputCount)
+        y.beginSparse()
+        var j = 0
+        while j + 8 <= outputCount { y.set8(j, load8(acc + j)); j += 8 }
+        while j < outputCount { y.set(j, acc[j]); j += 1 }
+        if dense { y.all = true }
+    }
+}
+
+/// Global average pooling over time and space (`GlobalAveragePooling3D`, or
+/// `GlobalAveragePooling1D` over time): keeps each frame's channel sums up to
+/// date from the changes, and emits the clip's mean once its last frame is in.
+final class ClipAverageStep: Step {
+    let channels: Int, positions: Int, clipLength: Int
+
+    init(name: String, input: Int, output: Int, channels: Int, positions: Int, clipLength: Int) {
+        self.channels = channels
+        self.positions = positions
+        self.clipLength = clipLength
+        super.init(name: name, kind: "global average pooling over time", inputs: [input], output: output)
+    }
+
+    final class State {
+        var frameSums: [Double], clipSums: [Double]
+        var frames = 0
+        init(_ c: Int) { frameSums = [Double](repeating: 0, count: c); clipSums = frameSums }
+    }
+
+    override func makeState() -> AnyObject? { State(channels) }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! State
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let c = channels, xv = x.value.p
+        if dense || x.all {
+            for j in 0..<c { s.frameSums[j] = 0 }
+            for p in 0..<positions { for j in 0..<c { s.frameSums[j] += Double(xv[p * c + j]) } }
+        } else {
+            let div = FastDivider(c)
+            for k in 0..<x.changed.count {
+                let i = Int(x.changed.p[k])
+                s.frameSums[i - div.quotient(i) * c] += Double(xv[i]) - Double(x.previous.p[i])
+            }
+        }
+        for j in 0..<c { s.clipSums[j] += s.frameSums[j] }
+        s.frames += 1
+        guard s.frames == clipLength else { y.fresh = false; return }
+        let n = Double(positions * clipLength)
+        for j in 0..<c {
+            y.value.p[j] = Float(s.clipSums[j] / n)
+            s.clipSums[j] = 0
+        }
+        s.frames = 0
+        y.all = true
+    }
+}

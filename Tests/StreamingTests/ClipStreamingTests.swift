@@ -1,0 +1,147 @@
+import Foundation
+import XCTest
+import Layers
+import Tensor
+import Video
+@testable import Streaming
+
+/// Streaming a clip model (an explicit time axis): the frames of a video go
+/// in one at a time, and each clip's output equals the clip forward of the
+/// same model on `[clips, time, ...]` within 1e-4·(1 + |y|).
+final class ClipStreamingTests: XCTestCase {
+    /// A C3D-style model: a TimeDistributed conv/BN/ReLU stem with a residual
+    /// `Add`, a `same` Conv3D with BN folded, spatial max pooling, a `valid`
+    /// Conv3D, an even-sized `same` Conv3D, global average pooling over time and space, Dense.
+    static func c3dStyle(time: Int = 6, size: Int = 16) throws -> Model {
+        RandomState.seed(21)
+        let x = Input(shape: [time, size, size, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], padding: "same", useBias: false))(h)
+        h = try TimeDistributed(try BatchNormalization())(h)
+        h = try TimeDistributed(try ReLU())(h)
+        let r = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu"))(h)
+        h = try Add()([h, r])[0]
+        h = try Conv3D(filters: 8, kernelSize: [3], padding: "same", useBias: false)(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU()(h)
+        h = try MaxPooling3D(poolSize: [1, 2, 2])(h)
+        h = try Conv3D(filters: 12, kernelSize: [3], padding: "valid", activation: "relu")(h)
+        h = try Conv3D(filters: 8, kernelSize: [2, 1, 1], padding: "same", activation: "relu")(h)
+        h = try GlobalAveragePooling3D()(h)
+        h = try Dense(units: 5, activation: "softmax")(h)
+        let model = try Model(inputs: [x], outputs: [h])
+        try StreamingTests.randomize(model, seed: 7)
+        return model
+    }
+
+    /// `frames` ([N·T, H, W, C]) as N clips, `[N, T, H, W, C]`.
+    static func clips(_ frames: Tensor, time: Int) -> Tensor {
+        Tensor(shape: [frames.shape[0] / time, time] + Array(frames.shape.dropFirst()), scalars: frames.scalars)
+    }
+
+    /// Pushes every frame, then finishes; returns every output the stream gave.
+    static func stream(_ s: DeltaStream, _ frames: Tensor) throws -> [[Float]] {
+        let per = frames.count / frames.shape[0]
+        var outputs: [[Float]] = []
+        for t in 0..<frames.shape[0] {
+            let frame = Tensor(shape: [1] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))
+            if let y = try s.push([frame]) { outputs.append(y[0].scalars) }
+        }
+        return outputs + (try s.finish().map { $0[0].scalars })
+    }
+
+    func checkClips(_ model: Model, frames: Tensor, time: Int, options: StreamingOptions = StreamingOptions(),
+                    file: StaticString = #filePath, line: UInt = #line) throws -> (StreamStatistics, StreamingPlan) {
+        let reference = try model.predictOnBatch([Self.clips(frames, time: time)])[0]
+        let plan = try StreamingPlan(model, options: options)
+        let s = plan.makeStream()
+        var stats = StreamStatistics()
+        let per = frames.count / frames.shape[0]
+        var outputs: [[Float]] = []
+        for t in 0..<frames.shape[0] {
+            let frame = Tensor(shape: Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))
+            if let y = try s.push([frame]) { outputs.append(y[0].scalars) }
+            stats = s.statistics
+        }
+        outputs += try s.finish().map { $0[0].scalars }
+        XCTAssertEqual(outputs.count, reference.shape[0], "one output per clip", file: file, line: line)
+        XCTAssertLessThanOrEqual(StreamingTests.deviation(outputs, reference), 1e-4,
+                                 "max deviation from the clip forward\n\(plan.description)", file: file, line: line)
+        return (stats, plan)
+    }
+
+    func testC3DStyleClipsMatchClipForward() throws {
+        let model = try StreamingTests.withDeltas(try Self.c3dStyle(), threshold: 0.05, inputStep: 4, clipLength: nil)
+        let frames = try StreamingTests.syntheticFrames(count: 24, size: 16, seed: 41)
+        let (stats, plan) = try checkClips(model, frames: frames, time: 6)
+        XCTAssertEqual(plan.clipLength, 6)
+        // A frame for the `same` 3×3×3 convolution, two for the `valid` one, one for the even 2×1×1 `same` one.
+        XCTAssertEqual(plan.latency, 1 + 2 + 1)
+        XCTAssertTrue(plan.steps.contains { $0.kind == "conv over time" && $0.name.contains("+batch_normalization") }, plan.description)
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+        XCTAssertEqual(stats.frames, 24)
+        XCTAssertEqual(stats.keyFrames, 1)
+        XCTAssertGreaterThan(stats.deltaDensity, 0)
+        XCTAssertLessThan(stats.deltaDensity, 1)
+        XCTAssertLessThan(stats.macs, stats.denseMACs)
+    }
+
+    func testKeyFramesDenseCutoffsAndResetReplay() throws {
+        let model = try StreamingTests.withDeltas(try Self.c3dStyle(), threshold: 0.02, inputStep: 2, clipLength: nil)
+        let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 42)
+        for options in [StreamingOptions(), StreamingOptions(keyFrameEvery: 5), StreamingOptions(denseCutoff: 2), StreamingOptions(denseCutoff: 0)] {
+            _ = try checkClips(model, frames: frames, time: 6, options: options)
+        }
+        // A finished stream starts over: the same video gives the same floats, here and on another thread.
+        let plan = try StreamingPlan(model)
+        let s = plan.makeStream()
+        let first = try Self.stream(s, frames)
+        XCTAssertEqual(try Self.stream(s, frames), first)
+        let other = plan.makeStream()
+        let onThread = Box()
+        let done = DispatchSemaphore(value: 0)
+        Thread { onThread.value = (try? Self.stream(other, frames)) ?? []; done.signal() }.start()
+        done.wait()
+        XCTAssertEqual(onThread.value, first)
+    }
+
+    func testPartialLastClipGivesNoOutput() throws {
+        let model = try StreamingTests.withDeltas(try Self.c3dStyle(), threshold: 0.05, inputStep: 4, clipLength: nil)
+        let frames = try StreamingTests.syntheticFrames(count: 16, size: 16, seed: 43)
+        let outputs = try Self.stream(try StreamingPlan(model).makeStream(), frames)
+        XCTAssertEqual(outputs.count, 2)   // 16 frames: two clips of 6, and 4 frames left over
+        let whole = Tensor(shape: [12] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars.prefix(12 * 16 * 16 * 3)))
+        let reference = try model.predictOnBatch([Self.clips(whole, time: 6)])[0]
+        XCTAssertLessThanOrEqual(StreamingTests.deviation(outputs, reference), 1e-4)
+        XCTAssertThrowsError(try StreamingPlan(model).makeStream().process(Tensor(shape: [16, 16, 3], scalars: [Float](repeating: 0, count: 768))))
+    }
+
+    func testWhatTheEngineDoesNotStreamOverTimeThrows() throws {
+        func plan(_ build: (KerasTensor) throws -> KerasTensor) throws -> StreamingPlan {
+            let x = Input(shape: [4, 8, 8, 3])
+            let h = try DeltaActivation(thresholdInit: 0.1, clipLength: nil, name: "in_delta")(x)
+            return try StreamingPlan(try Model(inputs: [x], outputs: [try build(h)]))
+        }
+        XCTAssertThrowsError(try plan { try MaxPooling3D(poolSize: [2, 2, 2], name: "tpool")($0) }) { e in
+            XCTAssertTrue("\(e)".contains("tpool") && "\(e)".contains("pools over time"), "\(e)")
+        }
+        XCTAssertThrowsError(try plan { try Conv3D(filters: 2, kernelSize: [3], strides: [2, 1, 1], name: "strided")($0) }) { e in
+            XCTAssertTrue("\(e)".contains("strided"), "\(e)")
+        }
+        XCTAssertThrowsError(try plan { h in
+            let c = try Conv3D(filters: 3, kernelSize: [3], padding: "same")(h)
+            return try Add(name: "skip")([h, c])[0]
+        }) { e in
+            XCTAssertTrue("\(e)".contains("skip") && "\(e)".contains("different delays"), "\(e)")
+        }
+        XCTAssertThrowsError(try plan { try Flatten(name: "flat")($0) }) { e in
+            XCTAssertTrue("\(e)".contains("flat") && "\(e)".contains("time axis"), "\(e)")
+        }
+        // A per-frame TimeDistributed head needs no pooling: every frame gets its output.
+        let p = try plan { try TimeDistributed(try Dense(units: 2))(try TimeDistributed(try Flatten())($0)) }
+        XCTAssertEqual(p.outputShapes, [[2]])
+        XCTAssertEqual(p.latency, 0)
+    }
+}
+
+private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
