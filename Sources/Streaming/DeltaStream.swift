@@ -67,17 +67,23 @@ public final class DeltaStream {
         stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
-    /// Forgets all state: the next frame is a key frame and every delta layer emits its full value.
+    /// Forgets all state: the next frame is a key frame and every delta layer
+    /// emits its full value. Also clears ``statistics`` and the profile.
     public func reset() {
+        restart()
+        statistics = StreamStatistics()
+        stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
+        stepChanges = [Int](repeating: 0, count: plan.kernels.count)
+    }
+
+    /// Forgets the state of every step: the next frame starts a new video.
+    private func restart() {
         for s in slots { s.value.zero(); s.all = true; s.fresh = true; s.changed.count = 0 }
         states = plan.kernels.map { $0.makeState() }
         ran = [Bool](repeating: false, count: plan.kernels.count)
         frameIndex = 0
         pushed = 0
         emitted = 0
-        statistics = StreamStatistics()
-        stepNanoseconds = [UInt64](repeating: 0, count: plan.kernels.count)
-        stepChanges = [Int](repeating: 0, count: plan.kernels.count)
     }
 
     /// Runs one frame per model input (`[1, frame...]` or `[frame...]`) of a
@@ -118,9 +124,10 @@ public final class DeltaStream {
     /// Runs the frames a clip model still holds through (its
     /// ``StreamingPlan/latency``) and returns the outputs of the video's
     /// complete clips that were not returned yet; a last clip with fewer
-    /// frames than the model's clip length gives none. Then resets the stream.
+    /// frames than the model's clip length gives none. The next frame then
+    /// starts a new video; ``statistics`` keep counting until ``reset()``.
     public func finish() throws -> [[Tensor]] {
-        defer { reset() }
+        defer { restart() }
         guard let clip = plan.clipLength else { return [] }
         let due = pushed / clip * plan.outputsPerClip
         var outputs: [[Tensor]] = []

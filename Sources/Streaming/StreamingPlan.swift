@@ -261,6 +261,16 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
                 steps.remove(at: j)
             }
         }
+        if let c = steps[k] as? TemporalConvStep, c.activation.isClamp {
+            if c.activation.isIdentity, let j = soleReader(c.output), let p = steps[j] as? PointwiseStep, p.affine == nil, p.function.isClamp {
+                c.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
+                steps.remove(at: j)
+            }
+            if c.activation.isClamp, let j = soleReader(c.output), let d = steps[j] as? DeltaStep {
+                c.fuse(delta: d)
+                steps.remove(at: j)
+            }
+        }
         k += 1
     }
     return steps

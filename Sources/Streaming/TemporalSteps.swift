@@ -36,7 +36,9 @@ final class TemporalConvStep: Step {
     /// The 2-D convolution of each temporal tap (no bias; its input and output slots unused).
     let taps: [ConvStep]
     let bias: [Float]
-    let activation: Pointwise
+    private(set) var activation: Pointwise
+    /// The step of every output element of a delta layer fused into this step, else nil.
+    private(set) var fusedStep: [Float]?
     /// Frames of zero padding before a clip (0 for `valid`).
     let padBefore: Int
     let clipIn: Int, clipOut: Int
@@ -59,6 +61,24 @@ final class TemporalConvStep: Step {
         clipOut = padding == .same ? clipLength : clipLength - kt + 1
         outputCount = outShape.reduce(1, *)
         super.init(name: name, kind: "conv over time", inputs: [input], output: output)
+    }
+
+    /// Takes over the rectifier that reads only this step's output (as ``LinearStep/fuse(activation:name:kind:output:)``).
+    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
+        precondition(activation.isIdentity && fusedStep == nil && f.isClamp)
+        activation = f
+        self.name += "+" + name
+        self.kind += ", " + kind
+        self.output = output
+    }
+
+    /// Takes over the delta layer that reads only this step's (rectified) output.
+    func fuse(delta: DeltaStep) {
+        precondition(activation.isClamp && fusedStep == nil && delta.fullStep.count == outputCount)
+        fusedStep = delta.fullStep
+        name += "+" + delta.name
+        kind += ", delta"
+        output = delta.output
     }
 
     /// Frames an output waits for after its own input frame.
@@ -125,12 +145,42 @@ final class TemporalConvStep: Step {
                 acc[base + k] = Float(a)
             }
         }
-        try activation.applyAll(acc, acc, count: outputCount)
         y.beginSparse()
-        var j = 0
-        while j + 8 <= outputCount { y.set8(j, load8(acc + j)); j += 8 }
-        while j < outputCount { y.set(j, acc[j]); j += 1 }
+        if case .relu(let cap) = activation {
+            // Clamp (and quantize, with a fused delta layer) eight lanes at a time, as the linear steps do.
+            let low = Float8(repeating: 0), high = Float8(repeating: cap)
+            try withFusedStep { q in
+                var j = 0
+                while j + 8 <= outputCount {
+                    var v = load8(acc + j)
+                    v = v.replacing(with: low, where: v .<= low)
+                    v = v.replacing(with: high, where: high .< v)
+                    if let q { v = quantize(v, load8(q + j)) }
+                    y.set8(j, v)
+                    j += 8
+                }
+                while j < outputCount {
+                    var v = Swift.min(Swift.max(acc[j], 0), cap)
+                    if let q { v = quantize(v, q[j]) }
+                    y.set(j, v)
+                    j += 1
+                }
+            }
+        } else {
+            try activation.applyAll(acc, acc, count: outputCount)
+            try withFusedStep { q in
+                for j in 0..<outputCount { y.set(j, q.map { quantize(acc[j], $0[j]) } ?? acc[j]) }
+            }
+        }
+        if fusedStep != nil {
+            ctx.deltaNonZero += y.changed.count
+            ctx.deltaElements += y.count
+        }
         if dense { y.all = true }
+    }
+
+    private func withFusedStep(_ body: (UnsafePointer<Float>?) throws -> Void) rethrows {
+        if let fusedStep { try fusedStep.withUnsafeBufferPointer { try body($0.baseAddress!) } } else { try body(nil) }
     }
 }
 

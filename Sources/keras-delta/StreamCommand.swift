@@ -46,13 +46,19 @@ struct StreamBenchCommand: ParsableCommand {
         guard !original.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
             throw CommandFailure(message: "\(model): pass the original model, without DeltaActivation layers", code: 2)
         }
+        // A clip model's delta layers see its own clip length; a per-frame model's see clips of 8.
+        let input = original.inputs[0].shape
+        let length = input.count == 5 ? input[1] ?? 8 : 8
         var deltaOptions = DeltaizeOptions()
         deltaOptions.clipLength = 8
         let frames = try streamFrames(options.data, for: original, limit: options.frames)
         let delta = try deltaize(original, options: deltaOptions).model
-        let per = frames.count / frames.shape[0], clipShape = [8] + Array(frames.shape.dropFirst())
-        let clips = (0..<max(1, min(calibrationClips, frames.shape[0] / 8))).map { i in
-            Tensor(shape: clipShape, scalars: Array(frames.scalars[(i * 8 * per)..<min(frames.count, (i + 1) * 8 * per)]))
+        guard frames.shape[0] >= length else {
+            throw CommandFailure(message: "\(options.data): \(frames.shape[0]) frames, fewer than one clip of \(length)", code: 2)
+        }
+        let per = frames.count / frames.shape[0], clipShape = [length] + Array(frames.shape.dropFirst())
+        let clips = (0..<max(1, min(calibrationClips, frames.shape[0] / length))).map { i in
+            Tensor(shape: clipShape, scalars: Array(frames.scalars[(i * length * per)..<((i + 1) * length * per)]))
         }
         _ = try calibrateThresholds(delta, on: try ClipSet(clips: clips), scale: thresholdScale, clipsPerBatch: 1)
         var report = try streamingFailure { try StreamReport.measure(delta, frames: frames, options: options) }
@@ -122,8 +128,9 @@ func streamFrames(_ data: String, for model: Model, limit: Int) throws -> Tensor
     default: break
     }
     if let url = video {
-        let shape = model.inputs[0].shape
-        guard shape.count == 4, let h = shape[1], let w = shape[2], shape[3] == 3 else {
+        // The frame of a per-frame [H, W, 3] or a clip [T, H, W, 3] input.
+        let shape = model.inputs[0].shape, frame = Array(shape.suffix(3))
+        guard shape.count == 4 || shape.count == 5, let h = frame[0], let w = frame[1], frame[2] == 3 else {
             throw CommandFailure(message: "\(model.name): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
         }
         let clip = try VideoReader.readClip(.file(url), options: VideoReadOptions(size: (width: w, height: h), maxFrames: limit))
@@ -173,6 +180,9 @@ struct StreamReport {
     static func measure(_ model: Model, frames: Tensor, options: StreamRunOptions) throws -> StreamReport {
         let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff))
         let count = frames.shape[0], per = frames.count / count
+        if let clip = plan.clipLength, count < clip {
+            throw CommandFailure(message: "\(count) frames, fewer than one clip of \(clip) for the model", code: 2)
+        }
         let frameShape = [1] + Array(frames.shape.dropFirst())
         let list = (0..<count).map { t in Tensor(shape: frameShape, scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)])) }
         var report = StreamReport()
@@ -181,19 +191,28 @@ struct StreamReport {
         report.keyFrameEvery = options.keyFrameEvery
 
         /// Streams the frames `passes` times (a reset between passes, so each pass is the same work)
-        /// and returns the wall-clock and CPU seconds of one pass.
-        func run(_ stream: DeltaStream, keep: Bool, passes: Int = 1) throws -> (seconds: Double, cpu: Double, outputs: [[Float]]) {
+        /// and returns the wall-clock and CPU seconds of one pass, the outputs (one per frame, or per
+        /// clip of a clip model) and the statistics of the first pass.
+        func run(_ stream: DeltaStream, keep: Bool, passes: Int = 1)
+            throws -> (seconds: Double, cpu: Double, outputs: [[Float]], statistics: StreamStatistics) {
             var outputs: [[Float]] = []
+            var statistics = StreamStatistics()
             let start = DispatchTime.now().uptimeNanoseconds, cpu = processCPUSeconds()
             for pass in 0..<passes {
                 if pass > 0 { stream.reset() }
+                let keepPass = keep && pass == 0
                 for f in list {
-                    let y = try stream.process([f])[0]
-                    if keep && pass == 0 { outputs.append(y.scalars) }
+                    if let y = try stream.push([f]), keepPass { outputs.append(y[0].scalars) }
+                }
+                if pass == 0 { statistics = stream.statistics }
+                if plan.clipLength != nil {
+                    // The frames still in flight through the temporal convolutions, then a reset.
+                    let rest = try stream.finish()
+                    if keepPass { outputs += rest.map { $0[0].scalars } }
                 }
             }
             let n = Double(passes)
-            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / n, (processCPUSeconds() - cpu) / n, outputs)
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / n, (processCPUSeconds() - cpu) / n, outputs, statistics)
         }
         report.loadAverage = currentLoadAverage()
         // Warm-up, which also sets how many passes make a timed window of at least
@@ -211,8 +230,8 @@ struct StreamReport {
         var statistics = StreamStatistics()
         for _ in 0..<3 {
             let s = plan.makeStream()
-            let (t, c, out) = try run(s, keep: outputs.isEmpty, passes: deltaPasses)
-            if outputs.isEmpty { outputs = out; statistics = s.statistics }
+            let (t, c, out, stats) = try run(s, keep: outputs.isEmpty, passes: deltaPasses)
+            if outputs.isEmpty { outputs = out; statistics = stats }
             deltaBest = min(deltaBest, t)
             deltaCPU = min(deltaCPU, c)
             let d = plan.makeStream()
@@ -277,19 +296,21 @@ struct StreamReport {
             }
         }
 
-        // The clip forward in chunks of whole clips (frames as the batch).
-        let clip = model.executionOrder.compactMap { ($0.layer as? DeltaActivation)?.clipLength }.first ?? 1
+        // The clip forward in chunks of whole clips (frames as the batch, or clips of a clip model).
+        let clip = plan.clipLength ?? model.executionOrder.compactMap { ($0.layer as? DeltaActivation)?.clipLength }.first ?? 1
         let chunk = max(clip, (64 / clip) * clip)
+        let outputsPerFrame = plan.clipLength == nil
         var worst = 0.0
         var start = 0
         while start + clip <= count {
             let n = min(chunk, (count - start) / clip * clip)
-            let batch = Tensor(shape: [n] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(start * per)..<((start + n) * per)]))
+            let shape = plan.clipLength == nil ? [n] : [n / clip, clip]
+            let batch = Tensor(shape: shape + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(start * per)..<((start + n) * per)]))
             let y = try model.predictOnBatch([batch])[0]
-            let outPer = y.count / n
-            for t in 0..<n {
+            let rows = y.shape[0], outPer = y.count / rows, first = outputsPerFrame ? start : start / clip
+            for t in 0..<rows {
                 for j in 0..<outPer {
-                    let r = Double(y.scalars[t * outPer + j]), s = Double(outputs[start + t][j])
+                    let r = Double(y.scalars[t * outPer + j]), s = Double(outputs[first + t][j])
                     worst = max(worst, abs(s - r) / (1 + abs(r)))
                 }
             }

@@ -77,7 +77,7 @@ final class ClipStreamingTests: XCTestCase {
         XCTAssertEqual(plan.clipLength, 6)
         // A frame for the `same` 3×3×3 convolution, two for the `valid` one, one for the even 2×1×1 `same` one.
         XCTAssertEqual(plan.latency, 1 + 2 + 1)
-        XCTAssertTrue(plan.steps.contains { $0.kind == "conv over time" && $0.name.contains("+batch_normalization") }, plan.description)
+        XCTAssertTrue(plan.steps.contains { $0.kind == "conv over time, ReLU, delta" && $0.name.contains("+batch_normalization") }, plan.description)
         XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
         XCTAssertEqual(stats.frames, 24)
         XCTAssertEqual(stats.keyFrames, 1)

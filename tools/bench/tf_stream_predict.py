@@ -1,6 +1,8 @@
 """TensorFlow's per-frame inference of a Keras model, the baseline of
 `keras-delta bench stream`: the frames the streaming engine saw, one at a
 time, through `model.predict_on_batch` (2 threads, as the Swift side has).
+A clip model (input `[batch, time, H, W, C]`) predicts one clip at a time,
+as the frames complete it; frames/s counts the clips' frames.
 
 Run: .venv/bin/python tools/bench/tf_stream_predict.py MODEL.h5 FRAMES.npy [--json OUT] [--threads 2]
 """
@@ -26,7 +28,13 @@ def main():
     import keras
     model = keras.models.load_model(a.model, compile=False)
     frames = np.load(a.frames).astype("float32")
-    singles = [frames[i:i + 1] for i in range(len(frames))]
+    shape = model.inputs[0].shape
+    if len(shape) == 5:
+        t = shape[1]
+        singles = [frames[i:i + t][None] for i in range(0, len(frames) - t + 1, t)]
+        frames = frames[:len(singles) * t]
+    else:
+        singles = [frames[i:i + 1] for i in range(len(frames))]
     for x in singles[:3]:
         model.predict_on_batch(x)
     best = float("inf")
