@@ -162,20 +162,15 @@ struct DemoRun {
             exports.append(Export(path: path, reloadedSame: same, deviation: deviation))
             print("\(path): \(note) → \(same ? "same" : "DIFFERENT")")
         }
-        var stream: StreamReport?
-        if !hasExplicitTimeAxis(delta.model) {
-            section("\(name): stream the held-out clips frame by frame through the refined model")
-            let frames = try streamFrames(test, for: delta.model, limit: quick ? 64 : 192)
-            stream = try streamingFailure {
-                try StreamReport.measure(delta.model, frames: frames, options: try StreamRunOptions.parse(["--frames", "\(frames.shape[0])"]))
-            }
-            stream!.printSummary()
-        } else {
-            print("\n(\(name): the streaming engine runs per-frame models; this model's time axis is not streamed yet)")
+        section("\(name): stream the held-out clips frame by frame through the refined model")
+        let video = try streamFrames(test, for: delta.model, limit: quick ? 64 : 192)
+        let stream = try streamingFailure {
+            try StreamReport.measure(delta.model, frames: video, options: try StreamRunOptions.parse(["--frames", "\(video.shape[0])"]))
         }
+        stream.printSummary()
         return Result(model: modelPath, accuracyBefore: baseline.accuracy ?? 0, accuracyAfter: after.accuracy ?? 0,
                       densityReduction: comparison.densityReduction ?? 0, exports: exports, report: report,
-                      streamSpeedup: stream?.speedup, streamMaxDeviation: stream?.maxDeviation)
+                      streamSpeedup: stream.speedup, streamMaxDeviation: stream.maxDeviation)
     }
 
     /// Keras 3's prediction of an exported file, in the project's venv.

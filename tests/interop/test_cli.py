@@ -118,10 +118,38 @@ def test_quick_demo_exports_files_keras_loads(tmp_path):
     for run in report["runs"]:
         assert len(run["exports"]) == 2 and all(e["reloaded_same"] for e in run["exports"]), run["exports"]
     assert report["stream"]["speedup"] > 0
+    for run in report["runs"]:   # both bundled models stream, each clip or frame within 1e-4 of the clip forward
+        assert run["stream"]["speedup"] > 0 and run["stream"]["max_deviation"] <= 1e-4, run
     for name, shape in (("frame_refined.h5", (None, 6)), ("frame_refined.keras", (None, 6)), ("clip_refined.keras", (None, 10))):
         model = keras.models.load_model(tmp_path / name, compile=False)
         assert model.output_shape == shape, name
         assert any(type(l).__name__ == "DeltaActivation" for l in model.layers), name
+
+
+def test_stream_keras_trained_clip_model_on_ffmpeg_video(tmp_path):
+    """`keras-delta stream` on the Keras-trained Conv3D clip model, deltaized and
+    calibrated, over a video FFmpeg makes: each clip's output is within 1e-4 of
+    the clip forward of the same delta model (Swift's, which the golden tests
+    tie to Keras), the deltas are sparse, and Keras loads the streamed file."""
+    import json
+    import sys
+    sys.path.insert(0, str(ROOT / "tools" / "keras_delta"))
+    import keras
+    import keras_delta  # noqa: F401
+    video = tmp_path / "testsrc.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=4",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    delta = tmp_path / "clip_delta.keras"
+    r = cli("deltaize", ROOT / "models" / "clip_temporal.h5", delta, "--calibrate", "synthetic:mode=motion,classes=10,clips=8")
+    assert r.returncode == 0, r.stderr
+    r = cli("stream", delta, "--data", video, "--frames", "40", "--key-frame-every", "16", "--json", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["frames"] == 40 and report["max_deviation"] <= 1e-4, report
+    assert 0 < report["delta_density"] < 0.5 and report["macs"]["done"] < report["macs"]["dense"], report
+    assert "conv over time" in r.stdout and "latency 3 frame(s)" in r.stdout, r.stdout
+    model = keras.models.load_model(delta, compile=False)
+    assert model.input_shape == (None, 8, 32, 32, 3)
 
 
 @pytest.mark.parametrize("activation,loss", [("softmax", "sparse_categorical_crossentropy"),
