@@ -439,21 +439,36 @@ struct Window2D {
     /// For each output position, the input positions of its window (inside the input).
     func windowTable() -> WindowTable {
         var offsets: [Int32] = [0], inputs: [Int32] = []
-        for oy in 0..<outH {
-            for ox in 0..<outW {
-                for ki in 0..<kH {
-                    let iy = oy * strideH - padTop + ki * dilH
-                    if iy < 0 || iy >= inH { continue }
-                    for kj in 0..<kW {
-                        let ix = ox * strideW - padLeft + kj * dilW
-                        if ix < 0 || ix >= inW { continue }
-                        inputs.append(Int32(iy * inW + ix))
-                    }
-                }
-                offsets.append(Int32(inputs.count))
-            }
+        for o in 0..<(outH * outW) {
+            forEachWindowInput(o) { i, _ in inputs.append(Int32(i)) }
+            offsets.append(Int32(inputs.count))
         }
         return WindowTable(offsets: offsets, entries: inputs, width: 1)
+    }
+
+    /// For each output position, the `(input position, tap)` pairs of its window
+    /// (inside the input): the scatter table of the transposed convolution.
+    func gatherTable() -> WindowTable {
+        var offsets: [Int32] = [0], pairs: [Int32] = []
+        for o in 0..<(outH * outW) {
+            forEachWindowInput(o) { i, tap in pairs.append(Int32(i)); pairs.append(Int32(tap)) }
+            offsets.append(Int32(pairs.count / 2))
+        }
+        return WindowTable(offsets: offsets, entries: pairs, width: 2)
+    }
+
+    /// Calls `body(inputPosition, tap)` for every tap of output position `o`'s window inside the input.
+    private func forEachWindowInput(_ o: Int, _ body: (Int, Int) -> Void) {
+        let oy = o / outW, ox = o % outW
+        for ki in 0..<kH {
+            let iy = oy * strideH - padTop + ki * dilH
+            if iy < 0 || iy >= inH { continue }
+            for kj in 0..<kW {
+                let ix = ox * strideW - padLeft + kj * dilW
+                if ix < 0 || ix >= inW { continue }
+                body(iy * inW + ix, ki * kW + kj)
+            }
+        }
     }
 
     /// Calls `body(outputPosition, tap)` for every output position whose window holds input (y, x).
@@ -575,18 +590,83 @@ final class ConvStep: WindowedStep {
     }
 
     override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        let cin = inChannels, cout = filters, acc = s.wide, table = self.table
-        var macs = 0
-        kernelValues.withUnsafeBufferPointer { ks in
-            let k = ks.baseAddress!
-            // All changed channels of a position at once: out[o, :] += Σ_c Δ_c · K[tap, c, :].
-            forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
-                macs += table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
-                    addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
-                } * count * cout
+        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters)
+    }
+}
+
+/// Adds `Σ_c Δ_c · K[tap, c, :]` to each output a changed input position
+/// feeds (`table`: its `(output position, tap)` pairs), all changed channels
+/// of a position at once; returns the MACs done.
+private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTable, kernel: [Float], inChannels cin: Int,
+                               filters cout: Int) -> Int {
+    let acc = s.wide
+    var macs = 0
+    kernel.withUnsafeBufferPointer { ks in
+        let k = ks.baseAddress!
+        forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
+            macs += table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
+            } * count * cout
+        }
+    }
+    return macs
+}
+
+/// `Conv1DTranspose`/`Conv2DTranspose`: a changed input element scatters
+/// `K[tap, :, c]` into the outputs of the window that the convolution it
+/// transposes reads for that input's position.
+final class ConvTransposeStep: LinearStep {
+    /// `[k..., filters, in]`, as the layer holds it (the dense path).
+    let kernel: Tensor
+    /// The same values as `[tap, in, filters]` (the scatter's rows).
+    let kernelValues: [Float]
+    let bias: [Float]
+    let strides: [Int], dilation: [Int], padding: Padding, outputPadding: [Int]?
+    let table: WindowTable
+    let inSpatial: [Int]
+    let inChannels: Int, filters: Int
+
+    init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float], inShape: [Int],
+         outShape: [Int], strides: [Int], dilation: [Int], padding: Padding, outputPadding: [Int]?) {
+        self.kernel = kernel
+        self.bias = bias
+        self.strides = strides
+        self.dilation = dilation
+        self.padding = padding
+        self.outputPadding = outputPadding
+        inSpatial = Array(inShape.dropLast())
+        inChannels = inShape.last!
+        filters = outShape.last!
+        let taps = kernel.count / (inChannels * filters), k = kernel.scalars
+        var rows = [Float](repeating: 0, count: kernel.count)
+        for t in 0..<taps {
+            for o in 0..<filters {
+                for c in 0..<inChannels { rows[(t * inChannels + c) * filters + o] = k[(t * filters + o) * inChannels + c] }
             }
         }
-        return macs
+        kernelValues = rows
+        // The forward convolution maps this step's output frame to its input frame.
+        table = Window2D(inSpatial: Array(outShape.dropLast()), outSpatial: inSpatial, kernel: Array(kernel.shape.dropLast(2)),
+                         strides: strides, dilation: dilation, padding: padding).gatherTable()
+        super.init(name: name, kind: "transposed conv", input: input, output: output, activation: activation,
+                   inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: filters)
+    }
+
+    override var positionWidth: Int { inChannels }
+    override var denseMACs: Int { Int(table.offsets[inputCount / inChannels]) * inChannels * filters }
+    override var macsPerInputElement: Double { Double(denseMACs) / Double(inputCount) }
+
+    override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
+        let frame = Tensor(shape: [1] + inSpatial + [inChannels], scalars: Array(UnsafeBufferPointer(start: x, count: inputCount)))
+        let y = try Tensor.convTranspose(frame, kernel, strides: strides, padding: padding, outputPadding: outputPadding,
+                                         dilation: dilation)
+        y.scalars.withUnsafeBufferPointer { ys in
+            for i in 0..<outputCount { acc[i] = ys[i] + bias[i % filters] }
+        }
+    }
+
+    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters)
     }
 }
 

@@ -288,7 +288,8 @@ private func unwrapped(_ layer: Layer) -> Layer { (layer as? TimeDistributed)?.l
 /// The rank of the tensors the node's (unwrapped) layer sees, batch axis included.
 private func layerRank(_ node: Node) -> Int { node.outputShapes[0].count - (node.layer is TimeDistributed ? 1 : 0) }
 
-/// Linear layers the engine updates with `W·Δ` (`Conv3D` over the time axis of a clip model).
+/// Linear layers the engine updates with `W·Δ` (`Conv3D` over the time axis of a clip model) that a
+/// batch normalization after them folds into (a transposed convolution's kernel is `[k..., out, in]`: not folded).
 private func isLinear(_ layer: Layer, clip: Bool = false) -> Bool {
     if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D || (clip && c is Conv3D)) && c.groups == 1 }
     return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is SeparableConv1D || layer is SeparableConv2D || layer is Dense
@@ -365,6 +366,12 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
                             inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
         if act == nil { step.groupActivation = c.activation }
         return step
+    case let c as BaseConvTranspose where c is Conv1DTranspose || c is Conv2DTranspose:
+        guard let act = Pointwise(c.activation) else { break }
+        let b = c.bias?.value.scalars ?? [Float](repeating: 0, count: c.filters)
+        return ConvTransposeStep(name: name, input: args[0], output: output, activation: act, kernel: c.kernel.value, bias: b,
+                                 inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate,
+                                 padding: c.padding, outputPadding: c.outputPadding)
     case let c as BaseDepthwiseConv where isLinear(c):
         guard let act = Pointwise(c.activation) else { break }
         let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: outShape.last!, bn: folded)

@@ -197,6 +197,38 @@ final class StreamingTests: XCTestCase {
         XCTAssertFalse(steps.contains { $0.kind.contains("layer") }, "a separable convolution fell back to a layer call")
     }
 
+    /// An encoder-decoder (segmentation-style): strided convolutions down, then
+    /// `Conv2DTranspose` up (`same` with strides 2, `valid` with an output
+    /// padding and a dilation) and a `Conv1DTranspose` over the rows; per-pixel outputs.
+    func testTransposedConvolutionsMatchClipForward() throws {
+        RandomState.seed(17)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", activation: "relu")(h)
+        h = try Conv2D(filters: 12, kernelSize: [3], strides: [2], padding: "same", activation: "relu")(h)
+        h = try Conv2DTranspose(filters: 8, kernelSize: [3], strides: [2], padding: "same", name: "up1")(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU()(h)
+        h = try Conv2DTranspose(filters: 6, kernelSize: [2], strides: [2], padding: "valid", outputPadding: [1],
+                                activation: "relu", name: "up2")(h)
+        h = try Conv2DTranspose(filters: 4, kernelSize: [3], padding: "same", dilationRate: [2], name: "up3")(h)
+        h = try Reshape(targetShape: [17 * 17, 4])(h)
+        h = try Conv1DTranspose(filters: 2, kernelSize: [3], strides: [1], padding: "same", activation: "relu", name: "up4")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3, activation: "softmax")(h)])
+        try Self.randomize(model, seed: 9)
+        let delta = try Self.withDeltas(model, threshold: 0.02, inputStep: 2, clipLength: 8)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 6)
+        for cutoff in [0.5, 2] {
+            let stats = try checkExact(delta, frames: frames, options: StreamingOptions(denseCutoff: cutoff))
+            XCTAssertLessThan(stats.macs, stats.denseMACs)
+        }
+        let plan = try StreamingPlan(delta)
+        for name in ["up1", "up2", "up3", "up4"] {
+            XCTAssertTrue(plan.steps.contains { $0.name.hasPrefix(name) && $0.kind.hasPrefix("transposed conv") }, plan.description)
+        }
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+    }
+
     func testEverySparseStepRunsSparseWithoutDenseCutoff() throws {
         // With the cutoff above 1 no linear step falls back to a dense GEMM, so the scatter kernels carry every later frame.
         let frames = try Self.syntheticFrames(count: 8, size: 16, seed: 4)
