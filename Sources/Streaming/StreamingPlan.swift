@@ -145,12 +145,18 @@ public final class StreamingPlan: @unchecked Sendable {
             // A TimeDistributed layer runs its layer on each frame.
             let layer = overTime ? unwrapped(node.layer) : node.layer
             let inShapes = try zip(node.inputs, args).map { try frameShape($0.shape, timed: timed[$1], layer.name) }
-            let reducesTime = overTime && (layer is GlobalAveragePooling3D || (layer is GlobalAveragePooling1D && inShapes[0].count == 1))
-            let outTimed = overTime && !reducesTime
+            let perClip = overTime && !(node.layer is TimeDistributed) && readsWholeClip(layer)
+            let outTimed = overTime && !perClip
             let outShape = try frameShape(node.outputShapes[0], timed: outTimed, layer.name)
             let dense = args.allSatisfy { fromInput[$0] }
-            if overTime, !(node.layer is TimeDistributed), layer is Flatten || layer is Reshape {
+            if overTime, !(node.layer is TimeDistributed), layer is Reshape {
                 throw StreamingError.unsupported(layer: layer.name, "reshapes across the time axis")
+            }
+            if perClip, !(layer is GlobalAveragePooling3D || layer is GlobalAveragePooling1D) {
+                let out = newSlot(outShape, dense: dense, lag: args.map { lags[$0] }.max() ?? 0)
+                steps.append(ClipGatherStep(name: layer.name, layer: layer, input: args[0], output: out, frameShape: inShapes[0],
+                                            clipLength: clips[args[0]]))
+                return [out]
             }
             // Inference identities and shape-only layers share their input's slot.
             if isAlias(layer), args.count == 1 { return args }
@@ -274,6 +280,18 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
         k += 1
     }
     return steps
+}
+
+/// Layers over a clip's time axis whose output keeps none: global pooling
+/// over time (`GlobalAveragePooling1D` over `[batch, time, features]`),
+/// `Flatten`, and recurrent layers that return only their last output.
+private func readsWholeClip(_ layer: Layer) -> Bool {
+    switch layer {
+    case is GlobalAveragePooling3D, is GlobalMaxPooling3D, is GlobalAveragePooling1D, is GlobalMaxPooling1D, is Flatten: return true
+    case let r as RNN: return !r.returnSequences
+    case let b as Bidirectional: return !b.returnSequences
+    default: return false
+    }
 }
 
 /// Layers that are the identity at inference or only reshape a frame (row-major order kept).
@@ -450,12 +468,10 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
         return PoolStep(name: name, isMax: p is MaxPooling3D, input: args[0], output: output, inShape: inShapes[0],
                         outShape: outShape, poolSize: Array(p.poolSize.dropFirst()), strides: Array(p.strides.dropFirst()),
                         padding: p.padding)
-    case is GlobalAveragePooling3D, is GlobalAveragePooling1D where inShapes[0].count == 1:
+    case is GlobalAveragePooling3D, is GlobalAveragePooling1D:
         let c = inShapes[0].last!
         return ClipAverageStep(name: name, input: args[0], output: output, channels: c,
                                positions: inShapes[0].reduce(1, *) / c, clipLength: clipLength)
-    case is BaseGlobalPooling:
-        throw StreamingError.unsupported(layer: layer.name, "pools over time other than by its average")
     default:
         return nil
     }

@@ -1,3 +1,4 @@
+import Layers
 import Tensor
 
 // Steps over the time axis of a clip model (an explicit time axis,
@@ -228,6 +229,49 @@ final class ClipAverageStep: Step {
             s.clipSums[j] = 0
         }
         s.frames = 0
+        y.all = true
+    }
+}
+
+/// A layer that reads a whole clip and keeps no time axis (a recurrent layer
+/// returning its last output, `Flatten`, global max pooling): the step
+/// gathers the clip's frames and calls the layer once, densely, on
+/// `[1, time, ...]` when the clip's last frame is in.
+final class ClipGatherStep: Step {
+    let layer: Layer
+    let frameShape: [Int]
+    let clipLength: Int
+    let frameCount: Int
+
+    init(name: String, layer: Layer, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
+        self.layer = layer
+        self.frameShape = frameShape
+        self.clipLength = clipLength
+        frameCount = frameShape.reduce(1, *)
+        super.init(name: name, kind: "clip layer call (\(type(of: layer).className))", inputs: [input], output: output)
+    }
+
+    final class State {
+        var clip: [Float]
+        var frames = 0
+        init(_ count: Int) { clip = [Float](repeating: 0, count: count) }
+    }
+
+    override func makeState() -> AnyObject? { State(frameCount * clipLength) }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! State
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let n = frameCount, at = s.frames * n
+        s.clip.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: at).update(from: x.value.p, count: n) }
+        s.frames += 1
+        guard s.frames == clipLength else { y.fresh = false; return }
+        s.frames = 0
+        let out = try layer([Tensor(shape: [1, clipLength] + frameShape, scalars: s.clip)], training: false)[0]
+        guard out.count == y.count else {
+            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
+        }
+        out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: y.count) }
         y.all = true
     }
 }

@@ -105,6 +105,40 @@ final class ClipStreamingTests: XCTestCase {
         XCTAssertEqual(onThread.value, first)
     }
 
+    /// Layers that read the whole clip and keep no time axis run once per clip
+    /// on the gathered frames: a TimeDistributed CNN with an LSTM and a GRU
+    /// head (one of them bidirectional), and a Conv3D stack with a Flatten + Dense head.
+    func testRecurrentAndFlattenHeadsMatchClipForward() throws {
+        RandomState.seed(23)
+        let x = Input(shape: [6, 16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", activation: "relu"))(h)
+        h = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", activation: "relu"))(h)
+        h = try TimeDistributed(try GlobalAveragePooling2D())(h)
+        let lstm = try LSTM(units: 8, name: "lstm")(h)
+        let gru = try Bidirectional(try GRU(units: 4, name: "gru"))(h)
+        let rnn = try Model(inputs: [x], outputs: [try Dense(units: 3)(try Concatenate()([lstm, gru])[0])])
+        try StreamingTests.randomize(rnn, seed: 3)
+
+        RandomState.seed(24)
+        let y = Input(shape: [6, 16, 16, 3])
+        var c = try Rescaling(scale: 1.0 / 255)(y)
+        c = try Conv3D(filters: 6, kernelSize: [3], strides: [1, 2, 2], padding: "same", activation: "relu")(c)
+        c = try Conv3D(filters: 4, kernelSize: [3, 3, 3], strides: [1, 2, 2], padding: "valid", activation: "relu")(c)
+        let flat = try Model(inputs: [y], outputs: [try Dense(units: 3, activation: "softmax")(try Flatten(name: "flat")(c))])
+        try StreamingTests.randomize(flat, seed: 4)
+
+        let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 44)
+        for (model, gathered) in [(rnn, ["lstm", "bidirectional"]), (flat, ["flat"])] {
+            let delta = try StreamingTests.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: nil)
+            let (stats, plan) = try checkClips(delta, frames: frames, time: 6)
+            for name in gathered {
+                XCTAssertTrue(plan.steps.contains { $0.name.hasPrefix(name) && $0.kind.hasPrefix("clip layer call") }, plan.description)
+            }
+            XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
+        }
+    }
+
     func testPartialLastClipGivesNoOutput() throws {
         let model = try StreamingTests.withDeltas(try Self.c3dStyle(), threshold: 0.05, inputStep: 4, clipLength: nil)
         let frames = try StreamingTests.syntheticFrames(count: 16, size: 16, seed: 43)
@@ -134,8 +168,8 @@ final class ClipStreamingTests: XCTestCase {
         }) { e in
             XCTAssertTrue("\(e)".contains("skip") && "\(e)".contains("different delays"), "\(e)")
         }
-        XCTAssertThrowsError(try plan { try Flatten(name: "flat")($0) }) { e in
-            XCTAssertTrue("\(e)".contains("flat") && "\(e)".contains("time axis"), "\(e)")
+        XCTAssertThrowsError(try plan { try Reshape(targetShape: [2, 2, 8, 8, 3], name: "fold")($0) }) { e in
+            XCTAssertTrue("\(e)".contains("fold") && "\(e)".contains("time axis"), "\(e)")
         }
         // A per-frame TimeDistributed head needs no pooling: every frame gets its output.
         let p = try plan { try TimeDistributed(try Dense(units: 2))(try TimeDistributed(try Flatten())($0)) }

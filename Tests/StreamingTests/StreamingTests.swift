@@ -103,7 +103,8 @@ final class StreamingTests: XCTestCase {
                 args[i] = try d(args[i])
             }
             var outs = try layer(args)
-            if node.layer.hasNonLinearOutput && !(node.layer is Dense) {
+            // Over an explicit time axis, only outputs that keep it ([batch, time, ...]) get one.
+            if node.layer.hasNonLinearOutput && !(node.layer is Dense) && (clipLength != nil || node.outputShapes[0].count >= 3) {
                 outs[0] = try DeltaActivation(thresholdInit: Double(threshold), clipLength: clipLength, name: "\(layer.name)_delta")(outs[0])
             }
             return outs
