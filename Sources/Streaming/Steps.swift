@@ -612,6 +612,19 @@ private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTab
     return macs
 }
 
+/// A transposed convolution's kernel `[tap, filters, in]` as `[tap, in, filters]`.
+private func scatterRows(_ kernel: Tensor) -> [Float] {
+    let filters = kernel.shape[kernel.rank - 2], inChannels = kernel.shape[kernel.rank - 1]
+    let taps = kernel.count / (inChannels * filters), k = kernel.scalars
+    var rows = [Float](repeating: 0, count: kernel.count)
+    for t in 0..<taps {
+        for o in 0..<filters {
+            for c in 0..<inChannels { rows[(t * inChannels + c) * filters + o] = k[(t * filters + o) * inChannels + c] }
+        }
+    }
+    return rows
+}
+
 /// `Conv1DTranspose`/`Conv2DTranspose`: a changed input element scatters
 /// `K[tap, :, c]` into the outputs of the window that the convolution it
 /// transposes reads for that input's position.
@@ -628,26 +641,22 @@ final class ConvTransposeStep: LinearStep {
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float], inShape: [Int],
          outShape: [Int], strides: [Int], dilation: [Int], padding: Padding, outputPadding: [Int]?) {
+        let spatial = Array(inShape.dropLast()), outSpatial = Array(outShape.dropLast())
+        // The forward convolution maps this step's output frame to its input frame.
+        let forward = Window2D(inSpatial: outSpatial, outSpatial: spatial, kernel: Array(kernel.shape.dropLast(2)),
+                               strides: strides, dilation: dilation, padding: padding)
+        let channels = kernel.shape[kernel.rank - 1], filters = kernel.shape[kernel.rank - 2]
         self.kernel = kernel
         self.bias = bias
         self.strides = strides
         self.dilation = dilation
         self.padding = padding
         self.outputPadding = outputPadding
-        inSpatial = Array(inShape.dropLast())
-        inChannels = inShape.last!
-        filters = outShape.last!
-        let taps = kernel.count / (inChannels * filters), k = kernel.scalars
-        var rows = [Float](repeating: 0, count: kernel.count)
-        for t in 0..<taps {
-            for o in 0..<filters {
-                for c in 0..<inChannels { rows[(t * inChannels + c) * filters + o] = k[(t * filters + o) * inChannels + c] }
-            }
-        }
-        kernelValues = rows
-        // The forward convolution maps this step's output frame to its input frame.
-        table = Window2D(inSpatial: Array(outShape.dropLast()), outSpatial: inSpatial, kernel: Array(kernel.shape.dropLast(2)),
-                         strides: strides, dilation: dilation, padding: padding).gatherTable()
+        inSpatial = spatial
+        inChannels = channels
+        self.filters = filters
+        kernelValues = scatterRows(kernel)
+        table = forward.gatherTable()
         super.init(name: name, kind: "transposed conv", input: input, output: output, activation: activation,
                    inputCount: inShape.reduce(1, *), outputCount: outShape.reduce(1, *), groupWidth: filters)
     }

@@ -150,7 +150,7 @@ final class TemporalConvStep: Step {
         if case .relu(let cap) = activation {
             // Clamp (and quantize, with a fused delta layer) eight lanes at a time, as the linear steps do.
             let low = Float8(repeating: 0), high = Float8(repeating: cap)
-            try withFusedStep { q in
+            withFusedStep { q in
                 var j = 0
                 while j + 8 <= outputCount {
                     var v = load8(acc + j)
@@ -169,7 +169,7 @@ final class TemporalConvStep: Step {
             }
         } else {
             try activation.applyAll(acc, acc, count: outputCount)
-            try withFusedStep { q in
+            withFusedStep { q in
                 for j in 0..<outputCount { y.set(j, q.map { quantize(acc[j], $0[j]) } ?? acc[j]) }
             }
         }
@@ -180,8 +180,8 @@ final class TemporalConvStep: Step {
         if dense { y.all = true }
     }
 
-    private func withFusedStep(_ body: (UnsafePointer<Float>?) throws -> Void) rethrows {
-        if let fusedStep { try fusedStep.withUnsafeBufferPointer { try body($0.baseAddress!) } } else { try body(nil) }
+    private func withFusedStep(_ body: (UnsafePointer<Float>?) -> Void) {
+        if let fusedStep { fusedStep.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
     }
 }
 
