@@ -37,6 +37,8 @@ final class TemporalConvStep: Step {
     /// The 2-D convolution of each temporal tap (no bias; its input and output slots unused).
     let taps: [ConvStep]
     let bias: [Float]
+    /// The bias widened to double, as the sum of the taps starts from it.
+    let wideBias: [Double]
     private(set) var activation: Pointwise
     /// The step of every output element of a delta layer fused into this step, else nil.
     private(set) var fusedStep: [Float]?
@@ -56,6 +58,7 @@ final class TemporalConvStep: Step {
                      strides: strides, dilation: dilation, padding: padding)
         }
         self.bias = bias
+        wideBias = bias.map { Double($0) }
         self.activation = activation
         padBefore = padding == .same ? (kt - 1) / 2 : 0
         clipIn = clipLength
@@ -93,12 +96,17 @@ final class TemporalConvStep: Step {
         let delayed: [Slot]
         let taps: [LinearState]
         let sum: FloatBuffer
+        /// Output positions already recomputed in this frame.
+        let marks: Marks
+        /// The taps summed for the previous output frame.
+        var lastValid: [Int] = []
         var received = 0
 
         init(_ step: TemporalConvStep) {
             delayed = step.taps.map { _ in Slot(step.taps[0].inputCount) }
             taps = step.taps.map { $0.makeState() as! LinearState }
             sum = FloatBuffer(step.outputCount)
+            marks = Marks(step.outputCount / step.bias.count)
         }
     }
 
@@ -112,16 +120,18 @@ final class TemporalConvStep: Step {
         s.delayed[0].take(x)
         let frame = s.received
         s.received += 1
+        var anyDense = dense
         for (tau, tap) in taps.enumerated() {
             let xd = s.delayed[kt - 1 - tau], ts = s.taps[tau]
             ctx.deltaMACs += xd.all ? tap.denseMACs : Int(Double(xd.changed.count) * tap.macsPerInputElement)
+            ts.touched.count = 0
             if dense || xd.all || Double(xd.changed.count) > ctx.denseCutoff * Double(xd.count) {
                 try tap.computeDense(xd.value.p, into: ts.accumulator.p)
                 for i in 0..<outputCount { ts.wide[i] = Double(ts.accumulator.p[i]) }
                 ctx.macs += tap.denseMACs
+                anyDense = true
             } else if xd.changed.count > 0 {
                 ts.marks.clear()
-                ts.touched.count = 0
                 ctx.macs += tap.scatter(xd, state: ts)
             }
         }
@@ -136,41 +146,28 @@ final class TemporalConvStep: Step {
             guard i >= kt - 1 else { y.fresh = false; return }
             t = i - (kt - 1)
         }
-        let valid = (0..<kt).filter { tau in (0..<clipIn).contains(t + tau - padBefore) }.map { s.taps[$0].wide }
-        let acc = s.sum.p
-        let c = bias.count
-        for base in stride(from: 0, to: outputCount, by: c) {
-            for k in 0..<c {
-                var a = Double(bias[k])
-                for w in valid { a += w[base + k] }
-                acc[base + k] = Float(a)
-            }
-        }
+        let valid = (0..<kt).filter { tau in (0..<clipIn).contains(t + tau - padBefore) }
+        let whole = anyDense || valid != s.lastValid
+        s.lastValid = valid
         y.beginSparse()
-        if case .relu(let cap) = activation {
-            // Clamp (and quantize, with a fused delta layer) eight lanes at a time, as the linear steps do.
-            let low = Float8(repeating: 0), high = Float8(repeating: cap)
-            withFusedStep { q in
-                var j = 0
-                while j + 8 <= outputCount {
-                    var v = load8(acc + j)
-                    v = v.replacing(with: low, where: v .<= low)
-                    v = v.replacing(with: high, where: high .< v)
-                    if let q { v = quantize(v, load8(q + j)) }
-                    y.set8(j, v)
-                    j += 8
+        let c = bias.count, sums = valid.map { s.taps[$0].wide }
+        try wideBias.withUnsafeBufferPointer { b in
+            try withFusedStep { q in
+                let out = Output(bias: b.baseAddress!, taps: sums, sum: s.sum.p, step: q, y: y)
+                if whole {
+                    // A dense tap, or taps joining or leaving the sum at a clip boundary: every position.
+                    for base in stride(from: 0, to: outputCount, by: c) { try emit(base, out) }
+                    return
                 }
-                while j < outputCount {
-                    var v = Swift.min(Swift.max(acc[j], 0), cap)
-                    if let q { v = quantize(v, q[j]) }
-                    y.set(j, v)
-                    j += 1
+                // Only the positions a summed tap touched can change.
+                s.marks.clear()
+                for tau in valid {
+                    let ts = s.taps[tau]
+                    for k in 0..<ts.touched.count {
+                        let p = Int(ts.touched.p[k])
+                        if s.marks.mark(p) { try emit(p * c, out) }
+                    }
                 }
-            }
-        } else {
-            try activation.applyAll(acc, acc, count: outputCount)
-            withFusedStep { q in
-                for j in 0..<outputCount { y.set(j, q.map { quantize(acc[j], $0[j]) } ?? acc[j]) }
             }
         }
         if fusedStep != nil {
@@ -180,8 +177,61 @@ final class TemporalConvStep: Step {
         if dense { y.all = true }
     }
 
-    private func withFusedStep(_ body: (UnsafePointer<Float>?) -> Void) {
-        if let fusedStep { fusedStep.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
+    /// What ``emit(_:_:)`` reads and writes in one frame.
+    private struct Output {
+        let bias: UnsafePointer<Double>
+        /// The accumulators of the taps in the sum.
+        let taps: [UnsafeMutablePointer<Double>]
+        let sum: UnsafeMutablePointer<Float>
+        /// The fused delta layer's steps, if any.
+        let step: UnsafePointer<Float>?
+        let y: Slot
+    }
+
+    /// Sets the channels of the output position at `base` to the bias plus
+    /// the summed taps, rectified (and quantized, with a fused delta layer), recording what changes.
+    @inline(__always) private func emit(_ base: Int, _ o: Output) throws {
+        let c = bias.count, acc = o.sum + base, end = base + c
+        var k = 0
+        while k + 4 <= c {
+            var a = load4(o.bias + k)
+            for w in o.taps { a += load4(w + base + k) }
+            UnsafeMutableRawPointer(acc + k).storeBytes(of: SIMD4<Float>(a), as: SIMD4<Float>.self)
+            k += 4
+        }
+        while k < c {
+            var a = o.bias[k]
+            for w in o.taps { a += w[base + k] }
+            acc[k] = Float(a)
+            k += 1
+        }
+        let y = o.y, sum = o.sum
+        guard case .relu(let cap) = activation else {
+            try activation.applyAll(acc, acc, count: c)
+            for j in base..<end { y.set(j, o.step.map { quantize(sum[j], $0[j]) } ?? sum[j]) }
+            return
+        }
+        // Clamp (and quantize) eight lanes at a time, as the linear steps do.
+        let low = Float8(repeating: 0), high = Float8(repeating: cap)
+        var j = base
+        while j + 8 <= end {
+            var v = load8(sum + j)
+            v = v.replacing(with: low, where: v .<= low)
+            v = v.replacing(with: high, where: high .< v)
+            if let q = o.step { v = quantize(v, load8(q + j)) }
+            y.set8(j, v)
+            j += 8
+        }
+        while j < end {
+            var v = Swift.min(Swift.max(sum[j], 0), cap)
+            if let q = o.step { v = quantize(v, q[j]) }
+            y.set(j, v)
+            j += 1
+        }
+    }
+
+    private func withFusedStep(_ body: (UnsafePointer<Float>?) throws -> Void) rethrows {
+        if let fusedStep { try fusedStep.withUnsafeBufferPointer { try body($0.baseAddress!) } } else { try body(nil) }
     }
 }
 
