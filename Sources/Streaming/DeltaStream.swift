@@ -37,6 +37,10 @@ public struct StreamStatistics: Sendable, Equatable {
 /// let stream = plan.makeStream()
 /// let logits = try stream.process([frame])[0]   // [1, classes]
 /// stream.reset()                                 // a new video
+///
+/// // A clip model: its outputs come once per clip, `plan.latency` frames late.
+/// for frame in video { if let y = try clipStream.push([frame]) { print(y[0]) } }
+/// let last = try clipStream.finish()             // the clips still in flight
 /// ```
 public final class DeltaStream {
     public let plan: StreamingPlan

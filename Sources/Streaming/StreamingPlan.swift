@@ -35,7 +35,9 @@ public struct PlanStep: Sendable, Equatable {
 /// The plan is derived from the model's execution order (one step per node,
 /// a batch normalization folded into the linear layer before it, shape-only
 /// and inference-identity layers as aliases). It holds the weights and is
-/// shared: each ``DeltaStream`` made from it keeps its own state.
+/// shared: each ``DeltaStream`` made from it keeps its own state. A clip
+/// model (an explicit time axis) streams too: ``clipLength`` and ``latency``
+/// say how its frames become clips and when each clip's output comes.
 ///
 /// ```swift
 /// let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: 64))
@@ -56,7 +58,7 @@ public final class StreamingPlan: @unchecked Sendable {
     /// with `clip_length` null), else nil: the stream then cuts its frames
     /// into clips as the clip forward sees them.
     public let clipLength: Int?
-    /// Frames the outputs lag behind the input: a temporal convolution's
+    /// Input frames the outputs lag behind the input: a temporal convolution's
     /// output frame waits for the frames its kernel reads after it.
     public let latency: Int
 
@@ -83,8 +85,9 @@ public final class StreamingPlan: @unchecked Sendable {
         self.clipLength = clipLength
         var sizes: [Int] = []
         var fromInput: [Bool] = []
-        /// Per slot: a frame of a clip model's time axis, the frames it lags the input, and its clip length.
-        var timed: [Bool] = [], lags: [Int] = [], clips: [Int] = []
+        /// Per slot: a frame of a clip model's time axis, the input frames it lags the input, its clip
+        /// length, and the input frames per frame (after pooling over time).
+        var timed: [Bool] = [], lags: [Int] = [], clips: [Int] = [], rates: [Int] = []
         var steps: [Step] = []
         var shapeOf: [Int: [Int]] = [:]
 
@@ -95,8 +98,9 @@ public final class StreamingPlan: @unchecked Sendable {
             }
             return dims.map { $0! }
         }
-        func newSlot(_ shape: [Int], dense: Bool, timed isTimed: Bool = false, lag: Int = 0, clip: Int = 0) -> Int {
+        func newSlot(_ shape: [Int], dense: Bool, timed isTimed: Bool = false, lag: Int = 0, clip: Int = 0, rate: Int = 1) -> Int {
             sizes.append(shape.reduce(1, *))
+            rates.append(rate)
             fromInput.append(dense)
             timed.append(isTimed)
             lags.append(lag)
@@ -137,7 +141,7 @@ public final class StreamingPlan: @unchecked Sendable {
                 guard args.allSatisfy({ timed[$0] }) else {
                     throw StreamingError.unsupported(layer: node.layer.name, "joins frames of a clip with per-clip values")
                 }
-                guard Set(args.map { lags[$0] }).count == 1, Set(args.map { clips[$0] }).count == 1 else {
+                guard Set(args.map { lags[$0] }).count == 1, Set(args.map { clips[$0] }).count == 1, Set(args.map { rates[$0] }).count == 1 else {
                     throw StreamingError.unsupported(layer: node.layer.name, "joins branches at different delays over time "
                                                      + "(after different temporal convolutions)")
                 }
@@ -164,21 +168,24 @@ public final class StreamingPlan: @unchecked Sendable {
                 throw StreamingError.unsupported(layer: layer.name, "has an explicit time axis (clip_length null); "
                                                  + "streaming handles frames-as-batch models only")
             }
-            let lag = args.map { lags[$0] }.max() ?? 0, clip = args.map { clips[$0] }.max() ?? 0
-            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation), timed: outTimed, lag: lag, clip: clip)
+            let lag = args.map { lags[$0] }.max() ?? 0, clip = args.map { clips[$0] }.max() ?? 0, rate = args.map { rates[$0] }.max() ?? 1
+            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation), timed: outTimed, lag: lag, clip: clip, rate: rate)
             let folded = foldedInto[ObjectIdentifier(node)]
             let made: [Step]
             if overTime, !(node.layer is TimeDistributed), let step = try makeTemporalStep(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
                                                           folded: folded?.bn, clipLength: clip) {
                 made = [step]
                 if let c = step as? TemporalConvStep {
-                    lags[out] = lag + c.lag
+                    lags[out] = lag + c.lag * rate
                     clips[out] = c.clipOut
+                } else if let p = step as? TemporalPoolStep {
+                    clips[out] = p.clipOut
+                    rates[out] = rate * p.window
                 }
             } else {
                 made = try makeSteps(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
                                      layerRank: layerRank(node), folded: folded?.bn) {
-                    newSlot($0, dense: dense, timed: outTimed, lag: lag, clip: clip)
+                    newSlot($0, dense: dense, timed: outTimed, lag: lag, clip: clip, rate: rate)
                 }
                 // A layer call sees one frame; only a TimeDistributed layer is known to work frame by frame.
                 if overTime, !(node.layer is TimeDistributed), made.contains(where: { $0 is LayerStep }) {
@@ -460,10 +467,15 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
         return TemporalConvStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
                                 inShape: inShapes[0], outShape: outShape, strides: Array(c.strides.dropFirst()),
                                 dilation: Array(c.dilationRate.dropFirst()), padding: c.padding, clipLength: clipLength)
+    case let p as BasePooling where (p is MaxPooling3D || p is AveragePooling3D) && p.poolSize[0] > 1:
+        guard p.strides[0] == p.poolSize[0], p.padding == .valid || clipLength % p.poolSize[0] == 0, p.poolSize[0] <= clipLength else {
+            throw StreamingError.unsupported(layer: layer.name, "pools over time with overlapping or padded windows (pool size "
+                                             + "\(p.poolSize[0]), stride \(p.strides[0]), \(clipLength) frames per clip)")
+        }
+        return TemporalPoolStep(name: name, layer: p, input: args[0], output: output, frameShape: inShapes[0], clipLength: clipLength)
     case let p as BasePooling where p is MaxPooling3D || p is AveragePooling3D:
-        guard p.poolSize[0] == 1, p.strides[0] == 1 else {
-            throw StreamingError.unsupported(layer: layer.name, "pools over time (pool size \(p.poolSize[0]), stride \(p.strides[0])); "
-                                             + "the engine streams pooling over space only")
+        guard p.strides[0] == 1 else {
+            throw StreamingError.unsupported(layer: layer.name, "pools over time with stride \(p.strides[0]) and a window of one frame")
         }
         return PoolStep(name: name, isMax: p is MaxPooling3D, input: args[0], output: output, inShape: inShapes[0],
                         outShape: outShape, poolSize: Array(p.poolSize.dropFirst()), strides: Array(p.strides.dropFirst()),

@@ -325,3 +325,52 @@ final class ClipGatherStep: Step {
         y.all = true
     }
 }
+
+/// 3-D pooling whose window covers several frames without overlap (pool size
+/// equal to the stride over time, as C3D's `MaxPooling3D(2)`): gathers each
+/// window's frames and pools them with the layer when the last one is in,
+/// recording which outputs changed; one output frame per window.
+final class TemporalPoolStep: Step {
+    let layer: Layer
+    let frameShape: [Int]
+    /// Frames per window, and the clip lengths in and out.
+    let window: Int, clipIn: Int, clipOut: Int
+    let frameCount: Int
+
+    init(name: String, layer: BasePooling, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
+        self.layer = layer
+        self.frameShape = frameShape
+        window = layer.poolSize[0]
+        clipIn = clipLength
+        clipOut = clipLength / layer.poolSize[0]
+        frameCount = frameShape.reduce(1, *)
+        super.init(name: name, kind: "pooling over time", inputs: [input], output: output)
+    }
+
+    final class State {
+        var frames: [Float]
+        var received = 0
+        init(_ count: Int) { frames = [Float](repeating: 0, count: count) }
+    }
+
+    override func makeState() -> AnyObject? { State(frameCount * window) }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! State
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let i = s.received % clipIn
+        s.received += 1
+        // Frames past the last whole window of a clip (`valid` padding) are dropped.
+        guard i < clipOut * window else { y.fresh = false; return }
+        let n = frameCount, k = i % window
+        s.frames.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: k * n).update(from: x.value.p, count: n) }
+        guard k == window - 1 else { y.fresh = false; return }
+        let out = try layer([Tensor(shape: [1, window] + frameShape, scalars: s.frames)], training: false)[0]
+        guard out.count == y.count else {
+            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
+        }
+        y.beginSparse()
+        out.scalars.withUnsafeBufferPointer { v in for j in 0..<y.count { y.set(j, v[j]) } }
+        if dense { y.all = true }
+    }
+}

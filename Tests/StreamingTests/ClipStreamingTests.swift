@@ -107,7 +107,8 @@ final class ClipStreamingTests: XCTestCase {
 
     /// Layers that read the whole clip and keep no time axis run once per clip
     /// on the gathered frames: a TimeDistributed CNN with an LSTM and a GRU
-    /// head (one of them bidirectional), and a Conv3D stack with a Flatten + Dense head.
+    /// head (one of them bidirectional), and a C3D-style stack (pooling over
+    /// time in windows of 2 frames, max and average) with a Flatten + Dense head.
     func testRecurrentAndFlattenHeadsMatchClipForward() throws {
         RandomState.seed(23)
         let x = Input(shape: [6, 16, 16, 3])
@@ -120,20 +121,26 @@ final class ClipStreamingTests: XCTestCase {
         let rnn = try Model(inputs: [x], outputs: [try Dense(units: 3)(try Concatenate()([lstm, gru])[0])])
         try StreamingTests.randomize(rnn, seed: 3)
 
+        // C3D's shape: pooling over space, then over time and space in windows of 2 frames.
         RandomState.seed(24)
         let y = Input(shape: [6, 16, 16, 3])
         var c = try Rescaling(scale: 1.0 / 255)(y)
-        c = try Conv3D(filters: 6, kernelSize: [3], strides: [1, 2, 2], padding: "same", activation: "relu")(c)
-        c = try Conv3D(filters: 4, kernelSize: [3, 3, 3], strides: [1, 2, 2], padding: "valid", activation: "relu")(c)
+        c = try Conv3D(filters: 6, kernelSize: [3], padding: "same", activation: "relu")(c)
+        c = try MaxPooling3D(poolSize: [1, 2, 2])(c)
+        c = try Conv3D(filters: 6, kernelSize: [3], padding: "same", activation: "relu")(c)
+        c = try MaxPooling3D(poolSize: [2, 2, 2], name: "tpool")(c)
+        c = try Conv3D(filters: 4, kernelSize: [3, 3, 3], strides: [1, 2, 2], padding: "same", activation: "relu", name: "late")(c)
+        c = try AveragePooling3D(poolSize: [2, 1, 1], padding: "valid", name: "tavg")(c)
         let flat = try Model(inputs: [y], outputs: [try Dense(units: 3, activation: "softmax")(try Flatten(name: "flat")(c))])
         try StreamingTests.randomize(flat, seed: 4)
 
         let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 44)
-        for (model, gathered) in [(rnn, ["lstm", "bidirectional"]), (flat, ["flat"])] {
+        for (model, gathered) in [(rnn, ["lstm", "bidirectional"]), (flat, ["flat", "tpool", "tavg"])] {
             let delta = try StreamingTests.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: nil)
             let (stats, plan) = try checkClips(delta, frames: frames, time: 6)
             for name in gathered {
-                XCTAssertTrue(plan.steps.contains { $0.name.hasPrefix(name) && $0.kind.hasPrefix("clip layer call") }, plan.description)
+                XCTAssertTrue(plan.steps.contains { $0.name.hasPrefix(name) && ($0.kind.hasPrefix("clip layer call") || $0.kind == "pooling over time") },
+                              plan.description)
             }
             XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
         }
@@ -156,7 +163,7 @@ final class ClipStreamingTests: XCTestCase {
             let h = try DeltaActivation(thresholdInit: 0.1, clipLength: nil, name: "in_delta")(x)
             return try StreamingPlan(try Model(inputs: [x], outputs: [try build(h)]))
         }
-        XCTAssertThrowsError(try plan { try MaxPooling3D(poolSize: [2, 2, 2], name: "tpool")($0) }) { e in
+        XCTAssertThrowsError(try plan { try MaxPooling3D(poolSize: [3, 2, 2], strides: [2, 2, 2], name: "tpool")($0) }) { e in
             XCTAssertTrue("\(e)".contains("tpool") && "\(e)".contains("pools over time"), "\(e)")
         }
         XCTAssertThrowsError(try plan { try Conv3D(filters: 2, kernelSize: [3], strides: [2, 1, 1], name: "strided")($0) }) { e in
