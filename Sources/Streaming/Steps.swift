@@ -1029,10 +1029,15 @@ final class PoolStep: Step {
             y.all = true
             return
         }
+        y.beginSparse()
+        if x.changed.count * 8 > x.count {
+            // Many changes: every window, recording what changed, costs less than finding the windows they touch.
+            for o in 0..<(outputCount / channels) { poolRow(x.value.p, o, y, record: true) }
+            return
+        }
         // Every window that holds a changed input position, once, all its channels.
         let marks = (state as! MarkState).marks
         marks.clear()
-        y.beginSparse()
         let div = FastDivider(channels)
         var last = -1
         for k in 0..<x.changed.count {
