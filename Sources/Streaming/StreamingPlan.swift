@@ -85,9 +85,7 @@ public final class StreamingPlan: @unchecked Sendable {
         self.clipLength = clipLength
         var sizes: [Int] = []
         var fromInput: [Bool] = []
-        /// Per slot: a frame of a clip model's time axis, the input frames it lags the input, its clip
-        /// length, and the input frames per frame (after pooling over time).
-        var timed: [Bool] = [], lags: [Int] = [], clips: [Int] = [], rates: [Int] = []
+        var timing: [SlotTiming] = []
         var steps: [Step] = []
         var shapeOf: [Int: [Int]] = [:]
 
@@ -98,13 +96,10 @@ public final class StreamingPlan: @unchecked Sendable {
             }
             return dims.map { $0! }
         }
-        func newSlot(_ shape: [Int], dense: Bool, timed isTimed: Bool = false, lag: Int = 0, clip: Int = 0, rate: Int = 1) -> Int {
+        func newSlot(_ shape: [Int], dense: Bool, timing t: SlotTiming = SlotTiming()) -> Int {
             sizes.append(shape.reduce(1, *))
-            rates.append(rate)
             fromInput.append(dense)
-            timed.append(isTimed)
-            lags.append(lag)
-            clips.append(clip)
+            timing.append(t)
             shapeOf[sizes.count - 1] = shape
             return sizes.count - 1
         }
@@ -113,7 +108,7 @@ public final class StreamingPlan: @unchecked Sendable {
         for t in model.inputs {
             let s = try frameShape(t.shape, timed: clipLength != nil, t.layer.name)
             inShapes.append(s)
-            inputs.append(newSlot(s, dense: true, timed: clipLength != nil, clip: clipLength ?? 0))
+            inputs.append(newSlot(s, dense: true, timing: SlotTiming(overTime: clipLength != nil, clip: clipLength ?? 0)))
         }
         let readCounts = model.readCounts
         let outputIDs = Set(model.outputs.map { $0.id })
@@ -136,19 +131,15 @@ public final class StreamingPlan: @unchecked Sendable {
             guard node.outputIDs.count == 1 else {
                 throw StreamingError.unsupported(layer: node.layer.name, "has \(node.outputIDs.count) outputs; streaming needs one")
             }
-            let overTime = args.contains { timed[$0] }
-            if overTime {
-                guard args.allSatisfy({ timed[$0] }) else {
-                    throw StreamingError.unsupported(layer: node.layer.name, "joins frames of a clip with per-clip values")
-                }
-                guard Set(args.map { lags[$0] }).count == 1, Set(args.map { clips[$0] }).count == 1, Set(args.map { rates[$0] }).count == 1 else {
-                    throw StreamingError.unsupported(layer: node.layer.name, "joins branches at different delays over time "
-                                                     + "(after different temporal convolutions)")
-                }
+            let time = timing[args[0]], overTime = args.contains { timing[$0].overTime }
+            if overTime, args.contains(where: { timing[$0] != time }) {
+                throw StreamingError.unsupported(layer: node.layer.name, args.allSatisfy { timing[$0].overTime }
+                                                 ? "joins branches at different delays over time (after different temporal convolutions)"
+                                                 : "joins frames of a clip with per-clip values")
             }
             // A TimeDistributed layer runs its layer on each frame.
             let layer = overTime ? unwrapped(node.layer) : node.layer
-            let inShapes = try zip(node.inputs, args).map { try frameShape($0.shape, timed: timed[$1], layer.name) }
+            let inShapes = try zip(node.inputs, args).map { try frameShape($0.shape, timed: timing[$1].overTime, layer.name) }
             let perClip = overTime && !(node.layer is TimeDistributed) && readsWholeClip(layer)
             let outTimed = overTime && !perClip
             let outShape = try frameShape(node.outputShapes[0], timed: outTimed, layer.name)
@@ -156,10 +147,12 @@ public final class StreamingPlan: @unchecked Sendable {
             if overTime, !(node.layer is TimeDistributed), layer is Reshape {
                 throw StreamingError.unsupported(layer: layer.name, "reshapes across the time axis")
             }
+            var outTiming = time
+            outTiming.overTime = outTimed
             if perClip, !(layer is GlobalAveragePooling3D || layer is GlobalAveragePooling1D) {
-                let out = newSlot(outShape, dense: dense, lag: args.map { lags[$0] }.max() ?? 0)
+                let out = newSlot(outShape, dense: dense, timing: outTiming)
                 steps.append(ClipGatherStep(name: layer.name, layer: layer, input: args[0], output: out, frameShape: inShapes[0],
-                                            clipLength: clips[args[0]]))
+                                            clipLength: time.clip))
                 return [out]
             }
             // Inference identities and shape-only layers share their input's slot.
@@ -168,24 +161,23 @@ public final class StreamingPlan: @unchecked Sendable {
                 throw StreamingError.unsupported(layer: layer.name, "has an explicit time axis (clip_length null); "
                                                  + "streaming handles frames-as-batch models only")
             }
-            let lag = args.map { lags[$0] }.max() ?? 0, clip = args.map { clips[$0] }.max() ?? 0, rate = args.map { rates[$0] }.max() ?? 1
-            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation), timed: outTimed, lag: lag, clip: clip, rate: rate)
+            let out = newSlot(outShape, dense: dense && !(layer is DeltaActivation), timing: outTiming)
             let folded = foldedInto[ObjectIdentifier(node)]
             let made: [Step]
             if overTime, !(node.layer is TimeDistributed), let step = try makeTemporalStep(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
-                                                          folded: folded?.bn, clipLength: clip) {
+                                                          folded: folded?.bn, clipLength: time.clip) {
                 made = [step]
                 if let c = step as? TemporalConvStep {
-                    lags[out] = lag + c.lag * rate
-                    clips[out] = c.clipOut
+                    timing[out].lag += c.lag * time.rate
+                    timing[out].clip = c.clipOut
                 } else if let p = step as? TemporalPoolStep {
-                    clips[out] = p.clipOut
-                    rates[out] = rate * p.window
+                    timing[out].clip = p.clipOut
+                    timing[out].rate *= p.window
                 }
             } else {
                 made = try makeSteps(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
                                      layerRank: layerRank(node), folded: folded?.bn) {
-                    newSlot($0, dense: dense, timed: outTimed, lag: lag, clip: clip, rate: rate)
+                    newSlot($0, dense: dense, timing: outTiming)
                 }
                 // A layer call sees one frame; only a TimeDistributed layer is known to work frame by frame.
                 if overTime, !(node.layer is TimeDistributed), made.contains(where: { $0 is LayerStep }) {
@@ -200,7 +192,7 @@ public final class StreamingPlan: @unchecked Sendable {
             steps += made
             return [out]
         }
-        guard Set(outs.map { timed[$0] }).count <= 1, Set(outs.map { lags[$0] }).count <= 1 else {
+        guard Set(outs.map { timing[$0] }).count <= 1 else {
             throw StreamingError.unsupported(layer: model.name, "has outputs at different delays over time")
         }
         kernels = fuse(steps, outputs: outs)
@@ -209,8 +201,8 @@ public final class StreamingPlan: @unchecked Sendable {
         outputSlots = outs
         inputShapes = inShapes
         outputShapes = outs.map { shapeOf[$0]! }
-        latency = outs.map { lags[$0] }.max() ?? 0
-        outputsPerClip = outs.first.map { timed[$0] ? clips[$0] : 1 } ?? 1
+        latency = outs.map { timing[$0].lag }.max() ?? 0
+        outputsPerClip = outs.first.map { timing[$0].overTime ? timing[$0].clip : 1 } ?? 1
         self.steps = kernels.map { PlanStep(name: $0.name, kind: $0.kind, denseFallback: $0.denseFallback, denseMACs: $0.denseMACs,
                                         outputCount: sizes[$0.output]) }
         denseMACsPerFrame = kernels.reduce(0) { $0 + $1.denseMACs }
@@ -305,6 +297,17 @@ private func readsWholeClip(_ layer: Layer) -> Bool {
 private func isAlias(_ layer: Layer) -> Bool {
     layer is InputLayer || layer is Flatten || layer is Reshape || layer is BaseDropout || layer is GaussianNoise
         || layer is GaussianDropout || layer is ActivityRegularization
+}
+
+/// Where a slot sits on a clip model's time axis.
+private struct SlotTiming: Hashable {
+    /// A frame of the time axis (false: one value per frame of a per-frame model, or per clip).
+    var overTime = false
+    /// Input frames the slot's values lag the input.
+    var lag = 0
+    /// Frames per clip on the slot, and input frames per frame (after pooling over time).
+    var clip = 0
+    var rate = 1
 }
 
 /// The layer a `TimeDistributed` wrapper runs on each frame, or `layer`.

@@ -283,44 +283,66 @@ final class ClipAverageStep: Step {
     }
 }
 
-/// A layer that reads a whole clip and keeps no time axis (a recurrent layer
-/// returning its last output, `Flatten`, global max pooling): the step
-/// gathers the clip's frames and calls the layer once, densely, on
-/// `[1, time, ...]` when the clip's last frame is in.
-final class ClipGatherStep: Step {
+/// A step that gathers consecutive frames of its input and calls its layer
+/// on them as one `[1, frames, ...]` tensor.
+class FrameGatheringStep: Step {
     let layer: Layer
     let frameShape: [Int]
-    let clipLength: Int
     let frameCount: Int
+    /// Frames per layer call.
+    let span: Int
 
-    init(name: String, layer: Layer, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
+    init(name: String, kind: String, layer: Layer, input: Int, output: Int, frameShape: [Int], span: Int) {
         self.layer = layer
         self.frameShape = frameShape
-        self.clipLength = clipLength
+        self.span = span
         frameCount = frameShape.reduce(1, *)
-        super.init(name: name, kind: "clip layer call (\(type(of: layer).className))", inputs: [input], output: output)
+        super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
     final class State {
-        var clip: [Float]
-        var frames = 0
-        init(_ count: Int) { clip = [Float](repeating: 0, count: count) }
+        var frames: [Float]
+        /// Frames received since the reset.
+        var received = 0
+        init(_ count: Int) { frames = [Float](repeating: 0, count: count) }
     }
 
-    override func makeState() -> AnyObject? { State(frameCount * clipLength) }
+    override func makeState() -> AnyObject? { State(frameCount * span) }
+
+    /// Stores the input's frame at position `k` of the gathered frames.
+    func store(_ x: Slot, at k: Int, _ s: State) {
+        let n = frameCount
+        s.frames.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: k * n).update(from: x.value.p, count: n) }
+    }
+
+    /// The layer's output on the gathered frames, as many values as `y` holds.
+    func callLayer(_ s: State, _ y: Slot) throws -> Tensor {
+        let out = try layer([Tensor(shape: [1, span] + frameShape, scalars: s.frames)], training: false)[0]
+        guard out.count == y.count else {
+            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
+        }
+        return out
+    }
+}
+
+/// A layer that reads a whole clip and keeps no time axis (a recurrent layer
+/// returning its last output, `Flatten`, global max pooling): the step
+/// gathers the clip's frames and calls the layer once, densely, when the
+/// clip's last frame is in.
+final class ClipGatherStep: FrameGatheringStep {
+    init(name: String, layer: Layer, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
+        super.init(name: name, kind: "clip layer call (\(type(of: layer).className))", layer: layer, input: input, output: output,
+                   frameShape: frameShape, span: clipLength)
+    }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! State
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
-        let n = frameCount, at = s.frames * n
-        s.clip.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: at).update(from: x.value.p, count: n) }
-        s.frames += 1
-        guard s.frames == clipLength else { y.fresh = false; return }
-        s.frames = 0
-        let out = try layer([Tensor(shape: [1, clipLength] + frameShape, scalars: s.clip)], training: false)[0]
-        guard out.count == y.count else {
-            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
-        }
+        let k = s.received % span
+        s.received += 1
+        store(x, at: k, s)
+        guard k == span - 1 else { y.fresh = false; return }
+        let out = try callLayer(s, y)
         out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: y.count) }
         y.all = true
     }
@@ -330,30 +352,19 @@ final class ClipGatherStep: Step {
 /// equal to the stride over time, as C3D's `MaxPooling3D(2)`): gathers each
 /// window's frames and pools them with the layer when the last one is in,
 /// recording which outputs changed; one output frame per window.
-final class TemporalPoolStep: Step {
-    let layer: Layer
-    let frameShape: [Int]
-    /// Frames per window, and the clip lengths in and out.
-    let window: Int, clipIn: Int, clipOut: Int
-    let frameCount: Int
+final class TemporalPoolStep: FrameGatheringStep {
+    /// The clip lengths in and out.
+    let clipIn: Int, clipOut: Int
 
     init(name: String, layer: BasePooling, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
-        self.layer = layer
-        self.frameShape = frameShape
-        window = layer.poolSize[0]
         clipIn = clipLength
         clipOut = clipLength / layer.poolSize[0]
-        frameCount = frameShape.reduce(1, *)
-        super.init(name: name, kind: "pooling over time", inputs: [input], output: output)
+        super.init(name: name, kind: "pooling over time", layer: layer, input: input, output: output, frameShape: frameShape,
+                   span: layer.poolSize[0])
     }
 
-    final class State {
-        var frames: [Float]
-        var received = 0
-        init(_ count: Int) { frames = [Float](repeating: 0, count: count) }
-    }
-
-    override func makeState() -> AnyObject? { State(frameCount * window) }
+    /// Frames per window.
+    var window: Int { span }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! State
@@ -361,14 +372,10 @@ final class TemporalPoolStep: Step {
         let i = s.received % clipIn
         s.received += 1
         // Frames past the last whole window of a clip (`valid` padding) are dropped.
-        guard i < clipOut * window else { y.fresh = false; return }
-        let n = frameCount, k = i % window
-        s.frames.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: k * n).update(from: x.value.p, count: n) }
-        guard k == window - 1 else { y.fresh = false; return }
-        let out = try layer([Tensor(shape: [1, window] + frameShape, scalars: s.frames)], training: false)[0]
-        guard out.count == y.count else {
-            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
-        }
+        guard i < clipOut * span else { y.fresh = false; return }
+        store(x, at: i % span, s)
+        guard i % span == span - 1 else { y.fresh = false; return }
+        let out = try callLayer(s, y)
         y.beginSparse()
         out.scalars.withUnsafeBufferPointer { v in for j in 0..<y.count { y.set(j, v[j]) } }
         if dense { y.all = true }

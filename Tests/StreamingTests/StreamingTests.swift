@@ -151,6 +151,15 @@ final class StreamingTests: XCTestCase {
         return s.statistics
     }
 
+    /// ``checkExact(_:frames:options:file:line:)`` at the default dense cutoff and with none
+    /// (every later frame through the scatter kernels), each doing fewer MACs than dense.
+    func checkSparseAndExact(_ model: Model, frames: Tensor, file: StaticString = #filePath, line: UInt = #line) throws {
+        for cutoff in [0.5, 2] {
+            let stats = try checkExact(model, frames: frames, options: StreamingOptions(denseCutoff: cutoff), file: file, line: line)
+            XCTAssertLessThan(stats.macs, stats.denseMACs, file: file, line: line)
+        }
+    }
+
     // MARK: Tests
 
     func testResNetStyleMatchesClipForwardOnSyntheticFrames() throws {
@@ -187,11 +196,7 @@ final class StreamingTests: XCTestCase {
         let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
         try Self.randomize(model, seed: 8)
         let delta = try Self.withDeltas(model, threshold: 0.02, inputStep: 2, clipLength: 8)
-        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 5)
-        for cutoff in [0.5, 2] {
-            let stats = try checkExact(delta, frames: frames, options: StreamingOptions(denseCutoff: cutoff))
-            XCTAssertLessThan(stats.macs, stats.denseMACs)
-        }
+        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 5))
         let steps = try StreamingPlan(delta).steps
         XCTAssertTrue(steps.contains { $0.name == "sep/depthwise" && $0.kind == "depthwise conv" })
         XCTAssertTrue(steps.contains { $0.name.hasPrefix("sep+sep_bn") && $0.kind.hasPrefix("conv") }, "\(steps.map(\.name))")
@@ -218,11 +223,7 @@ final class StreamingTests: XCTestCase {
         let model = try Model(inputs: [x], outputs: [try Dense(units: 3, activation: "softmax")(h)])
         try Self.randomize(model, seed: 9)
         let delta = try Self.withDeltas(model, threshold: 0.02, inputStep: 2, clipLength: 8)
-        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 6)
-        for cutoff in [0.5, 2] {
-            let stats = try checkExact(delta, frames: frames, options: StreamingOptions(denseCutoff: cutoff))
-            XCTAssertLessThan(stats.macs, stats.denseMACs)
-        }
+        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 6))
         let plan = try StreamingPlan(delta)
         for name in ["up1", "up2", "up3", "up4"] {
             XCTAssertTrue(plan.steps.contains { $0.name.hasPrefix(name) && $0.kind.hasPrefix("transposed conv") }, plan.description)
