@@ -483,6 +483,13 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
         return PoolStep(name: name, isMax: p is MaxPooling3D, input: args[0], output: output, inShape: inShapes[0],
                         outShape: outShape, poolSize: Array(p.poolSize.dropFirst()), strides: Array(p.strides.dropFirst()),
                         padding: p.padding)
+    case let r as RNN where r.returnSequences:
+        guard !r.goBackwards, !r.timeMajor else {
+            throw StreamingError.unsupported(layer: layer.name, "returns a sequence it reads backwards in time (go_backwards) "
+                                             + "or time-major; the engine steps recurrent layers forwards, frame by frame")
+        }
+        return try RecurrentSequenceStep(name: name, layer: r, input: args[0], output: output, frameShape: inShapes[0],
+                                         clipLength: clipLength)
     case is GlobalAveragePooling3D, is GlobalAveragePooling1D:
         let c = inShapes[0].last!
         return ClipAverageStep(name: name, input: args[0], output: output, channels: c,

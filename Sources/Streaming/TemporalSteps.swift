@@ -36,9 +36,8 @@ extension Slot {
 final class TemporalConvStep: Step {
     /// The 2-D convolution of each temporal tap (no bias; its input and output slots unused).
     let taps: [ConvStep]
-    let bias: [Float]
-    /// The bias widened to double, as the sum of the taps starts from it.
-    let wideBias: [Double]
+    /// The bias, widened to double: the sum of the taps starts from it.
+    let bias: [Double]
     private(set) var activation: Pointwise
     /// The step of every output element of a delta layer fused into this step, else nil.
     private(set) var fusedStep: [Float]?
@@ -57,8 +56,7 @@ final class TemporalConvStep: Step {
                      bias: [Float](repeating: 0, count: outShape.last!), inShape: inShape, outShape: outShape,
                      strides: strides, dilation: dilation, padding: padding)
         }
-        self.bias = bias
-        wideBias = bias.map { Double($0) }
+        self.bias = bias.map { Double($0) }
         self.activation = activation
         padBefore = padding == .same ? (kt - 1) / 2 : 0
         clipIn = clipLength
@@ -151,7 +149,7 @@ final class TemporalConvStep: Step {
         s.lastValid = valid
         y.beginSparse()
         let c = bias.count, sums = valid.map { s.taps[$0].wide }
-        try wideBias.withUnsafeBufferPointer { b in
+        try bias.withUnsafeBufferPointer { b in
             try withFusedStep { q in
                 let out = Output(bias: b.baseAddress!, taps: sums, sum: s.sum.p, step: q, y: y)
                 if whole {
@@ -376,6 +374,57 @@ final class TemporalPoolStep: FrameGatheringStep {
         store(x, at: i % span, s)
         guard i % span == span - 1 else { y.fresh = false; return }
         let out = try callLayer(s, y)
+        y.beginSparse()
+        out.scalars.withUnsafeBufferPointer { v in for j in 0..<y.count { y.set(j, v[j]) } }
+        if dense { y.all = true }
+    }
+}
+
+/// A recurrent layer that returns its whole sequence (`return_sequences`,
+/// forward in time): one dense step of its cell per frame, its state carried
+/// from frame to frame and reset at each clip's first frame, recording which
+/// outputs changed.
+final class RecurrentSequenceStep: Step {
+    let cell: RecurrentCell
+    let frameShape: [Int]
+    let clipLength: Int
+    /// The weights a step reads (the joint input and recurrent transform's, when the cell has one).
+    let weights: [Tensor]
+    let joint: Bool
+    let stateShapes: [[Int]]
+
+    init(name: String, layer: RNN, input: Int, output: Int, frameShape: [Int], clipLength: Int) throws {
+        cell = layer.cell
+        self.frameShape = frameShape
+        self.clipLength = clipLength
+        let jointWeights = try layer.cell.jointStepWeights()
+        joint = jointWeights != nil
+        weights = try jointWeights ?? layer.cell.recurrentWeights()
+        stateShapes = try layer.cell.stateShapes(stepInputShape: frameShape.map { $0 }).map { $0.map { $0 ?? 1 } }
+        super.init(name: name, kind: "recurrent step", inputs: [input], output: output)
+    }
+
+    final class State {
+        var states: [Tensor] = []
+        var received = 0
+    }
+
+    override func makeState() -> AnyObject? { State() }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let s = state as! State
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        if s.received % clipLength == 0 { s.states = stateShapes.map { Tensor.zeros([1] + $0) } }
+        s.received += 1
+        let frame = Tensor(shape: [1, 1] + frameShape, scalars: x.value.array)   // [time 1, batch 1, step...]
+        let (out, next) = joint
+            ? try cell.jointStep(sequence: frame, at: 0, states: s.states, weights: weights)
+            : try cell.step(sequence: try cell.projectInputs(try frame.reshaped(to: [1] + frameShape)).expandingDims(at: 0),
+                            at: 0, states: s.states, weights: weights)
+        s.states = next
+        guard out.count == y.count else {
+            throw StreamingError.unsupported(layer: name, "returned \(out.count) values for an output of \(y.count)")
+        }
         y.beginSparse()
         out.scalars.withUnsafeBufferPointer { v in for j in 0..<y.count { y.set(j, v[j]) } }
         if dense { y.all = true }

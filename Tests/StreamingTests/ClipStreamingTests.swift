@@ -146,6 +146,46 @@ final class ClipStreamingTests: XCTestCase {
         }
     }
 
+    /// Recurrent layers that return their sequence step once per frame, their
+    /// state reset at each clip: a ConvLSTM2D (its joint input and recurrent
+    /// convolution) before a ConvLSTM2D returning its last output, and an LSTM
+    /// and a GRU whose per-frame outputs reach a TimeDistributed head.
+    func testRecurrentSequencesStepFrameByFrame() throws {
+        RandomState.seed(25)
+        let x = Input(shape: [6, 16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", returnSequences: true, name: "seq")(h)
+        h = try BatchNormalization()(h)
+        h = try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", name: "last")(h)
+        h = try GlobalAveragePooling2D()(h)
+        let conv = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try StreamingTests.randomize(conv, seed: 5)
+
+        RandomState.seed(26)
+        let y = Input(shape: [6, 16, 16, 3])
+        var f = try Rescaling(scale: 1.0 / 255)(y)
+        f = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], strides: [4], padding: "same", activation: "relu"))(f)
+        f = try TimeDistributed(try Flatten())(f)
+        f = try LSTM(units: 8, returnSequences: true, name: "lstm_seq")(f)
+        f = try GRU(units: 6, returnSequences: true, name: "gru_seq")(f)
+        let perFrame = try Model(inputs: [y], outputs: [try TimeDistributed(try Dense(units: 2))(f)])
+        try StreamingTests.randomize(perFrame, seed: 6)
+
+        let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 45)
+        let delta = try StreamingTests.withDeltas(conv, threshold: 0.05, inputStep: 4, clipLength: nil)
+        let (_, plan) = try checkClips(delta, frames: frames, time: 6)
+        XCTAssertTrue(plan.steps.contains { $0.name == "seq" && $0.kind == "recurrent step" }, plan.description)
+
+        // Per-frame outputs: every frame of every clip, as the clip forward's [clips, time, 2].
+        let deltaPerFrame = try StreamingTests.withDeltas(perFrame, threshold: 0.05, inputStep: 4, clipLength: nil)
+        let reference = try deltaPerFrame.predictOnBatch([Self.clips(frames, time: 6)])[0]
+        let streamPlan = try StreamingPlan(deltaPerFrame)
+        let outputs = try Self.stream(streamPlan.makeStream(), frames)
+        XCTAssertEqual(outputs.count, 18)
+        XCTAssertLessThanOrEqual(StreamingTests.deviation(outputs, try reference.reshaped(to: [18, 2])), 1e-4, streamPlan.description)
+        XCTAssertEqual(streamPlan.steps.filter { $0.kind == "recurrent step" }.count, 2, streamPlan.description)
+    }
+
     func testPartialLastClipGivesNoOutput() throws {
         let model = try StreamingTests.withDeltas(try Self.c3dStyle(), threshold: 0.05, inputStep: 4, clipLength: nil)
         let frames = try StreamingTests.syntheticFrames(count: 16, size: 16, seed: 43)
