@@ -220,16 +220,30 @@ class LinearStep: Step {
     /// touched output group once to `state.touched`; returns the MACs done.
     func scatter(_ x: Slot, state: LinearState) -> Int { 0 }
 
+    /// Brings `state.wide` up to date with `x`: densely (a key frame, an input
+    /// changed everywhere, or more changes than the cutoff), else by adding
+    /// `W·Δ` for the changes, listing the touched output groups in
+    /// `state.touched`. Returns whether it ran densely.
+    func accumulate(_ x: Slot, _ s: LinearState, _ ctx: FrameContext, dense: Bool) throws -> Bool {
+        ctx.deltaMACs += x.all ? denseMACs : Int(Double(x.changed.count) * macsPerInputElement)
+        s.touched.count = 0
+        let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
+        if dense || x.all || Double(x.changed.count) > cutoff * Double(x.count) {
+            try computeDense(x.value.p, into: s.accumulator.p)
+            for i in 0..<outputCount { s.wide[i] = Double(s.accumulator.p[i]) }
+            ctx.macs += denseMACs
+            return true
+        }
+        s.marks.clear()
+        ctx.macs += scatter(x, state: s)
+        return false
+    }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! LinearState
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let acc = s.accumulator.p
-        if !x.all { ctx.deltaMACs += Int(Double(x.changed.count) * macsPerInputElement) } else { ctx.deltaMACs += denseMACs }
-        let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
-        if dense || x.all || Double(x.changed.count) > cutoff * Double(x.count) {
-            try computeDense(x.value.p, into: acc)
-            for i in 0..<outputCount { s.wide[i] = Double(acc[i]) }
-            ctx.macs += denseMACs
+        if try accumulate(x, s, ctx, dense: dense) {
             if let clamp, fusedStep != nil {
                 // The fused delta layer emits what changed against its previous output.
                 y.beginSparse()
@@ -243,9 +257,6 @@ class LinearStep: Step {
             try applyGroupActivation(acc, y)
             return
         }
-        s.marks.clear()
-        s.touched.count = 0
-        ctx.macs += scatter(x, state: s)
         y.beginSparse()
         let w = groupWidth
         if let clamp {

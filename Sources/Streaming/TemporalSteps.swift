@@ -119,19 +119,8 @@ final class TemporalConvStep: Step {
         let frame = s.received
         s.received += 1
         var anyDense = dense
-        for (tau, tap) in taps.enumerated() {
-            let xd = s.delayed[kt - 1 - tau], ts = s.taps[tau]
-            ctx.deltaMACs += xd.all ? tap.denseMACs : Int(Double(xd.changed.count) * tap.macsPerInputElement)
-            ts.touched.count = 0
-            if dense || xd.all || Double(xd.changed.count) > ctx.denseCutoff * Double(xd.count) {
-                try tap.computeDense(xd.value.p, into: ts.accumulator.p)
-                for i in 0..<outputCount { ts.wide[i] = Double(ts.accumulator.p[i]) }
-                ctx.macs += tap.denseMACs
-                anyDense = true
-            } else if xd.changed.count > 0 {
-                ts.marks.clear()
-                ctx.macs += tap.scatter(xd, state: ts)
-            }
+        for (tau, tap) in taps.enumerated() where try tap.accumulate(s.delayed[kt - 1 - tau], s.taps[tau], ctx, dense: dense) {
+            anyDense = true
         }
         // The output frame whose last tap reads this input frame, if any.
         let t: Int

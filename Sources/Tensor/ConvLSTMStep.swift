@@ -16,9 +16,8 @@ extension Tensor {
     ///   composes the step from ops.
     public static func convLSTMStepInference(_ previous: Tensor, _ kernel: Tensor, projected: Tensor,
                                              carry: Tensor) -> (h: Tensor, c: Tensor)? {
-        guard let units = carry.shape.last, projected.shape == Array(carry.shape.dropLast()) + [4 * units] else { return nil }
-        guard previous.shape == carry.shape else { return nil }
-        return convLSTMStep(previous, kernel, residual: projected, offset: 0, carry: carry)
+        guard let sequence = try? projected.reshaped(to: [1] + projected.shape) else { return nil }
+        return convLSTMStepInference(previous, kernel, projectedSequence: sequence, timestep: 0, carry: carry)
     }
 
     /// ``convLSTMStepInference(_:_:projected:carry:)`` with the input transform
