@@ -1,4 +1,3 @@
-import Dispatch
 // N-D convolution (1-D, 2-D, 3-D; strides, dilation, groups, valid/same/causal
 // padding) as im2col + GEMM, with both gradients. Layouts are Keras's:
 // channels-last inputs and [spatial..., in_channels / groups, out_channels]
@@ -262,7 +261,7 @@ struct ConvolutionPlan {
         let size = groupWidth * cout, capacity = (chunks.map { $0.lines.count }.max() ?? 0) * rowFloats
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(0, workers - 1) * size)
         defer { partials.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        Parallelism.perform(iterations: workers) { w in
             let target = w == 0 ? dw : partials + (w - 1) * size
             let columns = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
             defer { columns.deallocate() }

@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 /// Row-major single-precision GEMM through OpenBLAS:
 /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
@@ -38,7 +37,7 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
     guard workers > 1 else { return call(0..<m, 0..<n) }
     // Block edges on multiples of 16 keep OpenBLAS's micro-kernels full.
     let block = (extent / workers + 15) / 16 * 16
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    Parallelism.perform(iterations: workers) { w in
         let part = Swift.min(extent, w * block)..<(w == workers - 1 ? extent : Swift.min(extent, (w + 1) * block))
         if part.isEmpty { return }
         if byRows { call(part, 0..<n) } else { call(0..<m, part) }
@@ -74,7 +73,7 @@ private func sgemv(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Fl
     let workers = parallel ? Swift.min(Parallelism.cores, outputs / 64, outputs * k / (1 << 16)) : 1
     guard workers > 1 else { return call(0..<outputs) }
     let block = (outputs / workers + 15) / 16 * 16
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    Parallelism.perform(iterations: workers) { w in
         let part = Swift.min(outputs, w * block)..<(w == workers - 1 ? outputs : Swift.min(outputs, (w + 1) * block))
         if !part.isEmpty { call(part) }
     }

@@ -14,7 +14,7 @@ public func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>)
         body(0..<count)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    Parallelism.perform(iterations: chunks) { c in
         let start = c * count / chunks, end = (c + 1) * count / chunks
         if start < end { body(start..<end) }
     }
@@ -24,6 +24,14 @@ public func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>)
 public enum Parallelism {
     /// Active processor count, read once.
     public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs `body(0)`, …, `body(iterations - 1)` on all cores and returns
+    /// when all have finished (`DispatchQueue.concurrentPerform` on the
+    /// kernels' own ``WorkerPool``).
+    @inline(__always)
+    public static func perform(iterations: Int, _ body: (Int) -> Void) {
+        WorkerPool.shared.perform(iterations: iterations, body)
+    }
 
     /// Runs `body` with OpenBLAS's own threading on `threads` cores, for a
     /// baseline of plain `cblas_sgemm` (the kernels run it single-threaded).

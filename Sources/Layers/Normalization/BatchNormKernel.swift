@@ -1,4 +1,3 @@
-import Dispatch
 import Tensor
 
 /// A tensor seen as `[outer, channels, inner]` around its channel axis.
@@ -24,7 +23,7 @@ struct ChannelView {
     /// Runs `body(rows)` over chunks of `0..<outer` on the cores.
     private func parallel(_ body: (Range<Int>) -> Void) {
         let parts = chunks()
-        DispatchQueue.concurrentPerform(iterations: parts.count) { body(parts[$0]) }
+        Parallelism.perform(iterations: parts.count) { body(parts[$0]) }
     }
 
     /// Per channel `c`, `Σ (a − aShift[c])` and, when `b` is given,
@@ -43,7 +42,7 @@ struct ChannelView {
                 totals.withUnsafeMutableBufferPointer { out in
                     let (xa, xb, sa, sb, totals) = (pa.baseAddress!, pb.baseAddress!, psa.baseAddress!, psb.baseAddress!,
                                                     out.baseAddress!)
-                    DispatchQueue.concurrentPerform(iterations: parts.count) { w in
+                    Parallelism.perform(iterations: parts.count) { w in
                         let total = totals + w * 2 * channels
                         let block = UnsafeMutablePointer<Float>.allocate(capacity: 2 * channels)
                         defer { block.deallocate() }
