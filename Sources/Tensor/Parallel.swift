@@ -1,5 +1,5 @@
 import CBLAS
-import Dispatch
+import Foundation
 
 /// Splits `0..<count` into contiguous chunks and runs them on all cores when
 /// the work is large enough to pay for the dispatch; inline otherwise.
@@ -42,5 +42,3 @@ public enum Parallelism {
         return try body()
     }
 }
-
-import Foundation

@@ -10,13 +10,16 @@ import Synchronization
 ///
 /// One caller at a time owns the pool; a call made while it is owned (from
 /// another thread, or nested inside a section) runs on libdispatch instead.
+/// `KERAS_DELTA_WORKER_POOL=0` in the environment sends every call there
+/// (for a machine whose cores are oversubscribed, or to compare).
 final class WorkerPool: @unchecked Sendable {
     // Sendable: the job's closure is published through `job` (release) and
     // read after a successful claim (acquire); it is never written while a
     // claim on it can succeed.
 
     /// The process's pool: one worker per core besides the caller's.
-    static let shared = WorkerPool(workers: Parallelism.cores - 1)
+    static let shared = WorkerPool(workers: ProcessInfo.processInfo.environment["KERAS_DELTA_WORKER_POOL"] == "0"
+                                   ? 0 : Parallelism.cores - 1)
 
     /// How long an idle worker keeps polling for the next section.
     static let spinNanoseconds: UInt64 = 200_000
