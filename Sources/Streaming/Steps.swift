@@ -351,8 +351,8 @@ class LinearStep: Step {
     }
 }
 
-/// `out[0..<n] += Σ_r deltas[r] · w[channels[r]·ldw ..< +n]`, blocked over `out` in registers
-/// (a multiply and an add per term, as a scalar loop does: no fused multiply-add). The float
+/// `out[0..<n] += Σ_r deltas[r] · w[channels[r]·ldw ..< +n]`, blocked over `out` in registers,
+/// one fused multiply-add per term (the vector and the scalar loops round alike). The float
 /// weights widen to double exactly; keeping them float halves the memory the scatter reads.
 @inline(__always) func addRows(_ out: UnsafeMutablePointer<Double>, _ n: Int, _ w: UnsafePointer<Float>, ldw: Int,
                                _ channels: UnsafePointer<Int32>, _ deltas: UnsafePointer<Double>, _ count: Int) {
@@ -362,23 +362,23 @@ class LinearStep: Step {
         for r in 0..<count {
             let d = Double4(repeating: deltas[r])
             let row = w + Int(channels[r]) * ldw + j
-            a0 += d * widen4(row)
-            a1 += d * widen4(row + 4)
-            a2 += d * widen4(row + 8)
-            a3 += d * widen4(row + 12)
+            a0 = a0.addingProduct(d, widen4(row))
+            a1 = a1.addingProduct(d, widen4(row + 4))
+            a2 = a2.addingProduct(d, widen4(row + 8))
+            a3 = a3.addingProduct(d, widen4(row + 12))
         }
         store4(a0, out + j); store4(a1, out + j + 4); store4(a2, out + j + 8); store4(a3, out + j + 12)
         j += 16
     }
     while j + 4 <= n {
         var a = load4(out + j)
-        for r in 0..<count { a += Double4(repeating: deltas[r]) * widen4(w + Int(channels[r]) * ldw + j) }
+        for r in 0..<count { a = a.addingProduct(Double4(repeating: deltas[r]), widen4(w + Int(channels[r]) * ldw + j)) }
         store4(a, out + j)
         j += 4
     }
     while j < n {
         var a = out[j]
-        for r in 0..<count { a += deltas[r] * Double(w[Int(channels[r]) * ldw + j]) }
+        for r in 0..<count { a.addProduct(deltas[r], Double(w[Int(channels[r]) * ldw + j])) }
         out[j] = a
         j += 1
     }
