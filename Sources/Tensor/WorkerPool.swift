@@ -8,8 +8,9 @@ import Synchronization
 /// the sections themselves, so these workers spin for a short while after
 /// each section, ready for the next, and only then sleep.
 ///
-/// One caller at a time owns the pool; a call made while it is owned (from
-/// another thread, or nested inside a section) runs on libdispatch instead.
+/// One caller at a time owns the pool. A section nested in one of its
+/// sections runs inline on its thread (the cores are busy already); a
+/// section that another thread starts meanwhile runs on libdispatch.
 /// `KERAS_DELTA_WORKER_POOL=0` in the environment sends every call there
 /// (for a machine whose cores are oversubscribed, or to compare).
 final class WorkerPool: @unchecked Sendable {
@@ -36,6 +37,10 @@ final class WorkerPool: @unchecked Sendable {
     /// The address of the current section's `Job`, on its caller's stack.
     private let body = Atomic<Int>(0)
     private let owned = Atomic<Bool>(false)
+    /// The owning thread (`pthread_self`), while the pool is owned.
+    private let owner = Atomic<UInt>(0)
+    /// Set (non-nil) on the pool's own threads.
+    private var workerKey = pthread_key_t()
     private let sleepers = Atomic<Int>(0)
     private let wake = NSCondition()
     private let workers: Int
@@ -44,6 +49,7 @@ final class WorkerPool: @unchecked Sendable {
 
     private init(workers: Int) {
         self.workers = workers
+        pthread_key_create(&workerKey, nil)
         for index in 0..<workers {
             let thread = Thread { [unowned self] in self.work() }
             thread.name = "keras-delta worker \(index + 1)"
@@ -60,8 +66,17 @@ final class WorkerPool: @unchecked Sendable {
         }
         guard workers > 0, iterations <= Self.maxIterations,
               owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+            if workers > 0, isInSection {
+                for i in 0..<iterations { body(i) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+            }
             return
+        }
+        owner.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+        defer {
+            owner.store(0, ordering: .relaxed)
+            owned.store(false, ordering: .releasing)
         }
         withoutActuallyEscaping(body) { body in
             var section = Job(body: body)
@@ -83,7 +98,12 @@ final class WorkerPool: @unchecked Sendable {
                 }
             }
         }
-        owned.store(false, ordering: .releasing)
+    }
+
+    /// Whether the calling thread is running an iteration of a section.
+    private var isInSection: Bool {
+        pthread_getspecific(workerKey) != nil
+            || owner.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self()))
     }
 
     /// Claims and runs iterations of section `generation` until none is left.
@@ -113,6 +133,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func work() {
+        pthread_setspecific(workerKey, UnsafeRawPointer(bitPattern: 1))
         var seen = 0
         while true {
             var word = job.load(ordering: .acquiring)
