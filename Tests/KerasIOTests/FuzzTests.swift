@@ -4,6 +4,7 @@ import HDF5
 import Tensor
 import Layers
 import KerasIO
+import Streaming
 
 /// Hostile files: real Keras files (the committed fixtures) mutated
 /// deterministically, thousands of cases in all. Every load must either
@@ -182,11 +183,32 @@ final class FuzzTests: XCTestCase {
             return
         }
         var tally = Tally()
+        var streamed = 0
         for c in cases {
-            expectLoadOrError(c.path, c.what, &tally) { _ = try KerasModelFile.load(c.path) }
+            expectLoadOrError(c.path, c.what, &tally) {
+                if streamIfDelta(try KerasModelFile.load(c.path).model) { streamed += 1 }
+            }
             try? FileManager.default.removeItem(atPath: c.path)
         }
         report(name, tally)
+        print("FuzzTests: \(name): \(streamed) loaded delta models streamed")
+    }
+
+    /// A loaded model with delta layers (the `delta` fixtures, edited) is
+    /// also compiled to a streaming plan and streams a clip's worth of
+    /// frames: any thrown error is fine there, a crash or a hang is not.
+    /// Returns whether a plan was made.
+    private func streamIfDelta(_ model: Model) -> Bool {
+        guard model.executionOrder.contains(where: { $0.layer is DeltaActivation }),
+              let plan = try? StreamingPlan(model),
+              (plan.inputShapes + plan.outputShapes).allSatisfy({ $0.reduce(1, *) <= 1 << 22 }) else { return false }
+        let stream = plan.makeStream()
+        let frames = plan.inputShapes.map { shape in
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float($0 % 7) / 7 })
+        }
+        for _ in 0..<(plan.clipLength ?? 2) + 1 { _ = try? stream.push(frames) }
+        _ = try? stream.finish()
+        return true
     }
 
     // MARK: Targeted hostile configs
