@@ -323,10 +323,9 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
                "teacher's KL weighing 0.8 (`--epochs 24 --cosine-decay --label-weight 0.2`), the clip model keeps its "
                "accuracy at a far lower density; the per-frame model gains less. Four seeds each (the seed table above), "
                "then the per-frame model at 48 to 192 epochs (its best accuracy there is "
-               f"{pct(max((r['accuracy'] for r in results['models']['frame']['runs'].get('long', [])), default=0))}, "
+               f"{pct(max((r['accuracy'] for r in runs.get('long', [])), default=0))}, "
                f"against {pct(fb['dense_accuracy'])} dense) and the clip model at 36 epochs and label-free:\n\n"
-               + table(results["models"]["frame"]["runs"]["long_seeds"] + results["models"]["frame"]["runs"].get("long", []),
-                       fb["dense_accuracy"]) + "\n\n"
+               + table(runs["long_seeds"] + runs.get("long", []), fb["dense_accuracy"]) + "\n\n"
                + table(clip["runs"]["long_seeds"] + clip["runs"]["long"], cb["dense_accuracy"]) + "\n")
     out.append("## The curve toward 7x (per-frame model, λ sweep)\n\n" + table(runs["curve"], fb["dense_accuracy"]) + "\n")
     out.append("![accuracy against density reduction](docs/reproduction/accuracy_vs_density.svg)\n")

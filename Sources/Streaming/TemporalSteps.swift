@@ -119,8 +119,8 @@ final class TemporalConvStep: Step {
         let frame = s.received
         s.received += 1
         var anyDense = dense
-        for (tau, tap) in taps.enumerated() where try tap.accumulate(s.delayed[kt - 1 - tau], s.taps[tau], ctx, dense: dense) {
-            anyDense = true
+        for (tau, tap) in taps.enumerated() {
+            if try tap.accumulate(s.delayed[kt - 1 - tau], s.taps[tau], ctx, dense: dense) { anyDense = true }
         }
         // The output frame whose last tap reads this input frame, if any.
         let t: Int

@@ -36,8 +36,7 @@ final class WorkerPool: @unchecked Sendable {
     private let unfinished = Atomic<Int>(0)
     /// The address of the current section's `Job`, on its caller's stack.
     private let body = Atomic<Int>(0)
-    private let owned = Atomic<Bool>(false)
-    /// The owning thread (`pthread_self`), while the pool is owned.
+    /// The owning thread (``currentThread``), 0 while the pool is free.
     private let owner = Atomic<UInt>(0)
     /// Set (non-nil) on the pool's own threads.
     private var workerKey = pthread_key_t()
@@ -64,20 +63,17 @@ final class WorkerPool: @unchecked Sendable {
             if iterations == 1 { body(0) }
             return
         }
+        let thread = Self.currentThread
         guard workers > 0, iterations <= Self.maxIterations,
-              owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            if workers > 0, isInSection {
+              owner.compareExchange(expected: 0, desired: thread, ordering: .acquiring).exchanged else {
+            if isInSection(thread) {
                 for i in 0..<iterations { body(i) }
             } else {
                 DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
             }
             return
         }
-        owner.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
-        defer {
-            owner.store(0, ordering: .relaxed)
-            owned.store(false, ordering: .releasing)
-        }
+        defer { owner.store(0, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
             var section = Job(body: body)
             withUnsafePointer(to: &section) { pointer in
@@ -100,10 +96,12 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Whether the calling thread is running an iteration of a section.
-    private var isInSection: Bool {
-        pthread_getspecific(workerKey) != nil
-            || owner.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    /// The calling thread's `pthread_self`, never 0.
+    private static var currentThread: UInt { UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    /// Whether `thread`, the caller, is running an iteration of a section.
+    private func isInSection(_ thread: UInt) -> Bool {
+        pthread_getspecific(workerKey) != nil || owner.load(ordering: .relaxed) == thread
     }
 
     /// Claims and runs iterations of section `generation` until none is left.
