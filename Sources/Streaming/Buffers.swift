@@ -24,12 +24,18 @@ final class IndexList {
 
     init(capacity: Int) {
         self.capacity = capacity
-        p = .allocate(capacity: Swift.max(capacity, 1))
+        // Eight spare slots: ``append(lanes:base:)`` stores eight indices at once.
+        p = .allocate(capacity: capacity + 8)
     }
 
     deinit { p.deallocate() }
 
     @inline(__always) func append(_ i: Int) { p[count] = Int32(truncatingIfNeeded: i); count += 1 }
+
+    func append(contentsOf other: IndexList) {
+        (p + count).update(from: other.p, count: other.count)
+        count += other.count
+    }
 }
 
 /// Marks that clear in O(1): an element is marked when its stamp equals the current one.
@@ -87,13 +93,13 @@ final class Slot {
     /// Starts a frame with no change recorded.
     @inline(__always) func beginSparse() { all = false; changed.count = 0 }
 
-    /// Sets element `i` to `v`, recording the change when it differs.
-    @inline(__always) func set(_ i: Int, _ v: Float) {
+    /// Sets element `i` to `v`, recording the change in `changes` (``changed`` by default) when it differs.
+    @inline(__always) func set(_ i: Int, _ v: Float, recordingIn changes: IndexList? = nil) {
         let old = value.p[i]
         if v != old {
             previous.p[i] = old
             value.p[i] = v
-            changed.append(i)
+            (changes ?? changed).append(i)
         }
     }
 }
@@ -146,25 +152,38 @@ struct FastDivider {
     }
 }
 
+
+/// For each 8-bit mask, the positions of its set bits in increasing order (then zeros).
+private let setBitPositions: UnsafeMutablePointer<Int32> = {
+    let table = UnsafeMutablePointer<Int32>.allocate(capacity: 256 * 8)
+    table.initialize(repeating: 0, count: 256 * 8)
+    for mask in 0..<256 {
+        var k = 0
+        for bit in 0..<8 where mask >> bit & 1 == 1 { table[mask * 8 + k] = Int32(bit); k += 1 }
+    }
+    return table
+}()
+
 extension IndexList {
-    /// Appends `base + k` for every set bit `k` of `bits`, in increasing order.
-    @inline(__always) func append(bits: UInt32, base: Int) {
-        var b = bits
-        while b != 0 {
-            append(base + b.trailingZeroBitCount)
-            b &= b - 1
-        }
+    /// Appends `base + k` for every set bit `k` of the 8-bit `bits`, in
+    /// increasing order, without a branch: eight indices are stored and the
+    /// count advances by the number of set bits.
+    @inline(__always) func append(lanes bits: UInt32, base: Int) {
+        let lanes = UnsafeRawPointer(setBitPositions + Int(bits) &* 8).loadUnaligned(as: SIMD8<Int32>.self)
+        UnsafeMutableRawPointer(p + count).storeBytes(of: lanes &+ SIMD8(repeating: Int32(truncatingIfNeeded: base)), as: SIMD8<Int32>.self)
+        count &+= bits.nonzeroBitCount
     }
 }
 
 extension Slot {
-    /// Sets elements `i..<i+8` to `v`, recording those that differ (each element at most once a frame).
-    @inline(__always) func set8(_ i: Int, _ v: Float8) {
+    /// Sets elements `i..<i+8` to `v`, recording those that differ in `changes`
+    /// (``changed`` by default; each element at most once a frame).
+    @inline(__always) func set8(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {
         let old = load8(value.p + i)
         let differ = v .!= old
         guard any(differ) else { return }
         store8(old, previous.p + i)
         store8(v, value.p + i)
-        changed.append(bits: laneBits(differ), base: i)
+        (changes ?? changed).append(lanes: laneBits(differ), base: i)
     }
 }

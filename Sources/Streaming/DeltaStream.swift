@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Tensor
 
 /// Counters of a stream since its last reset.
@@ -32,6 +33,8 @@ public struct StreamStatistics: Sendable, Equatable {
 /// One stream of frames through a ``StreamingPlan``: the state of every step
 /// (previous delta outputs, linear accumulators). Use one stream per video
 /// and per thread; streams of the same plan run at once on different threads.
+/// A frame that runs while no other stream runs one splits its larger delta
+/// updates over all cores; the outputs are the same floats either way.
 ///
 /// ```swift
 /// let stream = plan.makeStream()
@@ -53,6 +56,14 @@ public final class DeltaStream {
     public private(set) var stepNanoseconds: [UInt64]
     /// Output elements each step marked as changed since the last reset (all of them for a dense output), when ``profile`` is on.
     public private(set) var stepChanges: [Int]
+
+    /// Streams of any plan running a frame now.
+    private static let running = Atomic<Int>(0)
+    /// At most this many parts per split (tests set 1 for the unsplit run).
+    var maximumParts = Parallelism.cores
+    /// Multiply-adds (or output elements) below which splitting a step's
+    /// delta work over the pool costs more than it saves.
+    var minimumWorkPerPart = 16_384
 
     private let slots: [Slot]
     private var states: [AnyObject?]
@@ -149,7 +160,10 @@ public final class DeltaStream {
     private func pass() throws -> [Tensor]? {
         let every = plan.options.keyFrameEvery
         let key = alwaysDense || frameIndex == 0 || (every > 0 && frameIndex % every == 0)
-        let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff)
+        let others = Self.running.add(1, ordering: .relaxed).oldValue
+        defer { Self.running.subtract(1, ordering: .relaxed) }
+        let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff, 
+                               parts: others == 0 ? maximumParts : 1, minimumWorkPerPart: minimumWorkPerPart)
         for slot in plan.inputSlots { slots[slot].fresh = true }
         for (k, (step, state)) in zip(plan.kernels, states).enumerated() {
             let y = slots[step.output]

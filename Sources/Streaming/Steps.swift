@@ -15,11 +15,20 @@ final class FrameContext {
     var deltaElements = 0
     /// Fraction of changed inputs above which a linear step recomputes densely.
     let denseCutoff: Double
+    /// Parts a step may split its delta work into on the worker pool (1: this thread only).
+    let parts: Int
+    /// Multiply-adds (or output elements) a part must get for a step to split its work.
+    let minimumWorkPerPart: Int
 
-    init(slots: [Slot], denseCutoff: Double) {
+    init(slots: [Slot], denseCutoff: Double, parts: Int = 1, minimumWorkPerPart: Int = 1) {
         self.slots = slots
         self.denseCutoff = denseCutoff
+        self.parts = parts
+        self.minimumWorkPerPart = minimumWorkPerPart
     }
+
+    /// The parts (at most ``parts``) that `work` units split into.
+    @inline(__always) func parts(for work: Int) -> Int { Swift.max(1, Swift.min(parts, work / minimumWorkPerPart)) }
 }
 
 /// The per-frame work of one node of the model (or of a node and the batch
@@ -116,11 +125,15 @@ final class LinearState {
     let marks: Marks
     let touched: IndexList
     let outputs: IndexList
-    /// Channels and deltas of the changes at one input position.
+    /// Channels and deltas of the changes at one input position, one
+    /// `positionWidth` run per part of a split scatter.
     let channels: UnsafeMutablePointer<Int32>
     let deltas: UnsafeMutablePointer<Double>
+    let positionWidth: Int
     /// One position's deltas over all its channels (zero between uses).
     let row: UnsafeMutablePointer<Double>
+    /// The changes that parts 1… of a split epilogue record, made on first use.
+    private(set) var partChanges: [IndexList] = []
 
     deinit {
         wide.deallocate()
@@ -136,10 +149,18 @@ final class LinearState {
         marks = Marks(groups)
         touched = IndexList(capacity: groups)
         outputs = IndexList(capacity: count)
-        channels = .allocate(capacity: Swift.max(positionWidth, 1))
-        deltas = .allocate(capacity: Swift.max(positionWidth, 1))
-        row = .allocate(capacity: Swift.max(positionWidth, 1))
-        row.initialize(repeating: 0, count: Swift.max(positionWidth, 1))
+        self.positionWidth = Swift.max(positionWidth, 1)
+        let scratch = Parallelism.cores * self.positionWidth
+        channels = .allocate(capacity: scratch)
+        deltas = .allocate(capacity: scratch)
+        row = .allocate(capacity: self.positionWidth)
+        row.initialize(repeating: 0, count: self.positionWidth)
+    }
+
+    /// The change lists of parts 1..<parts, each with room for every output.
+    func changeLists(_ parts: Int) -> [IndexList] {
+        while partChanges.count < parts - 1 { partChanges.append(IndexList(capacity: outputs.capacity)) }
+        return partChanges
     }
 }
 
@@ -156,6 +177,8 @@ class LinearStep: Step {
     var groupActivation: ActivationFunction?
     /// The step of every output element of a delta layer fused into this step, else nil.
     private(set) var fusedStep: UnsafeMutablePointer<Float>?
+    /// Whether ``fusedStep`` holds one output group's steps, the same for every group.
+    private var fusedStepRepeats = false
     let inputCount: Int
     let outputCount: Int
     /// Output elements updated together (the channels of a position or of a row).
@@ -200,9 +223,12 @@ class LinearStep: Step {
     /// Takes over the delta layer that reads only this step's output.
     func fuse(delta: DeltaStep) {
         precondition(clamp != nil && fusedStep == nil && delta.fullStep.count == outputCount)
-        let q = UnsafeMutablePointer<Float>.allocate(capacity: outputCount)
-        q.initialize(from: delta.fullStep, count: outputCount)
-        fusedStep = q
+        // One group's steps when every group has the same (a step per channel or per layer), which stay in cache.
+        let q = delta.fullStep, w = groupWidth
+        fusedStepRepeats = (w..<outputCount).allSatisfy { q[$0] == q[$0 % w] }
+        let count = fusedStepRepeats ? w : outputCount
+        fusedStep = .allocate(capacity: count)
+        fusedStep!.initialize(from: q, count: count)
         name += "+" + delta.name
         kind += ", delta"
         output = delta.output
@@ -218,14 +244,16 @@ class LinearStep: Step {
 
     /// Adds `W·Δ` for the changed inputs to `state.wide`, appending each
     /// touched output group once to `state.touched`; returns the MACs done.
-    func scatter(_ x: Slot, state: LinearState) -> Int { 0 }
+    /// A step may split the work into up to `parts` parts on the worker pool.
+    func scatter(_ x: Slot, state: LinearState, parts: Int) -> Int { 0 }
 
     /// Brings `state.wide` up to date with `x`: densely (a key frame, an input
     /// changed everywhere, or more changes than the cutoff), else by adding
     /// `W·Δ` for the changes, listing the touched output groups in
     /// `state.touched`. Returns whether it ran densely.
     func accumulate(_ x: Slot, _ s: LinearState, _ ctx: FrameContext, dense: Bool) throws -> Bool {
-        ctx.deltaMACs += x.all ? denseMACs : Int(Double(x.changed.count) * macsPerInputElement)
+        let estimate = Double(x.changed.count) * macsPerInputElement
+        ctx.deltaMACs += x.all ? denseMACs : Int(estimate)
         s.touched.count = 0
         let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
         if dense || x.all || Double(x.changed.count) > cutoff * Double(x.count) {
@@ -235,7 +263,7 @@ class LinearStep: Step {
             return true
         }
         s.marks.clear()
-        ctx.macs += scatter(x, state: s)
+        ctx.macs += scatter(x, state: s, parts: ctx.parts(for: Int(estimate)))
         return false
     }
 
@@ -247,7 +275,7 @@ class LinearStep: Step {
             if let clamp, fusedStep != nil {
                 // The fused delta layer emits what changed against its previous output.
                 y.beginSparse()
-                finish(nil, outputCount / groupWidth, s.wide, y, clamp)
+                finish(nil, outputCount / groupWidth, s, y, clamp, parts: ctx.parts(for: outputCount))
                 ctx.deltaNonZero += y.changed.count
                 ctx.deltaElements += y.count
                 return
@@ -260,7 +288,7 @@ class LinearStep: Step {
         y.beginSparse()
         let w = groupWidth
         if let clamp {
-            finish(s.touched.p, s.touched.count, s.wide, y, clamp)
+            finish(s.touched.p, s.touched.count, s, y, clamp, parts: ctx.parts(for: s.touched.count * groupWidth))
             if fusedStep != nil {
                 ctx.deltaNonZero += y.changed.count
                 ctx.deltaElements += y.count
@@ -289,42 +317,51 @@ class LinearStep: Step {
     }
 
     /// Sets the outputs of the output groups `groups` (all groups when nil) to
-    /// the clamped (and, when fused, quantized) float value of `wide`, eight
-    /// at a time, recording those that change.
-    private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
-                        _ clamp: (low: Float, high: Float)) {
+    /// the clamped (and, when fused, quantized) float value of `s.wide`,
+    /// recording those that change; in up to `parts` runs of groups on the
+    /// pool, whose changes are then listed in the order one run makes.
+    private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ s: LinearState, _ y: Slot,
+                        _ clamp: (low: Float, high: Float), parts: Int) {
+        guard parts > 1 else {
+            finish(groups, 0..<count, s.wide, y, clamp, into: y.changed)
+            return
+        }
+        let lists = s.changeLists(parts)
+        Parallelism.perform(iterations: parts) { part in
+            let list = part == 0 ? y.changed : lists[part - 1]
+            if part > 0 { list.count = 0 }
+            finish(groups, count * part / parts ..< count * (part + 1) / parts, s.wide, y, clamp, into: list)
+        }
+        for list in lists.prefix(parts - 1) { y.changed.append(contentsOf: list) }
+    }
+
+    private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
+                        _ clamp: (low: Float, high: Float), into changes: IndexList) {
         let clamps = clamp.low > -.infinity || clamp.high < .infinity
         switch (clamps, fusedStep) {
-        case (true, let q?): finish(groups, count, wide, y, clamp, clamps: true, q)
-        case (false, let q?): finish(groups, count, wide, y, clamp, clamps: false, q)
-        case (true, nil): finish(groups, count, wide, y, clamp, clamps: true, nil)
-        case (false, nil): finish(groups, count, wide, y, clamp, clamps: false, nil)
+        case (true, let q?): finish(groups, range, wide, y, clamp, clamps: true, q, changes)
+        case (false, let q?): finish(groups, range, wide, y, clamp, clamps: false, q, changes)
+        case (true, nil): finish(groups, range, wide, y, clamp, clamps: true, nil, changes)
+        case (false, nil): finish(groups, range, wide, y, clamp, clamps: false, nil, changes)
         }
     }
 
-    @inline(__always) private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ wide: UnsafeMutablePointer<Double>,
-                                          _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: UnsafeMutablePointer<Float>?) {
-        let low = Float8(repeating: clamp.low), high = Float8(repeating: clamp.high)
-        let w = groupWidth
-        for g in 0..<count {
+    @inline(__always) private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>,
+                                          _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
+                                          _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
+        let w = groupWidth, repeats = fusedStepRepeats
+        for g in range {
             var j = (groups.map { Int($0[g]) } ?? g) &* w
             let end = j &+ w
+            // The steps of element j are at q + j − first.
+            let first = repeats ? j : 0
             while j &+ 8 <= end {
-                var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
-                if clamps {
-                    // Swift.min(Swift.max(v, low), high), lane by lane.
-                    v = v.replacing(with: low, where: v .<= low)
-                    v = v.replacing(with: high, where: high .< v)
-                }
-                if let q { v = quantize(v, load8(q + j)) }
-                y.set8(j, v)
+                let v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                y.set8(j, clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) }), recordingIn: changes)
                 j &+= 8
             }
             while j < end {
-                var v = Float(wide[j])
-                if clamps { v = Swift.min(Swift.max(v, clamp.low), clamp.high) }
-                if let q { v = quantize(v, q[j]) }
-                y.set(j, v)
+                y.set(j, clampAndQuantize(Float(wide[j]), clamp, clamps: clamps, q?[j &- first]), recordingIn: changes)
                 j &+= 1
             }
         }
@@ -349,6 +386,35 @@ class LinearStep: Step {
         let out = try groupActivation(x)
         out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
     }
+}
+
+/// Part `part` of `width` channels split into `parts` runs whose bounds are
+/// multiples of 8: its first channel and its length.
+@inline(__always) func channelRun(_ part: Int, of parts: Int, width: Int) -> (start: Int, count: Int) {
+    let start = part == 0 ? 0 : (width * part / parts) & ~7
+    let end = part == parts - 1 ? width : (width * (part + 1) / parts) & ~7
+    return (start, end - start)
+}
+
+/// `min(max(v, low), high)` lane by lane when `clamps`, then quantized to the
+/// steps `q` when given: a linear step's fused rectifier and delta layer.
+@inline(__always) func clampAndQuantize(_ v: Float8, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float8?) -> Float8 {
+    var v = v
+    if clamps {
+        let low = Float8(repeating: clamp.low), high = Float8(repeating: clamp.high)
+        v = v.replacing(with: low, where: v .<= low)
+        v = v.replacing(with: high, where: high .< v)
+    }
+    if let q { v = quantize(v, q) }
+    return v
+}
+
+/// ``clampAndQuantize(_:_:clamps:_:)`` on one element, with the same float operations.
+@inline(__always) func clampAndQuantize(_ v: Float, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float?) -> Float {
+    var v = v
+    if clamps { v = Swift.min(Swift.max(v, clamp.low), clamp.high) }
+    if let q { v = quantize(v, q) }
+    return v
 }
 
 /// `out[0..<n] += Σ_r deltas[r] · w[channels[r]·ldw ..< +n]`, blocked over `out` in registers,
@@ -528,13 +594,13 @@ final class WindowTable {
     @inline(__always) func rows(_ p: Int) -> Range<Int> { Int(offsets[p])..<Int(offsets[p + 1]) }
 
     /// Calls `body(outputPosition, tap)` for each pair of scatter-table position `p`,
-    /// then marks the output position touched; returns the number of pairs.
-    @inline(__always) func forEachTap(of p: Int, marks: Marks, touched: IndexList, _ body: (Int, Int) -> Void) -> Int {
+    /// then (given `marks`) marks the output position touched; returns the number of pairs.
+    @inline(__always) func forEachTap(of p: Int, marks: Marks?, touched: IndexList, _ body: (Int, Int) -> Void) -> Int {
         let r = rows(p)
         for t in r {
             let o = self[t, 0]
             body(o, self[t, 1])
-            if marks.mark(o) { touched.append(o) }
+            if let marks, marks.mark(o) { touched.append(o) }
         }
         return r.count
     }
@@ -600,24 +666,32 @@ final class ConvStep: WindowedStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters)
+    override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
+        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters, parts: parts)
     }
 }
 
 /// Adds `Σ_c Δ_c · K[tap, c, :]` to each output a changed input position
 /// feeds (`table`: its `(output position, tap)` pairs), all changed channels
-/// of a position at once; returns the MACs done.
+/// of a position at once; returns the MACs done. Split into `parts` on the
+/// pool, each part adds a run of the output channels (the sums, and their
+/// order, are those of one run), and part 0 lists the touched outputs.
 private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTable, kernel: [Float], inChannels cin: Int,
-                               filters cout: Int) -> Int {
+                               filters cout: Int, parts: Int) -> Int {
     let acc = s.wide
+    let parts = Swift.max(1, Swift.min(parts, cout / 16))
     var macs = 0
     kernel.withUnsafeBufferPointer { ks in
         let k = ks.baseAddress!
-        forEachChangedPosition(x, width: cin, s.channels, s.deltas) { pos, count in
-            macs += table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
-                addRows(acc + o * cout, cout, k + tap * cin * cout, ldw: cout, s.channels, s.deltas, count)
-            } * count * cout
+        Parallelism.perform(iterations: parts) { part in
+            let (lo, n) = channelRun(part, of: parts, width: cout)
+            let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
+            forEachChangedPosition(x, width: cin, channels, deltas) { pos, count in
+                let taps = table.forEachTap(of: pos, marks: part == 0 ? s.marks : nil, touched: s.touched) { o, tap in
+                    addRows(acc + o * cout + lo, n, k + tap * cin * cout + lo, ldw: cout, channels, deltas, count)
+                }
+                if part == 0 { macs += taps * count * cout }
+            }
         }
     }
     return macs
@@ -685,8 +759,8 @@ final class ConvTransposeStep: LinearStep {
         }
     }
 
-    override func scatter(_ x: Slot, state s: LinearState) -> Int {
-        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters)
+    override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
+        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters, parts: parts)
     }
 }
 
@@ -715,35 +789,42 @@ final class DepthwiseStep: WindowedStep {
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
-    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+    override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
         let ch = inChannels, m = multiplier, acc = s.wide, table = self.table
+        let parts = Swift.max(1, Swift.min(parts, ch / 16))
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             let k = ks.baseAddress!
-            forEachChangedPosition(x, width: ch, s.channels, s.deltas) { pos, count in
-                let taps: Int
-                if m == 1 && count * 4 >= ch {
-                    // Many channels changed: the whole row Δ[0..<ch] (zeros elsewhere, which add nothing)
-                    // times each tap's kernel row, four channels at a time.
-                    let row = s.row
-                    for r in 0..<count { row[Int(s.channels[r])] = s.deltas[r] }
-                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
-                        let out = acc + o * ch, w = k + tap * ch
-                        var c = 0
-                        while c + 4 <= ch { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
-                        while c < ch { out[c] += row[c] * w[c]; c += 1 }
-                    }
-                    for r in 0..<count { row[Int(s.channels[r])] = 0 }
-                } else {
-                    taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
-                        let out = acc + o * ch * m, w = k + tap * ch * m
-                        for r in 0..<count {
-                            let c = Int(s.channels[r]) * m, dv = s.deltas[r]
-                            for j in 0..<m { out[c + j] += dv * w[c + j] }
+            // Split into runs of the channels; part 0 lists the touched outputs.
+            Parallelism.perform(iterations: parts) { part in
+                let (lo, n) = channelRun(part, of: parts, width: ch), hi = lo + n
+                let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
+                let marks = part == 0 ? s.marks : nil
+                forEachChangedPosition(x, width: ch, channels, deltas) { pos, count in
+                    let taps: Int
+                    if m == 1 && count * 4 >= ch {
+                        // Many channels changed: the row Δ[lo..<hi] (zeros elsewhere, which add nothing)
+                        // times each tap's kernel row, four channels at a time.
+                        let row = s.row
+                        for r in 0..<count where lo <= channels[r] && channels[r] < hi { row[Int(channels[r])] = deltas[r] }
+                        taps = table.forEachTap(of: pos, marks: marks, touched: s.touched) { o, tap in
+                            let out = acc + o * ch, w = k + tap * ch
+                            var c = lo
+                            while c + 4 <= hi { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
+                            while c < hi { out[c] += row[c] * w[c]; c += 1 }
+                        }
+                        for r in 0..<count where lo <= channels[r] && channels[r] < hi { row[Int(channels[r])] = 0 }
+                    } else {
+                        taps = table.forEachTap(of: pos, marks: marks, touched: s.touched) { o, tap in
+                            let out = acc + o * ch * m, w = k + tap * ch * m
+                            for r in 0..<count where lo <= channels[r] && channels[r] < hi {
+                                let c = Int(channels[r]) * m, dv = deltas[r]
+                                for j in 0..<m { out[c + j] += dv * w[c + j] }
+                            }
                         }
                     }
+                    if part == 0 { macs += taps * count * m }
                 }
-                macs += taps * count * m
             }
         }
         return macs
@@ -753,14 +834,12 @@ final class DepthwiseStep: WindowedStep {
 /// `Dense` over the last axis: a changed input `k` of row `p` adds `Δ · W[k, :]` to row `p`.
 final class DenseStep: LinearStep {
     let kernel: [Float]
-    let wideKernel: [Float]
     let bias: [Float]
     let inDim: Int, units: Int
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: [Float], bias: [Float],
          inDim: Int, units: Int, rows: Int) {
         self.kernel = kernel
-        wideKernel = kernel
         self.bias = bias
         self.inDim = inDim
         self.units = units
@@ -784,15 +863,23 @@ final class DenseStep: LinearStep {
 
     override var positionWidth: Int { inDim }
 
-    override func scatter(_ x: Slot, state s: LinearState) -> Int {
+    override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
         let n = units, inDim = self.inDim, acc = s.wide
         var macs = 0
-        wideKernel.withUnsafeBufferPointer { ws in
-            // All changed inputs of a row at once: out[row, :] += Σ_k Δ_k · W[k, :].
-            forEachChangedPosition(x, width: inDim, s.channels, s.deltas) { row, count in
-                addRows(acc + row * n, n, ws.baseAddress!, ldw: n, s.channels, s.deltas, count)
-                if s.marks.mark(row) { s.touched.append(row) }
-                macs += count * n
+        let parts = Swift.max(1, Swift.min(parts, n / 16))
+        kernel.withUnsafeBufferPointer { ws in
+            // All changed inputs of a row at once: out[row, :] += Σ_k Δ_k · W[k, :],
+            // split into runs of the units as a convolution splits its filters.
+            Parallelism.perform(iterations: parts) { part in
+                let (lo, count) = channelRun(part, of: parts, width: n)
+                let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
+                forEachChangedPosition(x, width: inDim, channels, deltas) { row, changes in
+                    addRows(acc + row * n + lo, count, ws.baseAddress! + lo, ldw: n, channels, deltas, changes)
+                    if part == 0 {
+                        if s.marks.mark(row) { s.touched.append(row) }
+                        macs += changes * n
+                    }
+                }
             }
         }
         return macs

@@ -199,20 +199,14 @@ final class TemporalConvStep: Step {
             return
         }
         // Clamp (and quantize) eight lanes at a time, as the linear steps do.
-        let low = Float8(repeating: 0), high = Float8(repeating: cap)
+        let clamp: (low: Float, high: Float) = (0, cap)
         var j = base
         while j + 8 <= end {
-            var v = load8(sum + j)
-            v = v.replacing(with: low, where: v .<= low)
-            v = v.replacing(with: high, where: high .< v)
-            if let q = o.step { v = quantize(v, load8(q + j)) }
-            y.set8(j, v)
+            y.set8(j, clampAndQuantize(load8(sum + j), clamp, clamps: true, o.step.map { load8($0 + j) }))
             j += 8
         }
         while j < end {
-            var v = Swift.min(Swift.max(sum[j], 0), cap)
-            if let q = o.step { v = quantize(v, q[j]) }
-            y.set(j, v)
+            y.set(j, clampAndQuantize(sum[j], clamp, clamps: true, o.step?[j]))
             j += 1
         }
     }

@@ -336,6 +336,38 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(try Self.stream(streams[0], a), alone[0])
     }
 
+    func testWorkSplitOverTheCoresGivesTheSameFloats() throws {
+        // Wide enough that the scatters' output channels and the epilogues' groups split:
+        // 32–64 filters, depthwise channels (multiplier 1 and 2) and dense units.
+        RandomState.seed(13)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", useBias: false)(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU()(h)
+        h = try Conv2D(filters: 64, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try DepthwiseConv2D(kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try Conv2D(filters: 40, kernelSize: [1], activation: "relu")(h)
+        h = try DepthwiseConv2D(kernelSize: [3], padding: "same", depthMultiplier: 2, activation: "relu")(h)
+        h = try GlobalAveragePooling2D()(h)
+        h = try Dense(units: 48, activation: "relu")(h)
+        h = try Dense(units: 5)(h)
+        let dense = try Model(inputs: [x], outputs: [h])
+        try Self.randomize(dense, seed: 7)
+        let model = try Self.withDeltas(dense, threshold: 0.05, inputStep: 4, clipLength: 12)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 41)
+        let plan = try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: 5))
+        let unsplit = plan.makeStream(), split = plan.makeStream()
+        unsplit.maximumParts = 1
+        split.maximumParts = 2
+        split.minimumWorkPerPart = 1
+        let one = try Self.stream(unsplit, frames), two = try Self.stream(split, frames)
+        XCTAssertEqual(two, one)
+        XCTAssertEqual(split.statistics, unsplit.statistics)
+        XCTAssertLessThanOrEqual(Self.deviation(two, try model.predictOnBatch([frames])[0]), 1e-4)
+        XCTAssertLessThan(split.statistics.macs, split.statistics.denseMACs)
+    }
+
     func testBadArgumentsThrow() throws {
         let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 8)
         XCTAssertThrowsError(try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: -1))) { e in
