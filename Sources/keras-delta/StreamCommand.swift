@@ -160,6 +160,8 @@ struct StreamReport {
     var theoreticalSpeedup = 0.0
     var deltaDensity = 0.0
     var maxDeviation = 0.0
+    /// Outputs (frames, or clips of a clip model) deviating more than 1e-4·(1+|y|), and all outputs compared.
+    var outputsBeyondTolerance = 0, outputsCompared = 0
     var keyFrameEvery = 0
     var denseMACs = 0, deltaMACs = 0, macsDone = 0
     var thresholdScale: Double?
@@ -309,10 +311,14 @@ struct StreamReport {
             let y = try model.predictOnBatch([batch])[0]
             let rows = y.shape[0], outPer = y.count / rows, first = outputsPerFrame ? start : start / clip
             for t in 0..<rows {
+                var row = 0.0
                 for j in 0..<outPer {
                     let r = Double(y.scalars[t * outPer + j]), s = Double(outputs[first + t][j])
-                    worst = max(worst, abs(s - r) / (1 + abs(r)))
+                    row = max(row, abs(s - r) / (1 + abs(r)))
                 }
+                worst = max(worst, row)
+                if !(row <= 1e-4) { report.outputsBeyondTolerance += 1 }
+                report.outputsCompared += 1
             }
             start += n
         }
@@ -325,8 +331,8 @@ struct StreamReport {
                      frames, passes.delta, passes.dense, deltaFPS, denseFPS, speedup))
         print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
                      deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
-        print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e",
-                     theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation))
+        print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e (%d of %d outputs beyond 1e-4)",
+                     theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation, outputsBeyondTolerance, outputsCompared))
         if !stepProfile.isEmpty {
             print("microseconds per frame by step (delta, dense) and the fraction of its output changed per frame (delta):")
             let rows = stepProfile.map { [$0.name, String(format: "%.2f", $0.delta), String(format: "%.2f", $0.dense), String(format: "%.4f", $0.changed)] }
@@ -354,7 +360,9 @@ struct StreamReport {
             "frames": .int(frames),
             "frames_per_second": ["delta": number(deltaFPS), "dense": number(denseFPS)],
             "speedup": number(speedup), "theoretical_speedup": number(theoreticalSpeedup), "achieved_fraction": number(achievedFraction),
-            "delta_density": number(deltaDensity), "max_deviation": number(maxDeviation), "key_frame_every": .int(keyFrameEvery),
+            "delta_density": number(deltaDensity), "max_deviation": number(maxDeviation),
+            "outputs_beyond_tolerance": .int(outputsBeyondTolerance), "outputs_compared": .int(outputsCompared),
+            "key_frame_every": .int(keyFrameEvery),
             "macs": ["dense": .int(denseMACs), "delta": .int(deltaMACs), "done": .int(macsDone)],
             "streams": .int(streams),
             "frames_per_cpu_second": ["delta": number(deltaCPUFPS), "dense": number(denseCPUFPS)],

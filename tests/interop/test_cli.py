@@ -146,6 +146,7 @@ def test_stream_keras_trained_clip_model_on_ffmpeg_video(tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "s.json").read_text())
     assert report["frames"] == 40 and report["max_deviation"] <= 1e-4, report
+    assert report["outputs_compared"] == 5 and report["outputs_beyond_tolerance"] == 0, report   # 5 clips of 8 frames
     assert 0 < report["delta_density"] < 0.5 and report["macs"]["done"] < report["macs"]["dense"], report
     assert "conv over time" in r.stdout and "latency 3 frame(s)" in r.stdout, r.stdout
     model = keras.models.load_model(delta, compile=False)
