@@ -59,11 +59,13 @@ public final class DeltaStream {
 
     /// Streams of any plan running a frame now.
     private static let running = Atomic<Int>(0)
-    /// At most this many parts per split (tests set 1 for the unsplit run).
+    /// At most this many parts per split, and at most one per core (tests set 1 for the unsplit run).
     var maximumParts = Parallelism.cores
-    /// Multiply-adds (or output elements) below which splitting a step's
-    /// delta work over the pool costs more than it saves.
-    var minimumWorkPerPart = 16_384
+    /// Multiply-adds per part below which splitting a step's delta work over
+    /// the pool costs more than it saves (an epilogue element counts as 16):
+    /// measured on 2 cores, a 32×32 model's 0.4 M-MAC scatters ran slower
+    /// split, a 112×112 model's 1–2 M-MAC scatters faster (BENCHMARKS.md § Streaming).
+    var minimumWorkPerPart = 512 * 1024
 
     private let slots: [Slot]
     private var states: [AnyObject?]
@@ -162,8 +164,9 @@ public final class DeltaStream {
         let key = alwaysDense || frameIndex == 0 || (every > 0 && frameIndex % every == 0)
         let others = Self.running.add(1, ordering: .relaxed).oldValue
         defer { Self.running.subtract(1, ordering: .relaxed) }
-        let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff, 
-                               parts: others == 0 ? maximumParts : 1, minimumWorkPerPart: minimumWorkPerPart)
+        let ctx = FrameContext(slots: slots, denseCutoff: plan.options.denseCutoff,
+                               parts: others == 0 ? Swift.min(maximumParts, Parallelism.cores) : 1,
+                               minimumWorkPerPart: minimumWorkPerPart)
         for slot in plan.inputSlots { slots[slot].fresh = true }
         for (k, (step, state)) in zip(plan.kernels, states).enumerated() {
             let y = slots[step.output]

@@ -17,7 +17,7 @@ final class FrameContext {
     let denseCutoff: Double
     /// Parts a step may split its delta work into on the worker pool (1: this thread only).
     let parts: Int
-    /// Multiply-adds (or output elements) a part must get for a step to split its work.
+    /// Multiply-adds a part must get for a step to split its work.
     let minimumWorkPerPart: Int
 
     init(slots: [Slot], denseCutoff: Double, parts: Int = 1, minimumWorkPerPart: Int = 1) {
@@ -27,8 +27,11 @@ final class FrameContext {
         self.minimumWorkPerPart = minimumWorkPerPart
     }
 
-    /// The parts (at most ``parts``) that `work` units split into.
+    /// The parts (at most ``parts``) that `work` multiply-adds split into.
     @inline(__always) func parts(for work: Int) -> Int { Swift.max(1, Swift.min(parts, work / minimumWorkPerPart)) }
+
+    /// ``parts(for:)`` for an epilogue over `elements` outputs (clamp, quantize, compare and record each one).
+    @inline(__always) func parts(forEpilogueOver elements: Int) -> Int { parts(for: elements &* 16) }
 }
 
 /// The per-frame work of one node of the model (or of a node and the batch
@@ -275,7 +278,7 @@ class LinearStep: Step {
             if let clamp, fusedStep != nil {
                 // The fused delta layer emits what changed against its previous output.
                 y.beginSparse()
-                finish(nil, outputCount / groupWidth, s, y, clamp, parts: ctx.parts(for: outputCount))
+                finish(nil, outputCount / groupWidth, s, y, clamp, parts: ctx.parts(forEpilogueOver: outputCount))
                 ctx.deltaNonZero += y.changed.count
                 ctx.deltaElements += y.count
                 return
@@ -288,7 +291,7 @@ class LinearStep: Step {
         y.beginSparse()
         let w = groupWidth
         if let clamp {
-            finish(s.touched.p, s.touched.count, s, y, clamp, parts: ctx.parts(for: s.touched.count * groupWidth))
+            finish(s.touched.p, s.touched.count, s, y, clamp, parts: ctx.parts(forEpilogueOver: s.touched.count * groupWidth))
             if fusedStep != nil {
                 ctx.deltaNonZero += y.changed.count
                 ctx.deltaElements += y.count
