@@ -223,12 +223,12 @@ def collect():
     clip_runs["long"] = [experiment("clip", "36 epochs, cosine decay, task weight 0.2", {**LONG, "epochs": 36}, large=True),
                          experiment("clip", "24 epochs, cosine decay, label-free", {**LONG, "labels": False}, large=True)]
     # More training clips: 640 instead of 160, on the same 24-epoch schedule (four times the steps).
-    for model, lams in (("frame", (1e-2, 5e-3)), ("clip", (1e-2,))):
+    for model, lams in (("frame", (1e-2, 5e-3)), ("clip", (1e-2, 3e-3))):
         results["models"][model]["runs"]["more_data"] = [
             experiment(model, f"640 clips, λ {lam:g}, seed {seed}",
                        {**LONG, "data": f"{MODELS[model]['synth']},clips=640,seed=2000", "sparsity_weight": lam, "seed": seed},
                        stream=seed == 0 and lam == 1e-2, large=True)
-            for lam in lams for seed in ((0, 1, 2, 3) if model == "frame" else (0,))]
+            for lam in lams for seed in (0, 1, 2, 3)]
     return results
 
 
@@ -349,30 +349,29 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
                    + f"Largest reduction: {max(r['density_reduction'] for r in rows):.2f}x.\n")
     verdicts = []
     for key, b in (("frame", fb), ("clip", cb)):
-        runs_ = results["models"][key]["runs"]
-        # A recipe meets the target when all its seeds do: the longer refinement on the 96 clips, or any
-        # λ of the 640-clip refinement on the larger held-out set.
-        seeds = runs_.get("long_seeds", [])
-        everywhere = bool(seeds) and all(r["density_reduction"] >= 3 and r["accuracy"] >= b["dense_accuracy"] - 0.01 for r in seeds)
+        # A recipe meets the target when all its seeds do on the larger held-out set: the longer
+        # refinement on 160 clips, or the same on 640 clips at each λ.
         families = {}
-        for r in runs_.get("more_data", []):
+        for r in results["models"][key]["runs"].get("long_seeds", []) + results["models"][key]["runs"].get("more_data", []):
             families.setdefault(r["name"].split(", seed")[0], []).append(r)
-        met_large = [(name, rs) for name, rs in families.items() if len(rs) > 1 and all(meets_target(r) for r in rs)]
-        hit = best(candidates(key), b["dense_accuracy"], 1)
-        if everywhere:
-            text = (f"**met** on every seed of the longer refinement on the {HELD_OUT} clips "
-                    f"({min(r['density_reduction'] for r in seeds):.2f}–{max(r['density_reduction'] for r in seeds):.2f}x)")
-        elif met_large:
-            name, rs = max(met_large, key=lambda f: min(r["large"]["density_reduction"] for r in f[1]))
-            losses = [100 * (r["large"]["accuracy"] - r["large"]["dense_accuracy"]) for r in rs]
-            worst96 = min(100 * (r["accuracy"] - b["dense_accuracy"]) for r in rs)
-            text = (f"**met** on the {LARGE_HELD_OUT} held-out clips by all {len(rs)} seeds of the refinement on "
-                    f"{name} ({min(r['large']['density_reduction'] for r in rs):.2f}–"
-                    f"{max(r['large']['density_reduction'] for r in rs):.2f}x, {min(losses):+.1f} to {max(losses):+.1f} pt); "
-                    f"**not** on the {HELD_OUT} clips, where the same runs change accuracy by down to {worst96:+.1f} pt")
+        families = {name: rs for name, rs in families.items() if len(rs) > 1 and all("large" in r for r in rs)}
+        met = [(name, rs) for name, rs in families.items() if all(meets_target(r) for r in rs)]
+        if met:
+            name, rs = max(met, key=lambda f: min(r["large"]["density_reduction"] for r in f[1]))
+            verb = "**met**"
+        elif families:
+            # The family whose worst seed comes closest.
+            name, rs = max(families.items(), key=lambda f: min(r["large"]["accuracy"] - r["large"]["dense_accuracy"] for r in f[1]))
+            verb = "**NOT met**; closest"
         else:
-            text = "**NOT met**" + (f" (best single run within 1 point on the {HELD_OUT} clips: {hit['density_reduction']:.2f}x)" if hit else "")
-        verdicts.append(f"{MODELS[key]['title'].split(' (')[0]}: {text}")
+            verdicts.append(f"{MODELS[key]['title'].split(' (')[0]}: **NOT measured** on the larger held-out set")
+            continue
+        losses = [100 * (r["large"]["accuracy"] - r["large"]["dense_accuracy"]) for r in rs]
+        small = [100 * (r["accuracy"] - b["dense_accuracy"]) for r in rs]
+        verdicts.append(f"{MODELS[key]['title'].split(' (')[0]}: {verb} on the {LARGE_HELD_OUT} held-out clips by all {len(rs)} seeds of "
+                        f"*{name}*: {min(r['large']['density_reduction'] for r in rs):.2f}–"
+                        f"{max(r['large']['density_reduction'] for r in rs):.2f}x at {min(losses):+.1f} to {max(losses):+.1f} pt "
+                        f"({min(small):+.1f} to {max(small):+.1f} pt on the {HELD_OUT})")
     out.append("**Against the target of ≥ 3x at ≤ 1 point lost** (the paper: about 3x, with several points lost; the "
                "authors' ResNet-50 logs reach 7.6x in non-zero values at −5.7 points): " + "; ".join(verdicts) + ".\n")
     lines = ["| model | recipe | seed 0 | seed 1 | seed 2 | seed 3 |", "|---|---|---|---|---|---|"]
@@ -391,9 +390,9 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
                "(`--cosine-decay`) narrows its spread, more so with the teacher's KL weighing more than the labels "
                "(`--label-weight 0.2`; the CI-size test, `tests/interop/test_refine_ci.py`, runs that on the clip model).\n")
     out.append("## Longer refinement\n\nThe recipe runs 6 epochs. With 24, a cosine learning-rate decay and the "
-               "teacher's KL weighing 0.8 (`--epochs 24 --cosine-decay --label-weight 0.2`), the clip model keeps its "
-               "accuracy at a far lower density; the per-frame model gains less. Four seeds each (the seed table above), "
-               "then the per-frame model at 48 to 192 epochs (its best accuracy there is "
+               "teacher's KL weighing 0.8 (`--epochs 24 --cosine-decay --label-weight 0.2`), both models reach a "
+               "far lower density, at the accuracy the tables give on both held-out sets. Four seeds each (the seed "
+               "table above), then the per-frame model at 48 to 192 epochs (its best accuracy there is "
                f"{pct(max((r['accuracy'] for r in runs.get('long', [])), default=0))}, "
                f"against {pct(fb['dense_accuracy'])} dense) and the clip model at 36 epochs and label-free:\n\n"
                + table(runs["long_seeds"] + runs.get("long", []), fb["dense_accuracy"]) + "\n\n"
@@ -402,7 +401,7 @@ of 4 whole clips, 0.8 × the labels' cross-entropy + 0.2 × KL distillation from
     if more:
         out.append("## More training clips\n\nThe 24-epoch schedule above, cosine decay and the teacher at 0.8, on 640 "
                    "training clips (seed 2000) instead of 160: four times the steps, and four times the scenes to "
-                   "generalise from. Per-frame model, λ 1e-2 and 5e-3 on four seeds each, then the clip model:\n\n"
+                   "generalise from. Per-frame model, λ 1e-2 and 5e-3 on four seeds each, then the clip model at λ 1e-2 and 3e-3:\n\n"
                    + table(runs.get("more_data", []), fb["dense_accuracy"]) + "\n\n"
                    + table(clip["runs"].get("more_data", []), cb["dense_accuracy"]) + "\n\n"
                    f"On the {HELD_OUT} held-out clips one clip is a point, and the dense per-frame model gets all but "
