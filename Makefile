@@ -60,7 +60,7 @@ fixtures: setup
 models: build
 	KERAS_DELTA_CLI=.build/release/keras-delta $(PYTHON) tools/gen_bundled_models.py --synth .build/bundled-data
 
-# REPRODUCTION.md and docs/reproduction/ from real refinement runs (about 30 minutes on 2 cores).
+# REPRODUCTION.md and docs/reproduction/ from real refinement runs (about 2 hours on 2 cores).
 reproduction: build
 	$(PYTHON) tools/reproduce.py
 
