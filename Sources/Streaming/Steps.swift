@@ -20,7 +20,7 @@ final class FrameContext {
     /// Multiply-adds a part must get for a step to split its work.
     let minimumWorkPerPart: Int
 
-    init(slots: [Slot], denseCutoff: Double, parts: Int = 1, minimumWorkPerPart: Int = 1) {
+    init(slots: [Slot], denseCutoff: Double, parts: Int, minimumWorkPerPart: Int) {
         self.slots = slots
         self.denseCutoff = denseCutoff
         self.parts = parts
