@@ -261,16 +261,20 @@ def best(rows, dense_accuracy, points):
     return max(ok, key=lambda r: r["density_reduction"]) if ok else None
 
 
+def within_large(r, points):
+    """Whether run `r` stays within `points` of the dense model on the larger held-out set."""
+    return "large" in r and r["large"]["accuracy"] >= r["large"]["dense_accuracy"] - points / 100
+
+
 def best_large(rows, points):
     """The run with the largest reduction within `points` of the dense model on the larger held-out set."""
-    ok = [r for r in rows if "large" in r and r["large"]["accuracy"] >= r["large"]["dense_accuracy"] - points / 100]
+    ok = [r for r in rows if within_large(r, points)]
     return max(ok, key=lambda r: r["large"]["density_reduction"]) if ok else None
 
 
 def meets_target(r):
     """≥ 3x and ≤ 1 point lost on the larger held-out set."""
-    g = r["large"]
-    return g["density_reduction"] >= 3 and g["accuracy"] >= g["dense_accuracy"] - 0.01
+    return within_large(r, 1) and r["large"]["density_reduction"] >= 3
 
 
 def plots(results):

@@ -152,7 +152,6 @@ struct FastDivider {
     }
 }
 
-
 /// For each 8-bit mask, the positions of its set bits in increasing order (then zeros).
 private let setBitPositions: UnsafeMutablePointer<Int32> = {
     let table = UnsafeMutablePointer<Int32>.allocate(capacity: 256 * 8)

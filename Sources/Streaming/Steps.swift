@@ -132,7 +132,7 @@ final class LinearState {
     /// `positionWidth` run per part of a split scatter.
     let channels: UnsafeMutablePointer<Int32>
     let deltas: UnsafeMutablePointer<Double>
-    let positionWidth: Int
+    private let positionWidth: Int
     /// One position's deltas over all its channels (zero between uses).
     let row: UnsafeMutablePointer<Double>
     /// The changes that parts 1… of a split epilogue record, made on first use.
@@ -165,6 +165,30 @@ final class LinearState {
         while partChanges.count < parts - 1 { partChanges.append(IndexList(capacity: outputs.capacity)) }
         return partChanges
     }
+
+    /// Runs `body` for each part of a scatter over `width` output channels,
+    /// split on the pool into at most `parts` runs of 16 or more channels
+    /// whose bounds are multiples of 8 (one part, inline, when too narrow).
+    func forEachPart(_ parts: Int, width: Int, _ body: (ScatterPart) -> Void) {
+        let parts = Swift.max(1, Swift.min(parts, width / 16))
+        Parallelism.perform(iterations: parts) { part in
+            let start = part == 0 ? 0 : (width * part / parts) & ~7
+            let end = part == parts - 1 ? width : (width * (part + 1) / parts) & ~7
+            body(ScatterPart(channels: start..<end, changedChannels: channels + part * positionWidth,
+                             deltas: deltas + part * positionWidth, marks: part == 0 ? marks : nil))
+        }
+    }
+}
+
+/// One part of a scatter: its run of output channels, its scratch for the
+/// changes at one input position, and (part 0 only) the marks through which it
+/// lists the touched outputs and counts the MACs.
+struct ScatterPart {
+    let channels: Range<Int>
+    let changedChannels: UnsafeMutablePointer<Int32>
+    let deltas: UnsafeMutablePointer<Double>
+    let marks: Marks?
+    var isFirst: Bool { marks != nil }
 }
 
 /// A linear layer `act(W·x + b)` (batch normalization folded in) that adds
@@ -178,7 +202,8 @@ class LinearStep: Step {
     /// An activation over each output group as a whole (softmax over the
     /// channels), applied to the whole output after any change; `activation` is then the identity.
     var groupActivation: ActivationFunction?
-    /// The step of every output element of a delta layer fused into this step, else nil.
+    /// The steps of a delta layer fused into this step, else nil: one output
+    /// group's (``fusedStepRepeats``) or every output element's.
     private(set) var fusedStep: UnsafeMutablePointer<Float>?
     /// Whether ``fusedStep`` holds one output group's steps, the same for every group.
     private var fusedStepRepeats = false
@@ -389,14 +414,6 @@ class LinearStep: Step {
         let out = try groupActivation(x)
         out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
     }
-}
-
-/// Part `part` of `width` channels split into `parts` runs whose bounds are
-/// multiples of 8: its first channel and its length.
-@inline(__always) func channelRun(_ part: Int, of parts: Int, width: Int) -> (start: Int, count: Int) {
-    let start = part == 0 ? 0 : (width * part / parts) & ~7
-    let end = part == parts - 1 ? width : (width * (part + 1) / parts) & ~7
-    return (start, end - start)
 }
 
 /// `min(max(v, low), high)` lane by lane when `clamps`, then quantized to the
@@ -682,18 +699,16 @@ final class ConvStep: WindowedStep {
 private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTable, kernel: [Float], inChannels cin: Int,
                                filters cout: Int, parts: Int) -> Int {
     let acc = s.wide
-    let parts = Swift.max(1, Swift.min(parts, cout / 16))
     var macs = 0
     kernel.withUnsafeBufferPointer { ks in
         let k = ks.baseAddress!
-        Parallelism.perform(iterations: parts) { part in
-            let (lo, n) = channelRun(part, of: parts, width: cout)
-            let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
-            forEachChangedPosition(x, width: cin, channels, deltas) { pos, count in
-                let taps = table.forEachTap(of: pos, marks: part == 0 ? s.marks : nil, touched: s.touched) { o, tap in
-                    addRows(acc + o * cout + lo, n, k + tap * cin * cout + lo, ldw: cout, channels, deltas, count)
+        s.forEachPart(parts, width: cout) { p in
+            let lo = p.channels.lowerBound, n = p.channels.count
+            forEachChangedPosition(x, width: cin, p.changedChannels, p.deltas) { pos, count in
+                let taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
+                    addRows(acc + o * cout + lo, n, k + tap * cin * cout + lo, ldw: cout, p.changedChannels, p.deltas, count)
                 }
-                if part == 0 { macs += taps * count * cout }
+                if p.isFirst { macs += taps * count * cout }
             }
         }
     }
@@ -794,39 +809,37 @@ final class DepthwiseStep: WindowedStep {
 
     override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
         let ch = inChannels, m = multiplier, acc = s.wide, table = self.table
-        let parts = Swift.max(1, Swift.min(parts, ch / 16))
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             let k = ks.baseAddress!
-            // Split into runs of the channels; part 0 lists the touched outputs.
-            Parallelism.perform(iterations: parts) { part in
-                let (lo, n) = channelRun(part, of: parts, width: ch), hi = lo + n
-                let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
-                let marks = part == 0 ? s.marks : nil
+            // Each part takes its run of the input channels (and their outputs).
+            s.forEachPart(parts, width: ch) { p in
+                let lo = p.channels.lowerBound, hi = p.channels.upperBound
+                let channels = p.changedChannels, deltas = p.deltas
                 forEachChangedPosition(x, width: ch, channels, deltas) { pos, count in
                     let taps: Int
                     if m == 1 && count * 4 >= ch {
                         // Many channels changed: the row Δ[lo..<hi] (zeros elsewhere, which add nothing)
                         // times each tap's kernel row, four channels at a time.
                         let row = s.row
-                        for r in 0..<count where lo <= channels[r] && channels[r] < hi { row[Int(channels[r])] = deltas[r] }
-                        taps = table.forEachTap(of: pos, marks: marks, touched: s.touched) { o, tap in
+                        for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = deltas[r] }
+                        taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
                             let out = acc + o * ch, w = k + tap * ch
                             var c = lo
                             while c + 4 <= hi { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
                             while c < hi { out[c] += row[c] * w[c]; c += 1 }
                         }
-                        for r in 0..<count where lo <= channels[r] && channels[r] < hi { row[Int(channels[r])] = 0 }
+                        for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = 0 }
                     } else {
-                        taps = table.forEachTap(of: pos, marks: marks, touched: s.touched) { o, tap in
+                        taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
                             let out = acc + o * ch * m, w = k + tap * ch * m
-                            for r in 0..<count where lo <= channels[r] && channels[r] < hi {
+                            for r in 0..<count where p.channels.contains(Int(channels[r])) {
                                 let c = Int(channels[r]) * m, dv = deltas[r]
                                 for j in 0..<m { out[c + j] += dv * w[c + j] }
                             }
                         }
                     }
-                    if part == 0 { macs += taps * count * m }
+                    if p.isFirst { macs += taps * count * m }
                 }
             }
         }
@@ -869,17 +882,15 @@ final class DenseStep: LinearStep {
     override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
         let n = units, inDim = self.inDim, acc = s.wide
         var macs = 0
-        let parts = Swift.max(1, Swift.min(parts, n / 16))
         kernel.withUnsafeBufferPointer { ws in
             // All changed inputs of a row at once: out[row, :] += Σ_k Δ_k · W[k, :],
             // split into runs of the units as a convolution splits its filters.
-            Parallelism.perform(iterations: parts) { part in
-                let (lo, count) = channelRun(part, of: parts, width: n)
-                let channels = s.channels + part * s.positionWidth, deltas = s.deltas + part * s.positionWidth
-                forEachChangedPosition(x, width: inDim, channels, deltas) { row, changes in
-                    addRows(acc + row * n + lo, count, ws.baseAddress! + lo, ldw: n, channels, deltas, changes)
-                    if part == 0 {
-                        if s.marks.mark(row) { s.touched.append(row) }
+            s.forEachPart(parts, width: n) { p in
+                let lo = p.channels.lowerBound
+                forEachChangedPosition(x, width: inDim, p.changedChannels, p.deltas) { row, changes in
+                    addRows(acc + row * n + lo, p.channels.count, ws.baseAddress! + lo, ldw: n, p.changedChannels, p.deltas, changes)
+                    if let marks = p.marks {
+                        if marks.mark(row) { s.touched.append(row) }
                         macs += changes * n
                     }
                 }

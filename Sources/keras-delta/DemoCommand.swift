@@ -21,7 +21,7 @@ struct DemoCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var runs: [DemoRun.Result] = []
         // Both refine on 640 clips, at the λ that kept every seed within a point of the dense model
-        // (REPRODUCTION.md § More training clips): with 160, neither holds its accuracy.
+        // (REPRODUCTION.md § More training clips); with 160, neither model did on every seed.
         runs.append(try DemoRun(modelPath: frameModel, mode: "appearance", name: "frame", quick: quick,
                                 defaultSparsityWeight: 5e-3, folder: folder, python: python == "none" ? nil : python).run())
         if clipModel != "none" {
@@ -59,8 +59,8 @@ struct DemoRun {
     var python: String?
 
     /// REPRODUCTION.md's longer refinement: each step starts at this multiple of its channel's
-    /// mean |frame-to-frame change|, λ is small against fan-outs in the hundreds, the teacher's KL
-    /// weighs 0.8 beside the labels, and the learning rate decays along a cosine.
+    /// mean |frame-to-frame change|, the teacher's KL weighs 0.8 beside the labels, and the
+    /// learning rate decays along a cosine.
     let calibrationScale = 2.0, labelWeight = 0.2
 
     struct Export { var path: String; var reloadedSame: Bool; var deviation: Double }
