@@ -22,12 +22,12 @@ and the library versions, so `make test` regenerates only after a change.
 Run: .venv/bin/python tools/gen_application_models.py [--out DIR] [--only a,b] [--force] [--jobs N]
 """
 import argparse
-import concurrent.futures
 import hashlib
 import json
 import multiprocessing
 import os
 import pathlib
+import shutil
 import sys
 import time
 import zlib
@@ -38,10 +38,12 @@ CLASSES = 5
 BATCH = 2
 # Extra images the normalization statistics are measured on.
 CALIBRATION_BATCH = 6
-# Rough seconds per case on 2 busy cores, to schedule the longest first.
 CHECK_CONDITIONING = False
 # The RMS of the logits' input-dependent part (see scale_head).
 HEAD_RMS = 0.1
+# What the folder takes once written (4.4 GB), with a margin.
+DISK_NEEDED = 6 * 2**30
+# Rough seconds per case on 2 busy cores, to schedule the longest first.
 COST = {"nasnetmobile": 80, "inceptionresnetv2": 50, "densenet121": 28, "inceptionv3": 20, "convnexttiny": 20,
         "regnetx002": 20, "efficientnetv2b0": 16, "xception": 15, "efficientnetb0": 12, "resnet50": 10, "vgg16": 10}
 
@@ -306,13 +308,18 @@ def main():
     if not only:
         for f in out.iterdir():
             f.unlink()
+        free = shutil.disk_usage(out).free
+        if free < DISK_NEEDED:
+            sys.exit(f"gen_application_models: {shown} needs about {DISK_NEEDED / 2**30:.0f} GB free, "
+                     f"the disk has {free / 2**30:.1f} GB")
     # Longest first, so that the two workers finish together.
     tasks = sorted(((c[0], tag, out, args.conditioning) for c in CASES if not only or c[0] in only for tag in c[5]),
                    key=lambda t: -COST.get(t[0], 10))
     print(f"gen_application_models: writing {len(tasks)} cases into {shown} with {args.jobs} workers", flush=True)
-    with concurrent.futures.ProcessPoolExecutor(max_workers=max(args.jobs, 1),
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        cases = list(pool.map(generate, tasks))
+    # The first failing case stops the run: leaving the pool terminates the
+    # workers still writing, instead of waiting for every queued case.
+    with multiprocessing.get_context("spawn").Pool(max(args.jobs, 1)) as pool:
+        cases = list(pool.imap_unordered(generate, tasks))
     previous = json.loads((out / "manifest.json").read_text())["cases"] if only and (out / "manifest.json").exists() else []
     merged = {c["name"]: c for c in previous}
     merged.update({c["name"]: c for c in cases})
