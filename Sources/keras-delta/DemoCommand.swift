@@ -207,11 +207,5 @@ struct DemoRun {
 
 private func maxDeviation(_ a: Tensor, _ b: Tensor) -> Double {
     guard a.shape == b.shape else { return .infinity }
-    var worst = 0.0
-    for (x, y) in zip(a.scalars, b.scalars) {
-        let d = Double(abs(x - y)) / (1 + Double(abs(y)))
-        guard d.isFinite else { return .infinity }
-        worst = max(worst, d)
-    }
-    return worst
+    return zip(a.scalars, b.scalars).reduce(0) { max($0, relativeDeviation($1.0, from: $1.1)) }
 }

@@ -313,8 +313,7 @@ struct StreamReport {
             for t in 0..<rows {
                 var row = 0.0
                 for j in 0..<outPer {
-                    let r = Double(y.scalars[t * outPer + j]), s = Double(outputs[first + t][j])
-                    row = max(row, abs(s - r) / (1 + abs(r)))
+                    row = max(row, relativeDeviation(outputs[first + t][j], from: y.scalars[t * outPer + j]))
                 }
                 worst = max(worst, row)
                 if !(row <= 1e-4) { report.outputsBeyondTolerance += 1 }
@@ -388,6 +387,15 @@ struct StreamReport {
 }
 
 /// CPU seconds of this process (all threads).
+/// `|value − reference| / (1 + |reference|)`, the measure of the 1e-4
+/// tolerance: 0 where both are NaN or the same infinity, infinite where only
+/// one is NaN or infinite.
+func relativeDeviation(_ value: Float, from reference: Float) -> Double {
+    if value == reference || (value.isNaN && reference.isNaN) { return 0 }
+    let d = abs(Double(value) - Double(reference)) / (1 + abs(Double(reference)))
+    return d.isNaN ? .infinity : d
+}
+
 private func processCPUSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)

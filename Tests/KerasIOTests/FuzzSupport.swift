@@ -311,10 +311,22 @@ struct CLIFuzzRunner {
         return nil
     }
 
-    /// The command line for one job.
-    func arguments(_ job: (file: String, model: String?)) -> [String] {
-        if let model = job.model { return [binary, "convert", job.file, job.file + ".out.weights.h5", "--model", model] }
-        return [binary, "summary", job.file]
+    /// What a child process does with one damaged file.
+    struct Job {
+        enum Command { case summary, convert(model: String), stream }
+        let file: String
+        let command: Command
+
+        /// The command line after the binary: `summary FILE`; `convert FILE
+        /// OUT --model MODEL` (a weights-only file); `stream FILE` over a few
+        /// synthetic frames with key frames (a delta model).
+        var arguments: [String] {
+            switch command {
+            case .summary: return ["summary", file]
+            case .convert(let model): return ["convert", file, file + ".out.weights.h5", "--model", model]
+            case .stream: return ["stream", file, "--data", "synthetic", "--frames", "6", "--key-frame-every", "3"]
+            }
+        }
     }
 
     /// Where a crash happened.
@@ -333,7 +345,7 @@ struct CLIFuzzRunner {
     /// Reruns a crashing job to find where it crashed: Swift's own runtime
     /// failures are ours; otherwise valgrind names the code making the first
     /// invalid memory access.
-    func classifyCrash(_ job: (file: String, model: String?), stderr: String) -> CrashSite {
+    func classifyCrash(_ job: Job, stderr: String) -> CrashSite {
         let lines = stderr.split(separator: "\n").map(String.init)
         if let failure = lines.first(where: { $0.contains("Swift runtime failure") || $0.contains("Fatal error") }) {
             return .ours(failure.trimmingCharacters(in: .whitespaces) + " " + Self.crashFrames(lines))
@@ -355,7 +367,7 @@ struct CLIFuzzRunner {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["120", valgrind, "-q", "--error-limit=no", "--exit-on-first-error=yes", "--error-exitcode=99",
-                       "--num-callers=16"] + arguments(job)
+                       "--num-callers=16", binary] + job.arguments
         let pipe = Pipe()
         p.standardError = pipe
         p.standardOutput = FileHandle.nullDevice
@@ -392,18 +404,18 @@ struct CLIFuzzRunner {
             .joined(separator: " <- ")
     }
 
-    /// Runs `summary FILE`, or `convert FILE OUT --model MODEL` when a model is
-    /// given, for every job; returns the outcomes in order.
-    func run(_ jobs: [(file: String, model: String?)], in folder: URL, backtrace: Bool = false) throws -> [Outcome] {
+    /// Runs every job's command line; returns the outcomes in order.
+    func run(_ jobs: [Job], in folder: URL, backtrace: Bool = false) throws -> [Outcome] {
+        // One job a line: its file, then its arguments, separated by tabs.
         let script = """
             ulimit -c 0
             ulimit -v \(memoryKiB)
-            while IFS='\t' read -r file model; do
-              if [ -n "$model" ]; then
-                timeout -k 2 \(seconds) "$0" convert "$file" "$file.out.weights.h5" --model "$model" >/dev/null 2>"$file.err"
-              else
-                timeout -k 2 \(seconds) "$0" summary "$file" >/dev/null 2>"$file.err"
-              fi
+            set -f
+            tab=$(printf '\\t')
+            while IFS= read -r line; do
+              IFS=$tab; set -- $line; IFS=' '
+              file=$1; shift
+              timeout -k 2 \(seconds) "$0" "$@" >/dev/null 2>"$file.err"
               echo $? >"$file.status"
             done <"$1"
             """
@@ -411,7 +423,7 @@ struct CLIFuzzRunner {
         var processes: [Process] = []
         for shell in 0..<shells {
             let list = folder.appendingPathComponent("jobs-\(shell).txt")
-            let lines = jobs.enumerated().filter { $0.offset % shells == shell }.map { "\($0.element.file)\t\($0.element.model ?? "")\n" }
+            let lines = jobs.enumerated().filter { $0.offset % shells == shell }.map { ([$0.element.file] + $0.element.arguments).joined(separator: "\t") + "\n" }
             try Data(lines.joined().utf8).write(to: list)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -179,7 +179,7 @@ final class FuzzTests: XCTestCase {
     /// crash at once rather than stop at the first.
     private func check(_ cases: [(path: String, what: String)], _ name: String) throws {
         if ProcessInfo.processInfo.environment["FUZZ_IN_CHILD"] != nil {
-            try runInChildProcesses(cases.map { ($0.path, nil) }, cases.map(\.what), name)
+            try runInChildProcesses(cases.map { CLIFuzzRunner.Job(file: $0.path, command: .summary) }, cases.map(\.what), name)
             return
         }
         var tally = Tally()
@@ -209,6 +209,32 @@ final class FuzzTests: XCTestCase {
         for _ in 0..<(plan.clipLength ?? 2) + 1 { _ = try? stream.push(frames) }
         _ = try? stream.finish()
         return true
+    }
+
+    /// Weights a damaged or hostile delta model may hold (NaN, infinities,
+    /// zero or negative thresholds and variances, the float extremes), one
+    /// layer at a time: the streaming plan compiles and streams, or throws.
+    func testHostileWeightValuesStream() throws {
+        let values: [Float] = [.nan, .infinity, -.infinity, 0, -0.3, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+        var cases = 0, streamed = 0
+        for url in try Self.fixtures("delta", ".h5") + Self.archives().filter({ $0.path.contains("/delta/") }) {
+            for layerIndex in try KerasModelFile.load(url.path).model.layers.indices {
+                for value in values {
+                    let model = try KerasModelFile.load(url.path).model
+                    let layer = model.layers[layerIndex]
+                    let weights = layer.getWeights()
+                    guard !weights.isEmpty else { break }
+                    // The first element of every weight, and the whole of the last (a threshold, a variance, a bias).
+                    var edited = weights.map { w in w.count == 0 ? w : Tensor(shape: w.shape, scalars: [value] + w.scalars.dropFirst()) }
+                    edited[edited.count - 1] = Tensor(repeating: value, shape: weights.last!.shape)
+                    try layer.setWeights(edited)
+                    cases += 1
+                    if streamIfDelta(model) { streamed += 1 }
+                }
+            }
+        }
+        print("FuzzTests: hostile weight values: \(cases) cases, \(streamed) streamed")
+        XCTAssertGreaterThan(streamed, cases / 2, "most hostile values should still compile to a plan")
     }
 
     // MARK: Targeted hostile configs
@@ -380,7 +406,7 @@ final class FuzzTests: XCTestCase {
         for url in try Self.fixtures("models", ".weights_only.h5") {
             sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))))
         }
-        var jobs: [(file: String, model: String?)] = []
+        var jobs: [CLIFuzzRunner.Job] = []
         var descriptions: [String] = []
         for (source, model) in sources {
             let data = [UInt8](try Data(contentsOf: source))
@@ -402,7 +428,10 @@ final class FuzzTests: XCTestCase {
                 }
                 let path = folder.appendingPathComponent(Self.caseFile(source, i)).path
                 try Data(mutated).write(to: URL(fileURLWithPath: path))
-                jobs.append((path, model?.path))
+                // A delta model streams: its damaged weights and thresholds reach the streaming plan.
+                let command: CLIFuzzRunner.Job.Command = model.map { .convert(model: $0.path) }
+                    ?? (source.deletingLastPathComponent().lastPathComponent == "delta" ? .stream : .summary)
+                jobs.append(CLIFuzzRunner.Job(file: path, command: command))
                 descriptions.append("\(Self.label(source)) #\(i): \(how)")
             }
         }
@@ -414,7 +443,7 @@ final class FuzzTests: XCTestCase {
     /// crash guard ends a fault inside libhdf5 with such a line; each of those
     /// is rerun without the guard to confirm where it faulted. Any crash, any
     /// fault in our code and any timeout fails.
-    private func runInChildProcesses(_ jobs: [(file: String, model: String?)], _ descriptions: [String], _ name: String) throws {
+    private func runInChildProcesses(_ jobs: [CLIFuzzRunner.Job], _ descriptions: [String], _ name: String) throws {
         guard let binary = CLIFuzzRunner.locateBinary() else {
             XCTFail("no keras-delta next to the test bundle; build it (`swift build --product keras-delta`) or set KERAS_DELTA_CLI")
             return
@@ -474,7 +503,11 @@ final class FuzzTests: XCTestCase {
                 faults.append("\(what): \(kind), signal \(signal): \(runner.classifyCrash(jobs[index], stderr: stderr))")
             }
         }
-        print("FuzzTests: \(name): \(jobs.count) cases in \(String(format: "%.0f", seconds)) s: \(loaded) loaded, "
+        let streamed = zip(jobs, outcomes).filter { job, outcome in
+            if case .stream = job.command { return outcome == .loaded }
+            return false
+        }.count
+        print("FuzzTests: \(name): \(jobs.count) cases in \(String(format: "%.0f", seconds)) s: \(loaded) loaded (\(streamed) of them streamed), "
               + "\(rejected - guarded.count) rejected with one line naming the file, \(timeouts.count) hangs (over \(runner.seconds) s), "
               + "\(crashed.count) crashes, \(guarded.count) faults ended by the crash guard, \(contractBreaks.count) other contract breaks")
         let kinds = ["bit flips", "truncated", "inserted", "deleted", "overwritten", "zeroed"]
