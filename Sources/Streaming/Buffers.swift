@@ -72,7 +72,7 @@ final class Slot {
     /// The current value.
     let value: FloatBuffer
     /// The previous value at the indices in ``changed`` (undefined elsewhere):
-    /// a consumer forms `Δ = new − old` in double precision, exactly.
+    /// a consumer forms `Δ = new − old`, rounded once.
     let previous: FloatBuffer
     /// Indices that changed in this frame (meaningless when ``all`` is set).
     let changed: IndexList

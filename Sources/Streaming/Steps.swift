@@ -121,9 +121,14 @@ final class DeltaStep: Step {
 /// double precision so that thousands of `W·Δ` updates do not drift (a drift
 /// of a few float ulps is enough to move a value across a rounding boundary
 /// of the next delta layer), its float value, marks, and scratch for the
-/// changes at one input position.
+/// changes at one input position. A frame's scatter sums its `W·Δ` in float
+/// (``pending``), at twice the lanes of double, and ``fold(width:)`` then adds
+/// that sum to the double output: each frame rounds once, relative to its own
+/// update, so the drift stays far below the output's float rounding.
 final class LinearState {
     let wide: UnsafeMutablePointer<Double>
+    /// This frame's `W·Δ` at the touched outputs (zero elsewhere and between frames).
+    let pending: UnsafeMutablePointer<Float>
     let accumulator: FloatBuffer
     let marks: Marks
     let touched: IndexList
@@ -131,15 +136,16 @@ final class LinearState {
     /// Channels and deltas of the changes at one input position, one
     /// `positionWidth` run per part of a split scatter.
     let channels: UnsafeMutablePointer<Int32>
-    let deltas: UnsafeMutablePointer<Double>
+    let deltas: UnsafeMutablePointer<Float>
     private let positionWidth: Int
     /// One position's deltas over all its channels (zero between uses).
-    let row: UnsafeMutablePointer<Double>
+    let row: UnsafeMutablePointer<Float>
     /// The changes that parts 1… of a split epilogue record, made on first use.
     private(set) var partChanges: [IndexList] = []
 
     deinit {
         wide.deallocate()
+        pending.deallocate()
         channels.deallocate()
         deltas.deallocate()
         row.deallocate()
@@ -148,6 +154,8 @@ final class LinearState {
     init(count: Int, groups: Int, positionWidth: Int) {
         wide = .allocate(capacity: Swift.max(count, 1))
         wide.initialize(repeating: 0, count: Swift.max(count, 1))
+        pending = .allocate(capacity: Swift.max(count, 1))
+        pending.initialize(repeating: 0, count: Swift.max(count, 1))
         accumulator = FloatBuffer(count)
         marks = Marks(groups)
         touched = IndexList(capacity: groups)
@@ -158,6 +166,26 @@ final class LinearState {
         deltas = .allocate(capacity: scratch)
         row = .allocate(capacity: self.positionWidth)
         row.initialize(repeating: 0, count: self.positionWidth)
+    }
+
+    /// Adds ``pending`` to ``wide`` over the touched groups of `width` outputs, and zeroes it there.
+    func fold(width: Int) {
+        for k in 0..<touched.count {
+            var j = Int(touched.p[k]) &* width
+            let end = j &+ width
+            while j &+ 8 <= end {
+                let v = load8(pending + j)
+                store4(load4(wide + j) + Double4(v.lowHalf), wide + j)
+                store4(load4(wide + (j &+ 4)) + Double4(v.highHalf), wide + (j &+ 4))
+                store8(Float8(repeating: 0), pending + j)
+                j &+= 8
+            }
+            while j < end {
+                wide[j] += Double(pending[j])
+                pending[j] = 0
+                j &+= 1
+            }
+        }
     }
 
     /// The change lists of parts 1..<parts, each with room for every output.
@@ -186,7 +214,7 @@ final class LinearState {
 struct ScatterPart {
     let channels: Range<Int>
     let changedChannels: UnsafeMutablePointer<Int32>
-    let deltas: UnsafeMutablePointer<Double>
+    let deltas: UnsafeMutablePointer<Float>
     let marks: Marks?
     var isFirst: Bool { marks != nil }
 }
@@ -270,7 +298,7 @@ class LinearStep: Step {
     /// overhead sooner, so it goes dense at a lower fraction of changes.
     var cutoffFactor: Double { 1 }
 
-    /// Adds `W·Δ` for the changed inputs to `state.wide`, appending each
+    /// Adds `W·Δ` for the changed inputs to `state.pending`, appending each
     /// touched output group once to `state.touched`; returns the MACs done.
     /// A step may split the work into up to `parts` parts on the worker pool.
     func scatter(_ x: Slot, state: LinearState, parts: Int) -> Int { 0 }
@@ -292,6 +320,7 @@ class LinearStep: Step {
         }
         s.marks.clear()
         ctx.macs += scatter(x, state: s, parts: ctx.parts(for: Int(estimate)))
+        s.fold(width: groupWidth)
         return false
     }
 
@@ -438,43 +467,42 @@ class LinearStep: Step {
 }
 
 /// `out[0..<n] += Σ_r deltas[r] · w[channels[r]·ldw ..< +n]`, blocked over `out` in registers,
-/// one fused multiply-add per term (the vector and the scalar loops round alike). The float
-/// weights widen to double exactly; keeping them float halves the memory the scatter reads.
-@inline(__always) func addRows(_ out: UnsafeMutablePointer<Double>, _ n: Int, _ w: UnsafePointer<Float>, ldw: Int,
-                               _ channels: UnsafePointer<Int32>, _ deltas: UnsafePointer<Double>, _ count: Int) {
+/// one fused multiply-add per term (the vector and the scalar loops round alike).
+@inline(__always) func addRows(_ out: UnsafeMutablePointer<Float>, _ n: Int, _ w: UnsafePointer<Float>, ldw: Int,
+                               _ channels: UnsafePointer<Int32>, _ deltas: UnsafePointer<Float>, _ count: Int) {
     var j = 0
-    while j + 16 <= n {
-        var a0 = load4(out + j), a1 = load4(out + j + 4), a2 = load4(out + j + 8), a3 = load4(out + j + 12)
+    while j + 32 <= n {
+        var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
         for r in 0..<count {
-            let d = Double4(repeating: deltas[r])
+            let d = Float8(repeating: deltas[r])
             let row = w + Int(channels[r]) * ldw + j
-            a0 = a0.addingProduct(d, widen4(row))
-            a1 = a1.addingProduct(d, widen4(row + 4))
-            a2 = a2.addingProduct(d, widen4(row + 8))
-            a3 = a3.addingProduct(d, widen4(row + 12))
+            a0 = a0.addingProduct(d, load8(row))
+            a1 = a1.addingProduct(d, load8(row + 8))
+            a2 = a2.addingProduct(d, load8(row + 16))
+            a3 = a3.addingProduct(d, load8(row + 24))
         }
-        store4(a0, out + j); store4(a1, out + j + 4); store4(a2, out + j + 8); store4(a3, out + j + 12)
-        j += 16
+        store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+        j += 32
     }
-    while j + 4 <= n {
-        var a = load4(out + j)
-        for r in 0..<count { a = a.addingProduct(Double4(repeating: deltas[r]), widen4(w + Int(channels[r]) * ldw + j)) }
-        store4(a, out + j)
-        j += 4
+    while j + 8 <= n {
+        var a = load8(out + j)
+        for r in 0..<count { a = a.addingProduct(Float8(repeating: deltas[r]), load8(w + Int(channels[r]) * ldw + j)) }
+        store8(a, out + j)
+        j += 8
     }
     while j < n {
         var a = out[j]
-        for r in 0..<count { a.addProduct(deltas[r], Double(w[Int(channels[r]) * ldw + j])) }
+        for r in 0..<count { a.addProduct(deltas[r], w[Int(channels[r]) * ldw + j]) }
         out[j] = a
         j += 1
     }
 }
 
 /// Walks the changes of `x` position by position (`width` elements each):
-/// calls `body(position, count)` with the channels and exact deltas
-/// `new − old` of the non-zero changes at that position in `channels`/`deltas`.
+/// calls `body(position, count)` with the channels and deltas `new − old`
+/// (rounded once) of the non-zero changes at that position in `channels`/`deltas`.
 @inline(__always) func forEachChangedPosition(_ x: Slot, width: Int, _ channels: UnsafeMutablePointer<Int32>,
-                                              _ deltas: UnsafeMutablePointer<Double>, _ body: (Int, Int) -> Void) {
+                                              _ deltas: UnsafeMutablePointer<Float>, _ body: (Int, Int) -> Void) {
     let div = FastDivider(width)
     let idx = x.changed.p, xv = x.value.p, old = x.previous.p, n = x.changed.count
     var e = 0
@@ -485,7 +513,7 @@ class LinearStep: Step {
         while e < n {
             let i = Int(idx[e])
             if i < start || i >= end { break }
-            let dv = Double(xv[i]) - Double(old[i])
+            let dv = xv[i] - old[i]
             if dv != 0 {
                 channels[count] = Int32(i - start)
                 deltas[count] = dv
@@ -698,7 +726,7 @@ final class ConvStep: WindowedStep {
 /// order, are those of one run), and part 0 lists the touched outputs.
 private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTable, kernel: [Float], inChannels cin: Int,
                                filters cout: Int, parts: Int) -> Int {
-    let acc = s.wide
+    let acc = s.pending
     var macs = 0
     kernel.withUnsafeBufferPointer { ks in
         let k = ks.baseAddress!
@@ -785,12 +813,12 @@ final class ConvTransposeStep: LinearStep {
 /// `DepthwiseConv1D`/`DepthwiseConv2D`: a changed input element of channel
 /// `c` updates that channel's `depth_multiplier` outputs in its receptive field.
 final class DepthwiseStep: WindowedStep {
-    let kernelValues: [Double]
+    let kernelValues: [Float]
     let multiplier: Int
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
          inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
-        kernelValues = kernel.scalars.map { Double($0) }
+        kernelValues = kernel.scalars
         multiplier = kernel.shape.last!
         super.init(name: name, kind: "depthwise conv", input: input, output: output, activation: activation, kernel: kernel,
                    bias: bias, inShape: inShape, outShape: outShape, strides: strides, dilation: dilation, padding: padding,
@@ -808,7 +836,7 @@ final class DepthwiseStep: WindowedStep {
     }
 
     override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
-        let ch = inChannels, m = multiplier, acc = s.wide, table = self.table
+        let ch = inChannels, m = multiplier, acc = s.pending, table = self.table
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             let k = ks.baseAddress!
@@ -820,14 +848,14 @@ final class DepthwiseStep: WindowedStep {
                     let taps: Int
                     if m == 1 && count * 4 >= ch {
                         // Many channels changed: the row Δ[lo..<hi] (zeros elsewhere, which add nothing)
-                        // times each tap's kernel row, four channels at a time.
+                        // times each tap's kernel row, eight channels at a time.
                         let row = s.row
                         for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = deltas[r] }
                         taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
                             let out = acc + o * ch, w = k + tap * ch
                             var c = lo
-                            while c + 4 <= hi { store4(load4(out + c) + load4(row + c) * load4(w + c), out + c); c += 4 }
-                            while c < hi { out[c] += row[c] * w[c]; c += 1 }
+                            while c + 8 <= hi { store8(load8(out + c).addingProduct(load8(row + c), load8(w + c)), out + c); c += 8 }
+                            while c < hi { out[c].addProduct(row[c], w[c]); c += 1 }
                         }
                         for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = 0 }
                     } else {
@@ -835,7 +863,7 @@ final class DepthwiseStep: WindowedStep {
                             let out = acc + o * ch * m, w = k + tap * ch * m
                             for r in 0..<count where p.channels.contains(Int(channels[r])) {
                                 let c = Int(channels[r]) * m, dv = deltas[r]
-                                for j in 0..<m { out[c + j] += dv * w[c + j] }
+                                for j in 0..<m { out[c + j].addProduct(dv, w[c + j]) }
                             }
                         }
                     }
@@ -880,7 +908,7 @@ final class DenseStep: LinearStep {
     override var positionWidth: Int { inDim }
 
     override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
-        let n = units, inDim = self.inDim, acc = s.wide
+        let n = units, inDim = self.inDim, acc = s.pending
         var macs = 0
         kernel.withUnsafeBufferPointer { ws in
             // All changed inputs of a row at once: out[row, :] += Σ_k Δ_k · W[k, :],

@@ -181,6 +181,25 @@ final class StreamingTests: XCTestCase {
         XCTAssertLessThan(stats.macs, stats.denseMACs)
     }
 
+    /// Pooling over 32 channels, where a position often changes in a few
+    /// channels only (recomputed channel by channel) and sometimes in many
+    /// (the whole window): overlapping 3×3 max windows with strides 2, then
+    /// 2×2 average windows.
+    func testPoolingRecomputesChangedChannelsAndWholeWindows() throws {
+        RandomState.seed(14)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try MaxPooling2D(poolSize: [3], strides: [2], padding: "same")(h)
+        h = try Conv2D(filters: 32, kernelSize: [1], activation: "relu")(h)
+        h = try AveragePooling2D(poolSize: [2])(h)
+        h = try GlobalAveragePooling2D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(model, seed: 9)
+        let delta = try Self.withDeltas(model, threshold: 0.3, inputStep: 12, clipLength: 12)
+        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 6))
+    }
+
     /// Xception-style separable convolutions (one with a depth multiplier and
     /// strides, one with a batch normalization folded into its pointwise part)
     /// stream as a depthwise step and a pointwise step.
