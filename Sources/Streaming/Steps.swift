@@ -1192,6 +1192,55 @@ final class PoolStep: Step {
     }
 }
 
+/// `ZeroPadding1D/2D`, `Cropping1D/2D`: each changed input element moves to
+/// its place in the output; padding stays zero and cropped elements drop.
+final class MarginStep: Step {
+    let channels: Int
+    /// For each input position, its output position, or −1 when cropped away.
+    let target: [Int32]
+
+    /// `offsets`: per spatial axis, where input index 0 lands in the output
+    /// (the padding before, or minus the cropping before).
+    init(name: String, kind: String, input: Int, output: Int, inShape: [Int], outShape: [Int], offsets: [Int]) {
+        channels = inShape.last!
+        let inSpatial = Array(inShape.dropLast()), outSpatial = Array(outShape.dropLast())
+        var target: [Int32] = []
+        target.reserveCapacity(inSpatial.reduce(1, *))
+        // Row-major over the spatial axes, the last fastest.
+        func visit(_ axis: Int, _ inside: Int) {
+            guard axis < inSpatial.count else { target.append(Int32(inside)); return }
+            for i in 0..<inSpatial[axis] {
+                let o = i + offsets[axis]
+                if o < 0 || o >= outSpatial[axis] {
+                    for _ in 0..<inSpatial[(axis + 1)...].reduce(1, *) { target.append(-1) }
+                } else {
+                    visit(axis + 1, inside * outSpatial[axis] + o)
+                }
+            }
+        }
+        visit(0, 0)
+        self.target = target
+        super.init(name: name, kind: kind, inputs: [input], output: output)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
+        if dense || x.all {
+            for (p, o) in target.enumerated() where o >= 0 {
+                (y.value.p + Int(o) * c).update(from: x.value.p + p * c, count: c)
+            }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let div = FastDivider(c)
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k]), p = div.quotient(i), o = Int(target[p])
+            if o >= 0 { y.set(o * c + i - p * c, x.value.p[i]) }
+        }
+    }
+}
+
 /// Any other layer: called on the whole frame, and its output compared with the previous one.
 final class LayerStep: Step {
     let layer: Layer

@@ -445,6 +445,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         && (p is MaxPooling1D || p is MaxPooling2D || p is AveragePooling1D || p is AveragePooling2D):
         return PoolStep(name: name, isMax: p is MaxPooling1D || p is MaxPooling2D, input: args[0], output: output,
                         inShape: inShapes[0], outShape: outShape, poolSize: p.poolSize, strides: p.strides, padding: p.padding)
+    case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
+        let padding = m is BaseZeroPadding
+        return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: args[0], output: output,
+                          inShape: inShapes[0], outShape: outShape, offsets: m.margins.map { padding ? $0.before : -$0.before })
     default:
         if args.count == 1, let f = Pointwise(layer: layer) {
             return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output)

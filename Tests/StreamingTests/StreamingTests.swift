@@ -200,6 +200,44 @@ final class StreamingTests: XCTestCase {
         try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 6))
     }
 
+    /// MobileNetV2's asymmetric `ZeroPadding2D` before a strided valid
+    /// convolution, a `Cropping2D`, and a 1-D model's `ZeroPadding1D` and
+    /// `Cropping1D`: each moves only the changed elements.
+    func testPaddingAndCroppingMoveOnlyChangedElements() throws {
+        RandomState.seed(15)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try ZeroPadding2D(padding: [Margin(0, 1), Margin(0, 1)])(h)
+        h = try DepthwiseConv2D(kernelSize: [3], strides: [2], activation: "relu")(h)
+        h = try ZeroPadding2D(padding: [Margin(2, 1), Margin(1, 3)])(h)
+        h = try Cropping2D(cropping: [Margin(1, 2), Margin(3, 0)])(h)
+        h = try Conv2D(filters: 8, kernelSize: [3], activation: "relu")(h)
+        h = try GlobalAveragePooling2D()(h)
+        let image = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(image, seed: 10)
+
+        let s = Input(shape: [24, 4])
+        var g = try Conv1D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(s)
+        g = try ZeroPadding1D(padding: [Margin(2, 1)])(g)
+        g = try Cropping1D(cropping: [Margin(1, 3)])(g)
+        g = try Conv1D(filters: 8, kernelSize: [3], activation: "relu")(g)
+        g = try GlobalAveragePooling1D()(g)
+        let sequence = try Model(inputs: [s], outputs: [try Dense(units: 3)(g)])
+        try Self.randomize(sequence, seed: 11)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 7)
+        // The 1-D model reads rows 4 and 5 of each frame as 24 steps of 4 values.
+        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
+            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+
+        for (model, input) in [(image, frames), (sequence, rows)] {
+            let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+            try checkSparseAndExact(delta, frames: input)
+            let plan = try StreamingPlan(delta)
+            XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+        }
+    }
+
     /// Xception-style separable convolutions (one with a depth multiplier and
     /// strides, one with a batch normalization folded into its pointwise part)
     /// stream as a depthwise step and a pointwise step.
