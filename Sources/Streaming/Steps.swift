@@ -986,19 +986,27 @@ final class MergeStep: Step {
     enum Operation: String { case add, subtract, multiply, average, maximum, minimum }
     let operation: Operation
     let count: Int
+    /// Elements of each input: `count`, or fewer for the channels of an
+    /// input broadcast over every position (a squeeze-and-excitation gate).
+    let widths: [Int]
 
-    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int) {
+    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int, widths: [Int]) {
         self.operation = operation
         self.count = count
+        self.widths = widths
         super.init(name: name, kind: operation.rawValue, inputs: inputs, output: output)
     }
 
     override func makeState() -> AnyObject? { MarkState(count) }
 
+    @inline(__always) private func value(_ ctx: FrameContext, _ j: Int, _ i: Int) -> Float {
+        ctx.slots[inputs[j]].value.p[widths[j] == count ? i : i % widths[j]]
+    }
+
     @inline(__always) private func compute(_ ctx: FrameContext, _ i: Int) -> Float {
-        var v = ctx.slots[inputs[0]].value.p[i]
+        var v = value(ctx, 0, i)
         for j in inputs.indices.dropFirst() {
-            let u = ctx.slots[inputs[j]].value.p[i]
+            let u = value(ctx, j, i)
             switch operation {
             case .add, .average: v = v + u
             case .subtract: v = v - u
@@ -1020,11 +1028,14 @@ final class MergeStep: Step {
         let marks = (state as! MarkState).marks
         marks.clear()
         y.beginSparse()
-        for input in inputs {
+        for (input, width) in zip(inputs, widths) {
             let x = ctx.slots[input]
             for k in 0..<x.changed.count {
-                let i = Int(x.changed.p[k])
-                if marks.mark(i) { y.set(i, compute(ctx, i)) }
+                // A broadcast input's change reaches its channel at every position.
+                for i in stride(from: Int(x.changed.p[k]), to: width == count ? Int(x.changed.p[k]) + 1 : count, by: width)
+                where marks.mark(i) {
+                    y.set(i, compute(ctx, i))
+                }
             }
         }
     }

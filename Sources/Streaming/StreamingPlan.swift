@@ -379,6 +379,11 @@ private func makeSteps(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape:
     return [step]
 }
 
+/// Whether `shape` is `[1, …, 1, C]` against `outShape`'s `[…, C]`: one value per channel, broadcast over positions.
+private func isChannelBroadcast(_ shape: [Int], to outShape: [Int]) -> Bool {
+    shape.count == outShape.count && shape.last == outShape.last && shape.dropLast().allSatisfy { $0 == 1 }
+}
+
 private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int, layerRank: Int,
                       folded: BatchNormalization?) throws -> Step? {
     let name = layer.name + (folded.map { "+" + $0.name } ?? "")
@@ -425,7 +430,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         }
         return PointwiseStep(name: name, kind: "batch normalization", function: .identity, affine: (scale, shift),
                              input: args[0], output: output)
-    case let m as Merge where inShapes.allSatisfy({ $0 == outShape }):
+    case let m as Merge where inShapes.allSatisfy({ $0 == outShape || isChannelBroadcast($0, to: outShape) }):
         let op: MergeStep.Operation? = switch m {
         case is Add: .add
         case is Subtract: .subtract
@@ -435,7 +440,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         case is Minimum: .minimum
         default: nil
         }
-        if let op { return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *)) }
+        if let op {
+            return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *),
+                             widths: inShapes.map { $0.reduce(1, *) })
+        }
     case let c as Concatenate where c.axis == -1 || c.axis == layerRank - 1:
         return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:

@@ -238,6 +238,30 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// EfficientNet's squeeze-and-excitation: a per-channel gate `[1, 1, C]`
+    /// multiplies every position (`Multiply` with broadcasting), and an `Add`
+    /// broadcasts another; a changed gate channel recomputes that channel only.
+    func testBroadcastGateMultipliesChangedChannels() throws {
+        RandomState.seed(16)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 16, kernelSize: [3], padding: "same", activation: "relu")(h)
+        var se = try GlobalAveragePooling2D()(h)
+        se = try Reshape(targetShape: [1, 1, 16])(se)
+        se = try Conv2D(filters: 4, kernelSize: [1], activation: "relu")(se)
+        let gate = try Conv2D(filters: 16, kernelSize: [1], activation: "sigmoid")(se)
+        h = try Multiply()([h, gate])[0]
+        h = try Add()([h, try Conv2D(filters: 16, kernelSize: [1])(se)])[0]
+        h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try GlobalAveragePooling2D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(model, seed: 12)
+        let delta = try Self.withDeltas(model, threshold: 0.01, inputStep: 2, clipLength: 12)
+        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
+        let plan = try StreamingPlan(delta)
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+    }
+
     /// Xception-style separable convolutions (one with a depth multiplier and
     /// strides, one with a batch normalization folded into its pointwise part)
     /// stream as a depthwise step and a pointwise step.
