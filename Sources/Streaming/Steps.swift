@@ -688,34 +688,66 @@ class WindowedStep: LinearStep {
     }
 }
 
-/// `Conv1D`/`Conv2D` (groups 1): each changed input element scatters its
-/// kernel slice `K[tap, c, :]` into the outputs whose window holds it.
+/// `Conv1D`/`Conv2D`: each changed input element scatters its kernel slice
+/// `K[tap, c, :]` into the outputs whose window holds it (with `groups`, only
+/// into the output channels of its group).
 final class ConvStep: WindowedStep {
     let kernelValues: [Float]
     let filters: Int
+    let groups: Int
     let cache = WinogradKernelCache()
 
     init(name: String, input: Int, output: Int, activation: Pointwise, kernel: Tensor, bias: [Float],
-         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+         inShape: [Int], outShape: [Int], strides: [Int], dilation: [Int], padding: Padding, groups: Int = 1) {
         kernelValues = kernel.scalars
         filters = outShape.last!
-        super.init(name: name, kind: "conv", input: input, output: output, activation: activation, kernel: kernel, bias: bias,
-                   inShape: inShape, outShape: outShape, strides: strides, dilation: dilation, padding: padding,
-                   groupWidth: outShape.last!)
+        self.groups = groups
+        super.init(name: name, kind: groups == 1 ? "conv" : "grouped conv", input: input, output: output, activation: activation,
+                   kernel: kernel, bias: bias, inShape: inShape, outShape: outShape, strides: strides, dilation: dilation,
+                   padding: padding, groupWidth: outShape.last!)
     }
 
-    override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels }
-    override var cutoffFactor: Double { window.kH * window.kW == 1 ? 0.4 : 1 }
-    override var macsPerInputElement: Double { Double(window.kH * window.kW * filters) / Double(window.strideH * window.strideW) }
+    override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels / groups }
+    override var cutoffFactor: Double { window.kH * window.kW == 1 || groups > 1 ? 0.4 : 1 }
+    override var macsPerInputElement: Double {
+        Double(window.kH * window.kW * filters / groups) / Double(window.strideH * window.strideW)
+    }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
-        let y = try Tensor.conv(frameTensor(x), kernel, strides: strides, padding: padding, dilation: dilation,
+        let y = try Tensor.conv(frameTensor(x), kernel, strides: strides, padding: padding, dilation: dilation, groups: groups,
                                 epilogue: ChannelEpilogue(bias: bias), kernelCache: (cache, version: 0))
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 
     override func scatter(_ x: Slot, state s: LinearState, parts: Int) -> Int {
-        scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters, parts: parts)
+        guard groups > 1 else {
+            return scatterKernelRows(x, state: s, table: table, kernel: kernelValues, inChannels: inChannels, filters: filters,
+                                     parts: parts)
+        }
+        // The changed channels of a position come in increasing order: each run
+        // of one group adds its rows into that group's output channels.
+        let cin = inChannels / groups, cout = filters / groups, f = filters, acc = s.pending, table = self.table
+        let group = FastDivider(cin)
+        var macs = 0
+        kernelValues.withUnsafeBufferPointer { ks in
+            let k = ks.baseAddress!
+            forEachChangedPosition(x, width: inChannels, s.channels, s.deltas) { pos, count in
+                let taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
+                    var r = 0
+                    while r < count {
+                        let g = group.quotient(Int(s.channels[r]))
+                        var end = r + 1
+                        while end < count && group.quotient(Int(s.channels[end])) == g { end += 1 }
+                        // Row c of the group's slice `K[tap, c − g·cin, g·cout ..< (g+1)·cout]`, read through the global channel c.
+                        let rows = k + tap * cin * f + g * cout - g * cin * f
+                        addRows(acc + o * f + g * cout, cout, rows, ldw: f, s.channels + r, s.deltas + r, end - r)
+                        r = end
+                    }
+                }
+                macs += taps * count * cout
+            }
+        }
+        return macs
     }
 }
 
@@ -1199,6 +1231,59 @@ final class PoolStep: Step {
                 let o = scatter[t, 0]
                 if marks.mark(o) { poolRow(x.value.p, o, y, record: true) }
             }
+        }
+    }
+}
+
+/// `LayerNormalization` over the channels: recomputes every channel of a
+/// position where any changed, with the float operations of the layer
+/// (sequential sums, `rsqrt(variance + ε)·γ`, `x·inv + (β − mean·inv)`).
+final class LayerNormStep: Step {
+    let channels: Int, positions: Int
+    let gamma: [Float]?, beta: [Float]?
+    let epsilon: Float
+
+    init(name: String, input: Int, output: Int, shape: [Int], gamma: [Float]?, beta: [Float]?, epsilon: Float) {
+        channels = shape.last!
+        positions = shape.reduce(1, *) / channels
+        self.gamma = gamma
+        self.beta = beta
+        self.epsilon = epsilon
+        super.init(name: name, kind: "layer normalization", inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { MarkState(positions) }
+
+    /// Normalizes the channels of the position at `base`, recording changes or (`record` false) writing directly.
+    @inline(__always) private func normalize(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {
+        let c = channels, v = x + base, scale = 1 / Float(c)
+        var sum: Float = 0
+        for k in 0..<c { sum = sum + v[k] }
+        let mean = sum * scale
+        var squares: Float = 0
+        for k in 0..<c { let d = v[k] - mean; squares = squares + d * d }
+        let r = 1 / (squares * scale + epsilon).squareRoot()
+        for k in 0..<c {
+            let inv = gamma.map { r * $0[k] } ?? r
+            let shift = beta.map { $0[k] - mean * inv } ?? -(mean * inv)
+            let out = v[k] * inv + shift
+            if record { y.set(base + k, out) } else { y.value.p[base + k] = out }
+        }
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
+        if dense || x.all {
+            for base in stride(from: 0, to: x.count, by: c) { normalize(x.value.p, base, y, record: false) }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let marks = (state as! MarkState).marks, div = FastDivider(c)
+        marks.clear()
+        for k in 0..<x.changed.count {
+            let p = div.quotient(Int(x.changed.p[k]))
+            if marks.mark(p) { normalize(x.value.p, p * c, y, record: true) }
         }
     }
 }

@@ -319,7 +319,7 @@ private func layerRank(_ node: Node) -> Int { node.outputShapes[0].count - (node
 /// Linear layers the engine updates with `W·Δ` (`Conv3D` over the time axis of a clip model) that a
 /// batch normalization after them folds into (a transposed convolution's kernel is `[k..., out, in]`: not folded).
 private func isLinear(_ layer: Layer, clip: Bool = false) -> Bool {
-    if let c = layer as? BaseConv { return (c is Conv1D || c is Conv2D || (clip && c is Conv3D)) && c.groups == 1 }
+    if let c = layer as? BaseConv { return c is Conv1D || c is Conv2D || (clip && c is Conv3D && c.groups == 1) }
     return layer is DepthwiseConv1D || layer is DepthwiseConv2D || layer is SeparableConv1D || layer is SeparableConv2D || layer is Dense
 }
 
@@ -395,8 +395,16 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         let act = Pointwise(c.activation)
         guard act != nil || c.activation.function != .glu else { break }
         let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
+        let inChannels = inShapes[0].last!
+        if c.groups == inChannels && c.groups > 1, let act {
+            // One input channel a group (ConvNeXt's 7×7): a depthwise convolution, `[k…, 1, C·m]` read as `[k…, C, m]`.
+            let depthwise = Tensor(shape: Array(k.shape.dropLast(2)) + [inChannels, c.filters / inChannels], scalars: k.scalars)
+            return DepthwiseStep(name: name, input: args[0], output: output, activation: act, kernel: depthwise, bias: b,
+                                 inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+        }
         let step = ConvStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k, bias: b,
-                            inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
+                            inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding,
+                            groups: c.groups)
         if act == nil { step.groupActivation = c.activation }
         return step
     case let c as BaseConvTranspose where c is Conv1DTranspose || c is Conv2DTranspose:
@@ -453,6 +461,14 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         && (p is MaxPooling1D || p is MaxPooling2D || p is AveragePooling1D || p is AveragePooling2D):
         return PoolStep(name: name, isMax: p is MaxPooling1D || p is MaxPooling2D, input: args[0], output: output,
                         inShape: inShapes[0], outShape: outShape, poolSize: p.poolSize, strides: p.strides, padding: p.padding)
+    case let n as LayerNormalization where !n.rmsScaling && n.axes.count == 1
+        && (n.axes[0] == -1 || n.axes[0] == layerRank - 1):
+        return LayerNormStep(name: name, input: args[0], output: output, shape: inShapes[0],
+                             gamma: n.gamma?.value.scalars, beta: n.beta?.value.scalars, epsilon: Float(n.epsilon))
+    case let l as LayerScale:
+        let c = inShapes[0].last!
+        return PointwiseStep(name: name, kind: "layer scale", function: .identity,
+                             affine: (l.gamma.value.scalars, [Float](repeating: 0, count: c)), input: args[0], output: output)
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         let padding = m is BaseZeroPadding
         return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: args[0], output: output,

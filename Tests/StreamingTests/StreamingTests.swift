@@ -262,6 +262,58 @@ final class StreamingTests: XCTestCase {
         XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
     }
 
+    /// Grouped convolutions: RegNet's (groups of 8 channels, one strided) and
+    /// ConvNeXt's 7×7 with one channel a group, which streams as a depthwise step.
+    func testGroupedConvolutionsMatchClipForward() throws {
+        RandomState.seed(17)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", groups: 4, useBias: false)(h)
+        h = try BatchNormalization()(h)
+        h = try ReLU()(h)
+        h = try Conv2D(filters: 48, kernelSize: [3], strides: [2], padding: "same", groups: 4, activation: "relu")(h)
+        h = try Conv2D(filters: 48, kernelSize: [7], padding: "same", groups: 48, activation: "relu")(h)
+        h = try GlobalAveragePooling2D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(model, seed: 13)
+        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 9))
+        let kinds = try StreamingPlan(delta).steps.map(\.kind)
+        XCTAssertEqual(kinds.filter { $0.hasPrefix("grouped conv") }.count, 2, "\(kinds)")
+        XCTAssertTrue(kinds.contains { $0.hasPrefix("depthwise conv") }, "\(kinds)")
+    }
+
+    /// A ConvNeXt block: 7×7 depthwise (one channel a group), layer
+    /// normalization over the channels, a pointwise MLP (Dense on the
+    /// channels, GELU), LayerScale and a residual add; delta layers after the
+    /// normalizations and the GELU.
+    func testConvNeXtBlockMatchesClipForward() throws {
+        RandomState.seed(18)
+        func delta(_ t: KerasTensor, _ name: String) throws -> KerasTensor {
+            try DeltaActivation(thresholdInit: 0.05, clipLength: 12, name: name)(t)
+        }
+        let x = Input(shape: [32, 32, 3])
+        var h = try delta(try Rescaling(scale: 1.0 / 255)(x), "input_delta")
+        h = try Conv2D(filters: 16, kernelSize: [2], strides: [2])(h)
+        h = try delta(try LayerNormalization(epsilon: 1e-6)(h), "stem_delta")
+        var r = try Conv2D(filters: 16, kernelSize: [7], padding: "same", groups: 16)(h)
+        r = try delta(try LayerNormalization(epsilon: 1e-6)(r), "norm_delta")
+        r = try delta(try Dense(units: 32, activation: "gelu")(r), "gelu_delta")
+        r = try Dense(units: 16)(r)
+        r = try LayerScale(initValues: 0.5, projectionDim: 16)(r)
+        h = try Add()([h, r])[0]
+        h = try GlobalAveragePooling2D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try Self.randomize(model, seed: 14)
+        for case let d as DeltaActivation in model.layers {
+            try d.setWeights(d.getWeights().map { Tensor(repeating: 0.05, shape: $0.shape) })
+        }
+        try checkSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 32, seed: 10))
+        let plan = try StreamingPlan(model)
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+    }
+
     /// Xception-style separable convolutions (one with a depth multiplier and
     /// strides, one with a batch normalization folded into its pointwise part)
     /// stream as a depthwise step and a pointwise step.
