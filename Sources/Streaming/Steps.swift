@@ -1021,12 +1021,15 @@ final class MergeStep: Step {
     /// Elements of each input: `count`, or fewer for the channels of an
     /// input broadcast over every position (a squeeze-and-excitation gate).
     let widths: [Int]
+    /// A factor on the second input, `x₀ + x₁·scale` (Inception-ResNet's `CustomScaleLayer`).
+    let secondScale: Float?
 
-    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int, widths: [Int]) {
+    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int, widths: [Int], secondScale: Float? = nil) {
         self.operation = operation
         self.count = count
         self.widths = widths
-        super.init(name: name, kind: operation.rawValue, inputs: inputs, output: output)
+        self.secondScale = secondScale
+        super.init(name: name, kind: secondScale == nil ? operation.rawValue : "scaled add", inputs: inputs, output: output)
     }
 
     override func makeState() -> AnyObject? { MarkState(count) }
@@ -1038,7 +1041,8 @@ final class MergeStep: Step {
     @inline(__always) private func compute(_ ctx: FrameContext, _ i: Int) -> Float {
         var v = value(ctx, 0, i)
         for j in inputs.indices.dropFirst() {
-            let u = value(ctx, j, i)
+            var u = value(ctx, j, i)
+            if j == 1, let secondScale { u = u * secondScale }
             switch operation {
             case .add, .average: v = v + u
             case .subtract: v = v - u

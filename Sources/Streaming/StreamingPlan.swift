@@ -452,6 +452,9 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
             return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *),
                              widths: inShapes.map { $0.reduce(1, *) })
         }
+    case let c as CustomScaleLayer where inShapes.count == 2 && inShapes.allSatisfy({ $0 == outShape }):
+        return MergeStep(name: name, operation: .add, inputs: args, output: output, count: outShape.reduce(1, *),
+                         widths: inShapes.map { $0.reduce(1, *) }, secondScale: Float(c.scale))
     case let c as Concatenate where c.axis == -1 || c.axis == layerRank - 1:
         return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:

@@ -241,6 +241,7 @@ final class StreamingTests: XCTestCase {
     /// EfficientNet's squeeze-and-excitation: a per-channel gate `[1, 1, C]`
     /// multiplies every position (`Multiply` with broadcasting), and an `Add`
     /// broadcasts another; a changed gate channel recomputes that channel only.
+    /// Then Inception-ResNet's scaled residual add.
     func testBroadcastGateMultipliesChangedChannels() throws {
         RandomState.seed(16)
         let x = Input(shape: [16, 16, 3])
@@ -252,6 +253,8 @@ final class StreamingTests: XCTestCase {
         let gate = try Conv2D(filters: 16, kernelSize: [1], activation: "sigmoid")(se)
         h = try Multiply()([h, gate])[0]
         h = try Add()([h, try Conv2D(filters: 16, kernelSize: [1])(se)])[0]
+        // Inception-ResNet's residual: x₀ + x₁·scale.
+        h = try CustomScaleLayer(scale: 0.17)([h, try Conv2D(filters: 16, kernelSize: [1], activation: "relu")(h)])[0]
         h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(h)
         h = try GlobalAveragePooling2D()(h)
         let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
