@@ -965,20 +965,24 @@ final class DenseStep: LinearStep {
 /// An element-wise layer (activation, per-channel affine): recomputed where its input changed.
 final class PointwiseStep: Step {
     let function: Pointwise
-    /// Per-channel `x · scale + shift` (an unfolded batch normalization), else nil.
+    /// Per-channel `x · scale + shift` (an unfolded batch normalization,
+    /// LayerScale), or `(x − shift) / scale` when ``standardizes``
+    /// (`Normalization`), else nil.
     let affine: (scale: [Float], shift: [Float])?
+    let standardizes: Bool
 
     init(name: String, kind: String, function: Pointwise, affine: (scale: [Float], shift: [Float])? = nil,
-         input: Int, output: Int) {
+         standardizes: Bool = false, input: Int, output: Int) {
         self.function = function
         self.affine = affine
+        self.standardizes = standardizes
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
     @inline(__always) private func value(_ x: Float, _ i: Int) -> Float {
         guard let affine else { return x }
         let c = i % affine.scale.count
-        return x * affine.scale[c] + affine.shift[c]
+        return standardizes ? (x - affine.shift[c]) / affine.scale[c] : x * affine.scale[c] + affine.shift[c]
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {

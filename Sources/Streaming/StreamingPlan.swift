@@ -472,6 +472,12 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         let c = inShapes[0].last!
         return PointwiseStep(name: name, kind: "layer scale", function: .identity,
                              affine: (l.gamma.value.scalars, [Float](repeating: 0, count: c)), input: args[0], output: output)
+    case let n as Normalization where n.statistics.map { isChannelBroadcast($0.mean.shape, to: [1] + inShapes[0]) } == true:
+        // Keras's float operations: std = max(√variance, 1e-7); (x − mean) / std, or mean + x·std inverted.
+        let (mean, variance) = n.statistics!
+        let std = variance.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
+        return PointwiseStep(name: name, kind: "normalization", function: .identity, affine: (std, mean.scalars),
+                             standardizes: !n.invert, input: args[0], output: output)
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         let padding = m is BaseZeroPadding
         return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: args[0], output: output,

@@ -287,19 +287,24 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(kinds.contains { $0.hasPrefix("depthwise conv") }, "\(kinds)")
     }
 
-    /// A ConvNeXt block: 7×7 depthwise (one channel a group), layer
-    /// normalization over the channels, a pointwise MLP (Dense on the
-    /// channels, GELU), LayerScale and a residual add; delta layers after the
-    /// normalizations and the GELU.
+    /// A ConvNeXt block: input Normalization, 7×7 depthwise (one channel a
+    /// group), layer normalization over the channels, a pointwise MLP (Dense
+    /// on the channels, GELU), LayerScale and a residual add; delta layers
+    /// after the normalizations and the GELU, and an inverted Normalization.
     func testConvNeXtBlockMatchesClipForward() throws {
         RandomState.seed(18)
         func delta(_ t: KerasTensor, _ name: String) throws -> KerasTensor {
             try DeltaActivation(thresholdInit: 0.05, clipLength: 12, name: name)(t)
         }
         let x = Input(shape: [32, 32, 3])
-        var h = try delta(try Rescaling(scale: 1.0 / 255)(x), "input_delta")
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Normalization(axis: [-1], mean: [0.4, 0.5, 0.6], variance: [0.05, 0.06, 0.07])(h)
+        h = try delta(h, "input_delta")
         h = try Conv2D(filters: 16, kernelSize: [2], strides: [2])(h)
-        h = try delta(try LayerNormalization(epsilon: 1e-6)(h), "stem_delta")
+        h = try LayerNormalization(epsilon: 1e-6)(h)
+        h = try Normalization(axis: [-1], mean: (0..<16).map { Double($0) / 20 }, variance: (0..<16).map { 0.5 + Double($0) / 10 },
+                              invert: true)(h)
+        h = try delta(h, "stem_delta")
         var r = try Conv2D(filters: 16, kernelSize: [7], padding: "same", groups: 16)(h)
         r = try delta(try LayerNormalization(epsilon: 1e-6)(r), "norm_delta")
         r = try delta(try Dense(units: 32, activation: "gelu")(r), "gelu_delta")

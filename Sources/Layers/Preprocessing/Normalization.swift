@@ -82,6 +82,13 @@ public final class Normalization: UnaryLayer {
         }
     }
 
+    /// The mean and variance the layer uses, shaped to broadcast against its input (nil before it is built).
+    public var statistics: (mean: Tensor, variance: Tensor)? {
+        if let constants { return constants }
+        guard let mean, let variance else { return nil }
+        return try? (mean.read().reshaped(to: broadcastShape), variance.read().reshaped(to: broadcastShape))
+    }
+
     public override func call(_ x: Tensor, training: Bool) throws -> Tensor {
         guard x.rank == broadcastShape.count else {
             throw LayerError.shapeMismatch(layer: name, "expects inputs of rank \(broadcastShape.count), got shape \(x.shape)")
