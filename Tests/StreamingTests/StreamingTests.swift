@@ -160,6 +160,14 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// ``checkSparseAndExact(_:frames:file:line:)``, and a plan with a step
+    /// for every layer (none called on the whole frame).
+    func checkStepsSparseAndExact(_ model: Model, frames: Tensor, file: StaticString = #filePath, line: UInt = #line) throws {
+        try checkSparseAndExact(model, frames: frames, file: file, line: line)
+        let plan = try StreamingPlan(model)
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description, file: file, line: line)
+    }
+
     // MARK: Tests
 
     func testResNetStyleMatchesClipForwardOnSyntheticFrames() throws {
@@ -232,9 +240,7 @@ final class StreamingTests: XCTestCase {
 
         for (model, input) in [(image, frames), (sequence, rows)] {
             let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
-            try checkSparseAndExact(delta, frames: input)
-            let plan = try StreamingPlan(delta)
-            XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+            try checkStepsSparseAndExact(delta, frames: input)
         }
     }
 
@@ -260,9 +266,7 @@ final class StreamingTests: XCTestCase {
         let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
         try Self.randomize(model, seed: 12)
         let delta = try Self.withDeltas(model, threshold: 0.01, inputStep: 2, clipLength: 12)
-        try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
-        let plan = try StreamingPlan(delta)
-        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+        try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
     }
 
     /// Grouped convolutions: RegNet's (groups of 8 channels, one strided) and
@@ -317,9 +321,7 @@ final class StreamingTests: XCTestCase {
         for case let d as DeltaActivation in model.layers {
             try d.setWeights(d.getWeights().map { Tensor(repeating: 0.05, shape: $0.shape) })
         }
-        try checkSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 32, seed: 10))
-        let plan = try StreamingPlan(model)
-        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+        try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 32, seed: 10))
     }
 
     /// Xception-style separable convolutions (one with a depth multiplier and

@@ -28,7 +28,7 @@ MODELS = ["resnet50.h5", "resnet50v2.h5", "mobilenet.h5", "mobilenetv2.h5", "mob
 def run(a, model):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.json")
-        cmd = [a.binary, "bench", "stream", "--model", str(ROOT / ".fixtures/bench" / model), "--data", a.data,
+        cmd = [a.binary, "bench", "stream", "--model", f".fixtures/bench/{model}", "--data", a.data,
                "--frames", str(a.frames), "--threshold-scale", str(a.threshold_scale), "--key-frame-every", "100",
                "--python", a.python, "--json", out]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
@@ -50,11 +50,11 @@ def row(r):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--binary", default=str(ROOT / ".build/release/keras-delta"))
+    p.add_argument("--binary", default=".build/release/keras-delta", help="relative to the project root")
     p.add_argument("--data", default="/tmp/testsrc.mp4")
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--threshold-scale", type=float, default=1)
-    p.add_argument("--python", default=str(ROOT / ".venv/bin/python"))
+    p.add_argument("--python", default=".venv/bin/python", help="relative to the project root; 'none' skips TensorFlow")
     p.add_argument("--json", default=str(ROOT / "tools/bench/results/stream_applications.json"))
     p.add_argument("--only", default="")
     a = p.parse_args()
@@ -65,8 +65,9 @@ def main():
             continue
         results.append(run(a, model))
         print(row(results[-1]), flush=True)
-    pathlib.Path(a.json).write_text(json.dumps({"data": a.data, "frames": a.frames, "threshold_scale": a.threshold_scale,
-                                                "runs": results}, indent=1))
+        # After every run, so that a failing model keeps the others.
+        pathlib.Path(a.json).write_text(json.dumps({"data": a.data, "frames": a.frames, "threshold_scale": a.threshold_scale,
+                                                    "runs": results}, indent=1))
     print("| model | delta density | theoretical | delta ÷ dense, wall | CPU time | achieved | ÷ TensorFlow | max deviation |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:

@@ -25,7 +25,11 @@ def main():
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     tf.config.threading.set_inter_op_parallelism_threads(a.threads)
-    import keras
+    # tf-keras-written files (`_tfkeras` in the name, as in keras_workloads.py) load with tf-keras.
+    if "_tfkeras" in os.path.basename(a.model):
+        import tf_keras as keras
+    else:
+        import keras
     model = keras.models.load_model(a.model, compile=False)
     frames = np.load(a.frames).astype("float32")
     shape = model.inputs[0].shape
