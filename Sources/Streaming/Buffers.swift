@@ -114,9 +114,6 @@ typealias Double4 = SIMD4<Double>
 @inline(__always) func load4(_ p: UnsafePointer<Double>) -> Double4 { UnsafeRawPointer(p).loadUnaligned(as: Double4.self) }
 @inline(__always) func store4(_ v: Double4, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Double4.self) }
 
-/// Four floats from `p`, widened to double (exactly).
-@inline(__always) func widen4(_ p: UnsafePointer<Float>) -> Double4 { Double4(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)) }
-
 /// Bit `k` set where lane `k` of `m` is true.
 @inline(__always) func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
     let v = unsafeBitCast(m, to: SIMD8<Int32>.self) & SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)

@@ -386,7 +386,6 @@ struct StreamReport {
     }
 }
 
-/// CPU seconds of this process (all threads).
 /// `|value − reference| / (1 + |reference|)`, the measure of the 1e-4
 /// tolerance: 0 where both are NaN or the same infinity, infinite where only
 /// one is NaN or infinite.
@@ -396,6 +395,7 @@ func relativeDeviation(_ value: Float, from reference: Float) -> Double {
     return d.isNaN ? .infinity : d
 }
 
+/// CPU seconds of this process (all threads).
 private func processCPUSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
