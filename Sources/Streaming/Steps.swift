@@ -725,26 +725,26 @@ final class ConvStep: WindowedStep {
                                      parts: parts)
         }
         // The changed channels of a position come in increasing order: each run
-        // of one group adds its rows into that group's output channels.
+        // of one group adds its rows into that group's output channels, tap by tap.
         let cin = inChannels / groups, cout = filters / groups, f = filters, acc = s.pending, table = self.table
         let group = FastDivider(cin)
         var macs = 0
         kernelValues.withUnsafeBufferPointer { ks in
             let k = ks.baseAddress!
             forEachChangedPosition(x, width: inChannels, s.channels, s.deltas) { pos, count in
-                let taps = table.forEachTap(of: pos, marks: s.marks, touched: s.touched) { o, tap in
-                    var r = 0
-                    while r < count {
-                        let g = group.quotient(Int(s.channels[r]))
-                        var end = r + 1
-                        while end < count && group.quotient(Int(s.channels[end])) == g { end += 1 }
-                        // Row c of the group's slice `K[tap, c − g·cin, g·cout ..< (g+1)·cout]`, read through the global channel c.
-                        let rows = k + tap * cin * f + g * cout - g * cin * f
-                        addRows(acc + o * f + g * cout, cout, rows, ldw: f, s.channels + r, s.deltas + r, end - r)
-                        r = end
+                var r = 0
+                while r < count {
+                    let g = group.quotient(Int(s.channels[r]))
+                    var end = r + 1
+                    while end < count && group.quotient(Int(s.channels[end])) == g { end += 1 }
+                    // Row c of the group's slice `K[tap, c − g·cin, g·cout ..< (g+1)·cout]`, read through the global channel c.
+                    let rows = k + g * cout - g * cin * f, out = acc + g * cout
+                    let taps = table.forEachTap(of: pos, marks: r == 0 ? s.marks : nil, touched: s.touched) { o, tap in
+                        addRows(out + o * f, cout, rows + tap * cin * f, ldw: f, s.channels + r, s.deltas + r, end - r)
                     }
+                    macs += taps * (end - r) * cout
+                    r = end
                 }
-                macs += taps * count * cout
             }
         }
         return macs
@@ -962,33 +962,41 @@ final class DenseStep: LinearStep {
 
 // MARK: - Element-wise, merge and pooling
 
-/// An element-wise layer (activation, per-channel affine): recomputed where its input changed.
+/// An element-wise layer (activation, per-channel map): recomputed where its input changed.
 final class PointwiseStep: Step {
-    let function: Pointwise
-    /// Per-channel `x · scale + shift` (an unfolded batch normalization,
-    /// LayerScale), or `(x − shift) / scale` when ``standardizes``
-    /// (`Normalization`), else nil.
-    let affine: (scale: [Float], shift: [Float])?
-    let standardizes: Bool
+    /// A per-channel map, with the float operations of the layer it stands for.
+    enum ChannelMap {
+        /// `x · scale + shift`: an unfolded batch normalization, an inverted `Normalization`.
+        case affine(scale: [Float], shift: [Float])
+        /// `x · scale`: `LayerScale`.
+        case scale([Float])
+        /// `(x − mean) / std`: `Normalization`.
+        case standardize(mean: [Float], std: [Float])
+    }
 
-    init(name: String, kind: String, function: Pointwise, affine: (scale: [Float], shift: [Float])? = nil,
-         standardizes: Bool = false, input: Int, output: Int) {
+    let function: Pointwise
+    /// Applied instead of `function` when given.
+    let channelMap: ChannelMap?
+
+    init(name: String, kind: String, function: Pointwise, channelMap: ChannelMap? = nil, input: Int, output: Int) {
         self.function = function
-        self.affine = affine
-        self.standardizes = standardizes
+        self.channelMap = channelMap
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
     @inline(__always) private func value(_ x: Float, _ i: Int) -> Float {
-        guard let affine else { return x }
-        let c = i % affine.scale.count
-        return standardizes ? (x - affine.shift[c]) / affine.scale[c] : x * affine.scale[c] + affine.shift[c]
+        switch channelMap {
+        case nil: return x
+        case .affine(let scale, let shift): let c = i % scale.count; return x * scale[c] + shift[c]
+        case .scale(let scale): return x * scale[i % scale.count]
+        case .standardize(let mean, let std): let c = i % mean.count; return (x - mean[c]) / std[c]
+        }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         if dense || x.all {
-            if affine != nil {
+            if channelMap != nil {
                 for i in 0..<x.count { y.value.p[i] = value(x.value.p[i], i) }
             } else {
                 try function.applyAll(x.value.p, y.value.p, count: x.count)
@@ -999,7 +1007,7 @@ final class PointwiseStep: Step {
         y.beginSparse()
         let n = x.changed.count, idx = x.changed.p, yv = y.value.p, old = y.previous.p
         for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
-        if affine != nil {
+        if channelMap != nil {
             for k in 0..<n { let i = Int(idx[k]); yv[i] = value(x.value.p[i], i) }
         } else {
             try function.apply(x.value.p, yv, indices: idx, count: n)
@@ -1072,10 +1080,8 @@ final class MergeStep: Step {
             let x = ctx.slots[input]
             for k in 0..<x.changed.count {
                 // A broadcast input's change reaches its channel at every position.
-                for i in stride(from: Int(x.changed.p[k]), to: width == count ? Int(x.changed.p[k]) + 1 : count, by: width)
-                where marks.mark(i) {
-                    y.set(i, compute(ctx, i))
-                }
+                let first = Int(x.changed.p[k]), end = width == count ? first + 1 : count
+                for i in stride(from: first, to: end, by: width) where marks.mark(i) { y.set(i, compute(ctx, i)) }
             }
         }
     }

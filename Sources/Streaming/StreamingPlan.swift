@@ -256,7 +256,7 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
     var k = 0
     while k < steps.count {
         if let l = steps[k] as? LinearStep, l.clamp != nil {
-            if l.activation.isIdentity, let j = soleReader(l.output), let p = steps[j] as? PointwiseStep, p.affine == nil,
+            if l.activation.isIdentity, let j = soleReader(l.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil,
                p.function.isClamp {
                 l.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
                 steps.remove(at: j)
@@ -267,7 +267,7 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
             }
         }
         if let c = steps[k] as? TemporalConvStep, c.activation.isClamp {
-            if c.activation.isIdentity, let j = soleReader(c.output), let p = steps[j] as? PointwiseStep, p.affine == nil, p.function.isClamp {
+            if c.activation.isIdentity, let j = soleReader(c.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.isClamp {
                 c.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
                 steps.remove(at: j)
             }
@@ -436,7 +436,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
             scale[j] = rstd * (bn.gamma?.value.scalars[j] ?? 1)
             shift[j] = (bn.beta?.value.scalars[j] ?? 0) - mean[j] * scale[j]
         }
-        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, affine: (scale, shift),
+        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, channelMap: .affine(scale: scale, shift: shift),
                              input: args[0], output: output)
     case let m as Merge where inShapes.allSatisfy({ $0 == outShape || isChannelBroadcast($0, to: outShape) }):
         let op: MergeStep.Operation? = switch m {
@@ -469,15 +469,15 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         return LayerNormStep(name: name, input: args[0], output: output, shape: inShapes[0],
                              gamma: n.gamma?.value.scalars, beta: n.beta?.value.scalars, epsilon: Float(n.epsilon))
     case let l as LayerScale:
-        let c = inShapes[0].last!
-        return PointwiseStep(name: name, kind: "layer scale", function: .identity,
-                             affine: (l.gamma.value.scalars, [Float](repeating: 0, count: c)), input: args[0], output: output)
-    case let n as Normalization where n.statistics.map { isChannelBroadcast($0.mean.shape, to: [1] + inShapes[0]) } == true:
+        return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
+                             input: args[0], output: output)
+    case let n as Normalization:
+        guard let (mean, variance) = n.statistics, isChannelBroadcast(mean.shape, to: [1] + inShapes[0]) else { break }
         // Keras's float operations: std = max(√variance, 1e-7); (x − mean) / std, or mean + x·std inverted.
-        let (mean, variance) = n.statistics!
         let std = variance.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
-        return PointwiseStep(name: name, kind: "normalization", function: .identity, affine: (std, mean.scalars),
-                             standardizes: !n.invert, input: args[0], output: output)
+        return PointwiseStep(name: name, kind: "normalization", function: .identity,
+                             channelMap: n.invert ? .affine(scale: std, shift: mean.scalars) : .standardize(mean: mean.scalars, std: std),
+                             input: args[0], output: output)
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         let padding = m is BaseZeroPadding
         return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: args[0], output: output,
