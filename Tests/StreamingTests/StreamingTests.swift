@@ -112,6 +112,19 @@ final class StreamingTests: XCTestCase {
         return delta
     }
 
+    /// `Input(16×16×3) → Rescaling(1/255) → body → GlobalAveragePooling2D → Dense(3)`,
+    /// its layers made after `RandomState.seed(seed)`, its biases and statistics
+    /// randomized with `weightSeed`, with delta layers (clips of 12).
+    static func smallDeltaModel(seed: UInt64, weightSeed: UInt64, threshold: Float = 0.05, inputStep: Float = 4,
+                                _ body: (KerasTensor) throws -> KerasTensor) throws -> Model {
+        RandomState.seed(seed)
+        let x = Input(shape: [16, 16, 3])
+        let h = try GlobalAveragePooling2D()(try body(try Rescaling(scale: 1.0 / 255)(x)))
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try randomize(model, seed: weightSeed)
+        return try withDeltas(model, threshold: threshold, inputStep: inputStep, clipLength: 12)
+    }
+
     static func syntheticFrames(count: Int, size: Int, seed: UInt64 = 3) throws -> Tensor {
         let set = try SyntheticActionSet(.init(mode: .appearance, classCount: 4, clipCount: 4, frameCount: count, size: size, seed: seed))
         return set.clip(at: 1).clip.tensor()
@@ -194,17 +207,13 @@ final class StreamingTests: XCTestCase {
     /// (the whole window): overlapping 3×3 max windows with strides 2, then
     /// 2×2 average windows.
     func testPoolingRecomputesChangedChannelsAndWholeWindows() throws {
-        RandomState.seed(14)
-        let x = Input(shape: [16, 16, 3])
-        var h = try Rescaling(scale: 1.0 / 255)(x)
-        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(h)
-        h = try MaxPooling2D(poolSize: [3], strides: [2], padding: "same")(h)
-        h = try Conv2D(filters: 32, kernelSize: [1], activation: "relu")(h)
-        h = try AveragePooling2D(poolSize: [2])(h)
-        h = try GlobalAveragePooling2D()(h)
-        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
-        try Self.randomize(model, seed: 9)
-        let delta = try Self.withDeltas(model, threshold: 0.3, inputStep: 12, clipLength: 12)
+        let delta = try Self.smallDeltaModel(seed: 14, weightSeed: 9, threshold: 0.3, inputStep: 12) { x in
+            var h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(x)
+            h = try MaxPooling2D(poolSize: [3], strides: [2], padding: "same")(h)
+            h = try Conv2D(filters: 32, kernelSize: [1], activation: "relu")(h)
+            h = try AveragePooling2D(poolSize: [2])(h)
+            return h
+        }
         try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 6))
     }
 
@@ -249,42 +258,34 @@ final class StreamingTests: XCTestCase {
     /// broadcasts another; a changed gate channel recomputes that channel only.
     /// Then Inception-ResNet's scaled residual add.
     func testBroadcastGateMultipliesChangedChannels() throws {
-        RandomState.seed(16)
-        let x = Input(shape: [16, 16, 3])
-        var h = try Rescaling(scale: 1.0 / 255)(x)
-        h = try Conv2D(filters: 16, kernelSize: [3], padding: "same", activation: "relu")(h)
-        var se = try GlobalAveragePooling2D()(h)
-        se = try Reshape(targetShape: [1, 1, 16])(se)
-        se = try Conv2D(filters: 4, kernelSize: [1], activation: "relu")(se)
-        let gate = try Conv2D(filters: 16, kernelSize: [1], activation: "sigmoid")(se)
-        h = try Multiply()([h, gate])[0]
-        h = try Add()([h, try Conv2D(filters: 16, kernelSize: [1])(se)])[0]
-        // Inception-ResNet's residual: x₀ + x₁·scale.
-        h = try CustomScaleLayer(scale: 0.17)([h, try Conv2D(filters: 16, kernelSize: [1], activation: "relu")(h)])[0]
-        h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(h)
-        h = try GlobalAveragePooling2D()(h)
-        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
-        try Self.randomize(model, seed: 12)
-        let delta = try Self.withDeltas(model, threshold: 0.01, inputStep: 2, clipLength: 12)
+        let delta = try Self.smallDeltaModel(seed: 16, weightSeed: 12, threshold: 0.01, inputStep: 2) { x in
+            var h = try Conv2D(filters: 16, kernelSize: [3], padding: "same", activation: "relu")(x)
+            var se = try GlobalAveragePooling2D()(h)
+            se = try Reshape(targetShape: [1, 1, 16])(se)
+            se = try Conv2D(filters: 4, kernelSize: [1], activation: "relu")(se)
+            let gate = try Conv2D(filters: 16, kernelSize: [1], activation: "sigmoid")(se)
+            h = try Multiply()([h, gate])[0]
+            h = try Add()([h, try Conv2D(filters: 16, kernelSize: [1])(se)])[0]
+            // Inception-ResNet's residual: x₀ + x₁·scale.
+            h = try CustomScaleLayer(scale: 0.17)([h, try Conv2D(filters: 16, kernelSize: [1], activation: "relu")(h)])[0]
+            h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(h)
+            return h
+        }
         try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
     }
 
     /// Grouped convolutions: RegNet's (groups of 8 channels, one strided) and
     /// ConvNeXt's 7×7 with one channel a group, which streams as a depthwise step.
     func testGroupedConvolutionsMatchClipForward() throws {
-        RandomState.seed(17)
-        let x = Input(shape: [16, 16, 3])
-        var h = try Rescaling(scale: 1.0 / 255)(x)
-        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(h)
-        h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", groups: 4, useBias: false)(h)
-        h = try BatchNormalization()(h)
-        h = try ReLU()(h)
-        h = try Conv2D(filters: 48, kernelSize: [3], strides: [2], padding: "same", groups: 4, activation: "relu")(h)
-        h = try Conv2D(filters: 48, kernelSize: [7], padding: "same", groups: 48, activation: "relu")(h)
-        h = try GlobalAveragePooling2D()(h)
-        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
-        try Self.randomize(model, seed: 13)
-        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        let delta = try Self.smallDeltaModel(seed: 17, weightSeed: 13) { x in
+            var h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", activation: "relu")(x)
+            h = try Conv2D(filters: 32, kernelSize: [3], padding: "same", groups: 4, useBias: false)(h)
+            h = try BatchNormalization()(h)
+            h = try ReLU()(h)
+            h = try Conv2D(filters: 48, kernelSize: [3], strides: [2], padding: "same", groups: 4, activation: "relu")(h)
+            h = try Conv2D(filters: 48, kernelSize: [7], padding: "same", groups: 48, activation: "relu")(h)
+            return h
+        }
         try checkSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 9))
         let kinds = try StreamingPlan(delta).steps.map(\.kind)
         XCTAssertEqual(kinds.filter { $0.hasPrefix("grouped conv") }.count, 2, "\(kinds)")
