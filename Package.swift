@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "VideoTrainingTests", dependencies: ["VideoTraining", "Video", "Training", "Layers"]),
-        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video", "VideoTraining", "TestSupport"],
+        .testTarget(name: "DeltaTests", dependencies: ["Delta", "Layers", "KerasIO", "Training", "Video", "VideoTraining", "Streaming", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Layers", "Tensor", "Video"]),
     ],

@@ -11,29 +11,8 @@ import Delta
 /// `1e-4·(1+|y|)`. ResNet50's and MobileNetV2's placements are checked
 /// against counts derived by hand below.
 final class ApplicationDeltaizeTests: XCTestCase {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".fixtures/applications")
-
-    private func load(_ architecture: String) throws -> (model: Model, input: Tensor, output: Tensor) {
-        let url = Self.folder.appendingPathComponent("manifest.json")
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            XCTFail("\(url.path) is missing: run `make test` or `.venv/bin/python tools/gen_application_models.py`")
-            throw DeltaError.badData("no manifest")
-        }
-        let cases = try XCTUnwrap(try JSONValue(parsing: String(contentsOf: url, encoding: .utf8))["cases"]?.arrayValue)
-        // Keras 3's file where the generator wrote one (RegNet only comes from tf-keras).
-        let c = try XCTUnwrap(cases.first { $0["name"]?.stringValue == "\(architecture)_keras3" }
-                              ?? cases.first { $0["name"]?.stringValue == "\(architecture)_keras2" }, "no \(architecture) case")
-        let file = try XCTUnwrap(c["files"]?["keras"]?.stringValue ?? c["files"]?["h5"]?.stringValue)
-        let model = try KerasModelFile.load(Self.folder.appendingPathComponent(file).path).model
-        let input = try Tensor(npyFile: Self.folder.appendingPathComponent(try XCTUnwrap(c["input"]?.stringValue)))
-        let output = try Tensor(npyFile: Self.folder.appendingPathComponent(try XCTUnwrap(c["output"]?.stringValue)))
-        return (model, input, output)
-    }
-
     private func deltaizeAndCompare(_ architecture: String) throws -> DeltaizedModel {
-        let (model, input, output) = try load(architecture)
+        let (model, input, output) = try loadApplication(architecture)
         var options = DeltaizeOptions()
         options.thresholdInit = 1e-6
         options.clipLength = input.shape[0]

@@ -1,6 +1,8 @@
 import XCTest
 import Tensor
 import Layers
+import KerasIO
+import Delta
 
 /// Gives every weight of `model` seeded non-trivial values; variances stay positive.
 func randomizeWeights(_ model: Layer, seed: UInt64) throws {
@@ -27,4 +29,27 @@ func assertNear(_ a: Tensor, _ b: Tensor, tolerance: Float, _ what: String, file
         if !(excess <= tolerance) { bad += 1; worst = excess.isNaN ? .nan : Swift.max(worst, excess) }
     }
     XCTAssertEqual(bad, 0, "\(what): \(bad) of \(a.count) elements beyond \(tolerance)·(1+|y|), worst \(worst)", file: file, line: line)
+}
+
+/// `.fixtures/applications/`, written by tools/gen_application_models.py in `make test`.
+let applicationsFolder = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent(".fixtures/applications")
+
+/// A keras.applications family of the coverage suite: Keras 3's file where the
+/// generator wrote one (RegNet only comes from tf-keras), its input batch, and Keras's prediction.
+func loadApplication(_ architecture: String) throws -> (model: Model, input: Tensor, output: Tensor) {
+    let url = applicationsFolder.appendingPathComponent("manifest.json")
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        XCTFail("\(url.path) is missing: run `make test` or `.venv/bin/python tools/gen_application_models.py`")
+        throw DeltaError.badData("no manifest")
+    }
+    let cases = try XCTUnwrap(try JSONValue(parsing: String(contentsOf: url, encoding: .utf8))["cases"]?.arrayValue)
+    let c = try XCTUnwrap(cases.first { $0["name"]?.stringValue == "\(architecture)_keras3" }
+                          ?? cases.first { $0["name"]?.stringValue == "\(architecture)_keras2" }, "no \(architecture) case")
+    let file = try XCTUnwrap(c["files"]?["keras"]?.stringValue ?? c["files"]?["h5"]?.stringValue)
+    let model = try KerasModelFile.load(applicationsFolder.appendingPathComponent(file).path).model
+    let input = try Tensor(npyFile: applicationsFolder.appendingPathComponent(try XCTUnwrap(c["input"]?.stringValue)))
+    let output = try Tensor(npyFile: applicationsFolder.appendingPathComponent(try XCTUnwrap(c["output"]?.stringValue)))
+    return (model, input, output)
 }
