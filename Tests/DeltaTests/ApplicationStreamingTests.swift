@@ -117,4 +117,44 @@ final class ApplicationStreamingTests: XCTestCase {
     func testVGG16() throws { try checkStreams("vgg16") }
     func testConvNeXtTiny() throws { try checkStreams("convnexttiny") }
     func testRegNetX002() throws { try checkStreams("regnetx002") }
+
+    /// Hostile weights in deltaized families whose plans hold the newer step kinds
+    /// (squeeze-and-excitation gates, Normalization, padding, grouped
+    /// convolutions, LayerNormalization, LayerScale): for the first layer of each
+    /// class, NaN, +∞, 0 or the largest float in its first element and its whole
+    /// last weight. The plan compiles, streams a key frame and a delta frame, or throws; it never crashes.
+    func testHostileWeightValuesStream() throws {
+        let values: [Float] = [.nan, .infinity, 0, .greatestFiniteMagnitude]
+        var cases = 0, streamed = 0
+        for architecture in ["mobilenetv3small", "efficientnetb0", "convnexttiny", "regnetx002"] {
+            let (model, input, _) = try loadApplication(architecture)
+            var options = DeltaizeOptions()
+            options.thresholdInit = 1e-3
+            let delta = try deltaize(model, options: options).model
+            let frames = Self.movingSquareFrames(input, count: 2)
+            let per = frames.count / 2
+            var seen = Set<String>()
+            for (index, layer) in delta.layers.enumerated() where !layer.getWeights().isEmpty {
+                guard seen.insert(type(of: layer).className + (layer is Conv2D ? "\((layer as! Conv2D).groups > 1)" : "")).inserted else { continue }
+                for value in values {
+                    let edited = try delta.clone(weights: .copy)
+                    let target = edited.layers[index]
+                    var weights = target.getWeights().map { w in w.count == 0 ? w : Tensor(shape: w.shape, scalars: [value] + w.scalars.dropFirst()) }
+                    weights[weights.count - 1] = Tensor(repeating: value, shape: weights[weights.count - 1].shape)
+                    try target.setWeights(weights)
+                    cases += 1
+                    guard let plan = try? StreamingPlan(edited) else { continue }
+                    let stream = plan.makeStream()
+                    for t in 0..<2 {
+                        _ = try? stream.process([Tensor(shape: [1] + Array(frames.shape.dropFirst()),
+                                                        scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))])
+                    }
+                    streamed += 1
+                }
+            }
+        }
+        print("ApplicationStreamingTests: hostile weight values: \(cases) cases, \(streamed) streamed")
+        XCTAssertGreaterThan(cases, 80)
+        XCTAssertEqual(streamed, cases, "a plan compiles whatever the weights' values")
+    }
 }
