@@ -427,16 +427,7 @@ class LinearStep: Step {
     private func applyGroupActivation(_ acc: UnsafeMutablePointer<Float>, _ y: Slot) throws {
         guard let groupActivation else { return }
         if groupActivation.function == .softmax {
-            // Tensor.softmax(axis: -1) on each group, with its float operations in its order:
-            // the maximum from −∞, exp(x − max), the sum from 0, then each exp ÷ the sum.
-            let w = groupWidth, yv = y.value.p
-            for base in stride(from: 0, to: outputCount, by: w) {
-                var m = -Float.infinity
-                for k in base..<(base + w) { m = Swift.max(m, acc[k]) }
-                var sum: Float = 0
-                for k in base..<(base + w) { yv[k] = Foundation.exp(acc[k] - m); sum = sum + yv[k] }
-                for k in base..<(base + w) { yv[k] = yv[k] / sum }
-            }
+            for base in stride(from: 0, to: outputCount, by: groupWidth) { softmaxRow(acc + base, y.value.p + base, groupWidth) }
             return
         }
         let x = Tensor(shape: [outputCount / groupWidth, groupWidth], scalars: Array(UnsafeBufferPointer(start: acc, count: outputCount)))
@@ -1249,27 +1240,53 @@ final class PoolStep: Step {
     }
 }
 
-/// `LayerNormalization` over the channels: recomputes every channel of a
-/// position where any changed, with the float operations of the layer
-/// (sequential sums, `rsqrt(variance + ε)·γ`, `x·inv + (β − mean·inv)`).
-final class LayerNormStep: Step {
+/// A layer over the channels of each position: recomputes every channel of a
+/// position where any changed.
+class ChannelRowStep: Step {
     let channels: Int, positions: Int
-    let gamma: [Float]?, beta: [Float]?
-    let epsilon: Float
 
-    init(name: String, input: Int, output: Int, shape: [Int], gamma: [Float]?, beta: [Float]?, epsilon: Float) {
+    init(name: String, kind: String, input: Int, output: Int, shape: [Int]) {
         channels = shape.last!
         positions = shape.reduce(1, *) / channels
-        self.gamma = gamma
-        self.beta = beta
-        self.epsilon = epsilon
-        super.init(name: name, kind: "layer normalization", inputs: [input], output: output)
+        super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
     override func makeState() -> AnyObject? { MarkState(positions) }
 
-    /// Normalizes the channels of the position at `base`, recording changes or (`record` false) writing directly.
-    @inline(__always) private func normalize(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {
+    /// Computes the channels of the position at `base`, recording changes or (`record` false) writing directly.
+    func compute(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {}
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
+        if dense || x.all {
+            for base in stride(from: 0, to: x.count, by: c) { compute(x.value.p, base, y, record: false) }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let marks = (state as! MarkState).marks, div = FastDivider(c)
+        marks.clear()
+        for k in 0..<x.changed.count {
+            let p = div.quotient(Int(x.changed.p[k]))
+            if marks.mark(p) { compute(x.value.p, p * c, y, record: true) }
+        }
+    }
+}
+
+/// `LayerNormalization` over the channels, with the float operations of the
+/// layer (sequential sums, `rsqrt(variance + ε)·γ`, `x·inv + (β − mean·inv)`).
+final class LayerNormStep: ChannelRowStep {
+    let gamma: [Float]?, beta: [Float]?
+    let epsilon: Float
+
+    init(name: String, input: Int, output: Int, shape: [Int], gamma: [Float]?, beta: [Float]?, epsilon: Float) {
+        self.gamma = gamma
+        self.beta = beta
+        self.epsilon = epsilon
+        super.init(name: name, kind: "layer normalization", input: input, output: output, shape: shape)
+    }
+
+    override func compute(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {
         let c = channels, v = x + base, scale = 1 / Float(c)
         var sum: Float = 0
         for k in 0..<c { sum = sum + v[k] }
@@ -1284,22 +1301,37 @@ final class LayerNormStep: Step {
             if record { y.set(base + k, out) } else { y.value.p[base + k] = out }
         }
     }
+}
 
-    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
-        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
-        if dense || x.all {
-            for base in stride(from: 0, to: x.count, by: c) { normalize(x.value.p, base, y, record: false) }
-            y.all = true
-            return
-        }
-        y.beginSparse()
-        let marks = (state as! MarkState).marks, div = FastDivider(c)
-        marks.clear()
-        for k in 0..<x.changed.count {
-            let p = div.quotient(Int(x.changed.p[k]))
-            if marks.mark(p) { normalize(x.value.p, p * c, y, record: true) }
-        }
+/// Softmax over the channels (`Activation("softmax")`, `Softmax(axis=-1)`).
+final class SoftmaxStep: ChannelRowStep {
+    init(name: String, input: Int, output: Int, shape: [Int]) {
+        super.init(name: name, kind: "softmax", input: input, output: output, shape: shape)
     }
+
+    override func compute(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {
+        guard record else { return softmaxRow(x + base, y.value.p + base, channels) }
+        // softmaxRow's operations, each exp computed again rather than stored.
+        let m = rowMaximum(x + base, channels)
+        var sum: Float = 0
+        for k in base..<(base + channels) { sum = sum + Foundation.exp(x[k] - m) }
+        for k in base..<(base + channels) { y.set(k, Foundation.exp(x[k] - m) / sum) }
+    }
+}
+
+/// `Tensor.softmax(axis: -1)` on one row of `n`, with its float operations in its order:
+/// the maximum from −∞, `exp(x − max)`, the sum from 0, then each exp ÷ the sum.
+@inline(__always) func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let m = rowMaximum(x, n)
+    var sum: Float = 0
+    for k in 0..<n { y[k] = Foundation.exp(x[k] - m); sum = sum + y[k] }
+    for k in 0..<n { y[k] = y[k] / sum }
+}
+
+@inline(__always) func rowMaximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m = -Float.infinity
+    for k in 0..<n { m = Swift.max(m, x[k]) }
+    return m
 }
 
 /// `ZeroPadding1D/2D`, `Cropping1D/2D`: each changed input element moves to

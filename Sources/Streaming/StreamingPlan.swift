@@ -20,7 +20,7 @@ public struct StreamingOptions: Sendable {
 public struct PlanStep: Sendable, Equatable {
     /// The layer (with `+name` for a batch normalization folded into it).
     public var name: String
-    /// `delta`, `conv`, `depthwise conv`, `dense`, `relu`-like element-wise, merges, pooling, or a layer call.
+    /// `delta`, `conv`, `depthwise conv`, `dense`, `relu`-like element-wise, merges, pooling, `softmax`, …, or a layer call.
     public var kind: String
     /// Whether the step always runs dense because no delta layer precedes it.
     public var denseFallback: Bool
@@ -468,6 +468,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         && (n.axes[0] == -1 || n.axes[0] == layerRank - 1):
         return LayerNormStep(name: name, input: args[0], output: output, shape: inShapes[0],
                              gamma: n.gamma?.value.scalars, beta: n.beta?.value.scalars, epsilon: Float(n.epsilon))
+    case let a as ActivationLayer where a.activation.function == .softmax:
+        return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
+    case let a as Softmax where (try? a.axis.resolved(rank: layerRank, layer: a.name)) == [layerRank - 1]:
+        return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let l as LayerScale:
         return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
                              input: args[0], output: output)

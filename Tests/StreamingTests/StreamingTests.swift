@@ -328,6 +328,30 @@ final class StreamingTests: XCTestCase {
         try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 32, seed: 10))
     }
 
+    /// Softmax over the channels, as a `Softmax` layer on every position of a
+    /// feature map and as an `Activation("softmax")` head after `Flatten`:
+    /// recomputed at the positions whose input changed.
+    func testSoftmaxRecomputesChangedPositions() throws {
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 9)
+        let spatial = try Self.smallDeltaModel(seed: 21, weightSeed: 15) { x in
+            let h = try Softmax()(try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(x))
+            return try Conv2D(filters: 8, kernelSize: [3], activation: "relu")(h)
+        }
+        try checkStepsSparseAndExact(spatial, frames: frames)
+        XCTAssertEqual(try StreamingPlan(spatial).steps.filter { $0.kind == "softmax" }.count, 1)
+
+        RandomState.seed(22)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Conv2D(filters: 8, kernelSize: [3], strides: [2], activation: "relu")(try Rescaling(scale: 1.0 / 255)(x))
+        h = try Conv2D(filters: 2, kernelSize: [3], strides: [2])(h)
+        h = try ActivationLayer("softmax")(try Flatten()(h))
+        let head = try Model(inputs: [x], outputs: [h])
+        try Self.randomize(head, seed: 16)
+        let deltaHead = try Self.withDeltas(head, threshold: 0.05, inputStep: 4, clipLength: 12)
+        try checkStepsSparseAndExact(deltaHead, frames: frames)
+        XCTAssertEqual(try StreamingPlan(deltaHead).steps.filter { $0.kind == "softmax" }.count, 1)
+    }
+
     /// Xception-style separable convolutions (one with a depth multiplier and
     /// strides, one with a batch normalization folded into its pointwise part)
     /// stream as a depthwise step and a pointwise step.
