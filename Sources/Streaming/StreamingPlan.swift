@@ -152,7 +152,7 @@ public final class StreamingPlan: @unchecked Sendable {
             if perClip, !(layer is GlobalAveragePooling3D || layer is GlobalAveragePooling1D) {
                 let out = newSlot(outShape, dense: dense, timing: outTiming)
                 steps.append(ClipGatherStep(name: layer.name, layer: layer, input: args[0], output: out, frameShape: inShapes[0],
-                                            clipLength: time.clip))
+                                            outShape: outShape, clipLength: time.clip))
                 return [out]
             }
             // Inference identities and shape-only layers share their input's slot.
@@ -530,7 +530,7 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
                                              + "or time-major; the engine steps recurrent layers forwards, frame by frame")
         }
         return try RecurrentSequenceStep(name: name, layer: r, input: args[0], output: output, frameShape: inShapes[0],
-                                         clipLength: clipLength)
+                                         outShape: outShape, clipLength: clipLength)
     case is GlobalAveragePooling3D, is GlobalAveragePooling1D:
         let c = inShapes[0].last!
         return ClipAverageStep(name: name, input: args[0], output: output, channels: c,

@@ -311,12 +311,20 @@ class FrameGatheringStep: Step {
 /// gathers the clip's frames and calls the layer once, densely, when the
 /// clip's last frame is in.
 final class ClipGatherStep: FrameGatheringStep {
-    init(name: String, layer: Layer, input: Int, output: Int, frameShape: [Int], clipLength: Int) {
+    /// A recurrent layer's MACs per frame (one time step), counted on every frame.
+    let macsPerFrame: Int
+
+    init(name: String, layer: Layer, input: Int, output: Int, frameShape: [Int], outShape: [Int], clipLength: Int) {
+        macsPerFrame = recurrentMACsPerStep(layer, stepOutputShape: outShape)
         super.init(name: name, kind: "clip layer call (\(type(of: layer).className))", layer: layer, input: input, output: output,
                    frameShape: frameShape, span: clipLength)
     }
 
+    override var denseMACs: Int { macsPerFrame }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        ctx.macs += macsPerFrame
+        ctx.deltaMACs += macsPerFrame
         let s = state as! State
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let k = s.received % span
@@ -376,7 +384,11 @@ final class RecurrentSequenceStep: Step {
     let joint: Bool
     let stateShapes: [[Int]]
 
-    init(name: String, layer: RNN, input: Int, output: Int, frameShape: [Int], clipLength: Int) throws {
+    /// MACs of one step of the cell, dense on every frame.
+    let macsPerFrame: Int
+
+    init(name: String, layer: RNN, input: Int, output: Int, frameShape: [Int], outShape: [Int], clipLength: Int) throws {
+        macsPerFrame = recurrentMACsPerStep(layer, stepOutputShape: outShape)
         cell = layer.cell
         self.frameShape = frameShape
         self.clipLength = clipLength
@@ -394,7 +406,11 @@ final class RecurrentSequenceStep: Step {
 
     override func makeState() -> AnyObject? { State() }
 
+    override var denseMACs: Int { macsPerFrame }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        ctx.macs += macsPerFrame
+        ctx.deltaMACs += macsPerFrame
         let s = state as! State
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         if s.received % clipLength == 0 { s.states = stateShapes.map { Tensor.zeros([1] + $0) } }
@@ -412,4 +428,13 @@ final class RecurrentSequenceStep: Step {
         out.scalars.withUnsafeBufferPointer { v in for j in 0..<y.count { y.set(j, v[j]) } }
         if dense { y.all = true }
     }
+}
+
+/// Multiply-accumulates of one time step of a recurrent layer (both directions
+/// of a `Bidirectional` one), 0 for any other layer: each weight of its input and
+/// recurrent kernels once per output position (`ConvLSTM2D`: per pixel).
+func recurrentMACsPerStep(_ layer: Layer, stepOutputShape: [Int]) -> Int {
+    guard layer is RNN || layer is Bidirectional, let channels = stepOutputShape.last, channels > 0 else { return 0 }
+    let positions = stepOutputShape.reduce(1, *) / channels
+    return positions * layer.weights.filter { $0.name.hasSuffix("kernel") }.reduce(0) { $0 + $1.value.count }
 }

@@ -144,6 +144,11 @@ final class ClipStreamingTests: XCTestCase {
             }
             XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
         }
+        // A recurrent step on 8 features: LSTM(8) has 4 gates (8·32 + 8·32 MACs), each direction of GRU(4) 3 gates (8·12 + 4·12).
+        let plan = try StreamingPlan(try StreamingTests.withDeltas(rnn, threshold: 0.05, inputStep: 4, clipLength: nil))
+        let macs = Dictionary(plan.steps.map { ($0.name, $0.denseMACs) }, uniquingKeysWith: +)
+        XCTAssertEqual(macs["lstm"], 8 * 32 + 8 * 32)
+        XCTAssertEqual(macs["bidirectional"], 2 * (8 * 12 + 4 * 12))
     }
 
     /// Recurrent layers that return their sequence step once per frame, their
@@ -175,6 +180,11 @@ final class ClipStreamingTests: XCTestCase {
         let delta = try StreamingTests.withDeltas(conv, threshold: 0.05, inputStep: 4, clipLength: nil)
         let (_, plan) = try checkClips(delta, frames: frames, time: 6)
         XCTAssertTrue(plan.steps.contains { $0.name == "seq" && $0.kind == "recurrent step" }, plan.description)
+        // A step of a ConvLSTM2D (4 gates of 8 filters, 3×3, "same" over 16×16) does, per pixel,
+        // 3·3·C·32 MACs on its input (C = 3 for seq, 8 for last) and 3·3·8·32 on its state.
+        let macs = Dictionary(plan.steps.map { ($0.name, $0.denseMACs) }, uniquingKeysWith: +)
+        XCTAssertEqual(macs["seq"], 256 * (9 * 3 * 32 + 9 * 8 * 32))
+        XCTAssertEqual(macs["last"], 256 * (9 * 8 * 32 + 9 * 8 * 32))
 
         // Per-frame outputs: every frame of every clip, as the clip forward's [clips, time, 2].
         let deltaPerFrame = try StreamingTests.withDeltas(perFrame, threshold: 0.05, inputStep: 4, clipLength: nil)
