@@ -483,9 +483,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
                              channelMap: n.invert ? .affine(scale: std, shift: mean.scalars) : .standardize(mean: mean.scalars, std: std),
                              input: args[0], output: output)
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
-        let padding = m is BaseZeroPadding
-        return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: args[0], output: output,
-                          inShape: inShapes[0], outShape: outShape, offsets: m.margins.map { padding ? $0.before : -$0.before })
+        return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape, margins: m.margins)
     default:
         if args.count == 1, let f = Pointwise(layer: layer) {
             return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output)
@@ -524,6 +522,13 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
         return PoolStep(name: name, isMax: p is MaxPooling3D, input: args[0], output: output, inShape: inShapes[0],
                         outShape: outShape, poolSize: Array(p.poolSize.dropFirst()), strides: Array(p.strides.dropFirst()),
                         padding: p.padding)
+    case let m as SpatialMarginLayer where (m is ZeroPadding3D || m is Cropping3D) && m.margins.count == inShapes[0].count:
+        guard m.margins[0] == Margin(0, 0) else {
+            throw StreamingError.unsupported(layer: layer.name, "pads or crops the time axis; the engine streams "
+                                             + "3-D padding and cropping over space only")
+        }
+        return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape,
+                          margins: Array(m.margins.dropFirst()))
     case let r as RNN where r.returnSequences:
         guard !r.goBackwards, !r.timeMajor else {
             throw StreamingError.unsupported(layer: layer.name, "returns a sequence it reads backwards in time (go_backwards) "
@@ -538,4 +543,12 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
     default:
         return nil
     }
+}
+
+/// The step of zero padding or cropping over a frame's spatial axes by `margins`.
+private func marginStep(_ m: SpatialMarginLayer, name: String, input: Int, output: Int, inShape: [Int], outShape: [Int],
+                        margins: [Margin]) -> MarginStep {
+    let padding = m is BaseZeroPadding
+    return MarginStep(name: name, kind: padding ? "zero padding" : "cropping", input: input, output: output,
+                      inShape: inShape, outShape: outShape, offsets: margins.map { padding ? $0.before : -$0.before })
 }

@@ -151,6 +151,26 @@ final class ClipStreamingTests: XCTestCase {
         XCTAssertEqual(macs["bidirectional"], 2 * (8 * 12 + 4 * 12))
     }
 
+    /// `ZeroPadding3D` and `Cropping3D` over space only (C3D pads `(0, 1, 1)`
+    /// before its last pooling) move each frame's changed elements.
+    func testSpatialPaddingAndCroppingOfClips() throws {
+        RandomState.seed(27)
+        let x = Input(shape: [6, 16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv3D(filters: 6, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try ZeroPadding3D(padding: [Margin(0, 0), Margin(1, 0), Margin(0, 2)])(h)
+        h = try Conv3D(filters: 6, kernelSize: [3, 3, 3], strides: [1, 2, 2], activation: "relu")(h)
+        h = try Cropping3D(cropping: [Margin(0, 0), Margin(1, 0), Margin(0, 2)])(h)
+        h = try GlobalAveragePooling3D()(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
+        try StreamingTests.randomize(model, seed: 8)
+        let delta = try StreamingTests.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: nil)
+        let (stats, plan) = try checkClips(delta, frames: try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 46), time: 6)
+        XCTAssertEqual(plan.steps.filter { $0.kind == "zero padding" || $0.kind == "cropping" }.count, 2, plan.description)
+        XCTAssertFalse(plan.steps.contains { $0.kind.contains("layer call") }, plan.description)
+        XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
+    }
+
     /// Recurrent layers that return their sequence step once per frame, their
     /// state reset at each clip: a ConvLSTM2D (its joint input and recurrent
     /// convolution) before a ConvLSTM2D returning its last output, and an LSTM
@@ -224,6 +244,9 @@ final class ClipStreamingTests: XCTestCase {
             return try Add(name: "skip")([h, c])[0]
         }) { e in
             XCTAssertTrue("\(e)".contains("skip") && "\(e)".contains("different delays"), "\(e)")
+        }
+        XCTAssertThrowsError(try plan { try ZeroPadding3D(padding: [Margin(1, 1), Margin(0, 0), Margin(0, 0)], name: "tpad")($0) }) { e in
+            XCTAssertTrue("\(e)".contains("tpad") && "\(e)".contains("time axis"), "\(e)")
         }
         XCTAssertThrowsError(try plan { try Reshape(targetShape: [2, 2, 8, 8, 3], name: "fold")($0) }) { e in
             XCTAssertTrue("\(e)".contains("fold") && "\(e)".contains("time axis"), "\(e)")
