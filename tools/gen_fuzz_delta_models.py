@@ -65,12 +65,39 @@ def clip_conv3d(k, delta):
     return k.Model(x, k.layers.Dense(3, name="logits")(h), name="delta_clip_conv3d")
 
 
+def blocks(k, delta):
+    """The newer streaming steps: Normalization, padding, a grouped convolution, a
+    squeeze-and-excitation gate (broadcast Multiply), a residual Add, layer
+    normalization, cropping and a softmax Activation head (clip_length 4)."""
+    x = k.Input((16, 16, 3), name="frames")
+    h = k.layers.Normalization(mean=[0.4, 0.5, 0.6], variance=[0.05, 0.06, 0.07], name="norm")(x)
+    h = delta(clip_length=4, fan_out=54.0, name="frames_delta")(h)
+    h = k.layers.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(h)
+    h = k.layers.Conv2D(8, 3, strides=2, activation="relu", name="stem")(h)
+    h = delta(clip_length=4, fan_out=36.0, name="stem_delta")(h)
+    g = k.layers.Conv2D(8, 3, padding="same", groups=2, activation="relu", name="grouped")(h)
+    g = delta(clip_length=4, fan_out=2.0, name="grouped_delta")(g)
+    s = k.layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")(g)
+    s = k.layers.Conv2D(2, 1, activation="relu", name="reduce")(s)
+    s = delta(clip_length=4, fan_out=8.0, name="reduce_delta")(s)
+    s = k.layers.Conv2D(8, 1, activation="sigmoid", name="expand")(s)
+    g = k.layers.Multiply(name="excite")([g, s])
+    h = k.layers.Add(name="residual")([h, g])
+    h = k.layers.LayerNormalization(epsilon=1e-3, name="ln")(h)
+    h = k.layers.Cropping2D(((1, 0), (0, 1)), name="crop")(h)
+    h = delta(clip_length=4, fan_out=36.0, name="crop_delta")(h)
+    h = k.layers.Conv2D(4, 3, name="head_conv")(h)
+    h = k.layers.GlobalAveragePooling2D(name="gap")(h)
+    h = k.layers.Dense(3, name="logits")(h)
+    return k.Model(x, k.layers.Activation("softmax", name="probs")(h), name="delta_blocks")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.iterdir():
         old.unlink()
     rng = np.random.default_rng(11)
-    for build, name in ((frame_cnn, "delta_frame_cnn"), (clip_conv3d, "delta_conv3d")):
+    for build, name in ((frame_cnn, "delta_frame_cnn"), (clip_conv3d, "delta_conv3d"), (blocks, "delta_blocks")):
         model = build(keras, keras_delta.DeltaActivation)
         randomize(model, rng)
         model.save(OUT / f"{name}_keras3.h5")
