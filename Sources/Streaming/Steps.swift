@@ -1274,15 +1274,18 @@ class ChannelRowStep: Step {
 }
 
 /// `LayerNormalization` over the channels, with the float operations of the
-/// layer (sequential sums, `rsqrt(variance + ε)·γ`, `x·inv + (β − mean·inv)`).
+/// layer (sequential sums, `rsqrt(variance + ε)·γ`, `x·inv + (β − mean·inv)`;
+/// with `rms_scaling`, Keras 3's `x·rsqrt(variance + ε)·γ`).
 final class LayerNormStep: ChannelRowStep {
     let gamma: [Float]?, beta: [Float]?
     let epsilon: Float
+    let rmsScaling: Bool
 
-    init(name: String, input: Int, output: Int, shape: [Int], gamma: [Float]?, beta: [Float]?, epsilon: Float) {
+    init(name: String, input: Int, output: Int, shape: [Int], gamma: [Float]?, beta: [Float]?, epsilon: Float, rmsScaling: Bool) {
         self.gamma = gamma
         self.beta = beta
         self.epsilon = epsilon
+        self.rmsScaling = rmsScaling
         super.init(name: name, kind: "layer normalization", input: input, output: output, shape: shape)
     }
 
@@ -1294,6 +1297,13 @@ final class LayerNormStep: ChannelRowStep {
         var squares: Float = 0
         for k in 0..<c { let d = v[k] - mean; squares = squares + d * d }
         let r = 1 / (squares * scale + epsilon).squareRoot()
+        if rmsScaling {
+            for k in 0..<c {
+                let out = gamma.map { v[k] * r * $0[k] } ?? v[k] * r
+                if record { y.set(base + k, out) } else { y.value.p[base + k] = out }
+            }
+            return
+        }
         for k in 0..<c {
             let inv = gamma.map { r * $0[k] } ?? r
             let shift = beta.map { $0[k] - mean * inv } ?? -(mean * inv)

@@ -464,10 +464,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         && (p is MaxPooling1D || p is MaxPooling2D || p is AveragePooling1D || p is AveragePooling2D):
         return PoolStep(name: name, isMax: p is MaxPooling1D || p is MaxPooling2D, input: args[0], output: output,
                         inShape: inShapes[0], outShape: outShape, poolSize: p.poolSize, strides: p.strides, padding: p.padding)
-    case let n as LayerNormalization where !n.rmsScaling && n.axes.count == 1
-        && (n.axes[0] == -1 || n.axes[0] == layerRank - 1):
+    case let n as LayerNormalization where n.axes.count == 1 && (n.axes[0] == -1 || n.axes[0] == layerRank - 1):
         return LayerNormStep(name: name, input: args[0], output: output, shape: inShapes[0],
-                             gamma: n.gamma?.value.scalars, beta: n.beta?.value.scalars, epsilon: Float(n.epsilon))
+                             gamma: n.gamma?.value.scalars, beta: n.beta?.value.scalars, epsilon: Float(n.epsilon),
+                             rmsScaling: n.rmsScaling)
     case let a as ActivationLayer where a.activation.function == .softmax:
         return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let a as Softmax where (try? a.axis.resolved(rank: layerRank, layer: a.name)) == [layerRank - 1]:

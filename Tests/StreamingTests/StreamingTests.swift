@@ -328,6 +328,18 @@ final class StreamingTests: XCTestCase {
         try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 32, seed: 10))
     }
 
+    /// Keras 3's `LayerNormalization(rms_scaling=True)`: `x·rsqrt(variance + ε)·γ`
+    /// over the channels, recomputed at the positions that changed.
+    func testRMSLayerNormalizationRecomputesChangedPositions() throws {
+        let model = try Self.smallDeltaModel(seed: 23, weightSeed: 17) { x in
+            var h = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu")(x)
+            h = try LayerNormalization(epsilon: 1e-3, rmsScaling: true)(h)
+            return try Conv2D(filters: 8, kernelSize: [3], activation: "relu")(h)
+        }
+        try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 11))
+        XCTAssertTrue(try StreamingPlan(model).steps.contains { $0.kind == "layer normalization" })
+    }
+
     /// Softmax over the channels, as a `Softmax` layer on every position of a
     /// feature map and as an `Activation("softmax")` head after `Flatten`:
     /// recomputed at the positions whose input changed.

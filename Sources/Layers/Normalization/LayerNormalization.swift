@@ -20,9 +20,10 @@ public final class LayerNormalization: UnaryLayer {
     private let keras2: Bool
 
     public convenience init(axis: [Int] = [-1], epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
-                            name: String? = nil) throws {
+                            rmsScaling: Bool = false, name: String? = nil) throws {
         try self.init(config: Self.swiftConfig(name: name, [
             "axis": JSONValue(ints: axis), "epsilon": .double(epsilon), "center": .bool(center), "scale": .bool(scale),
+            "rms_scaling": .bool(rmsScaling),
         ]))
     }
 
