@@ -476,11 +476,15 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
                              input: args[0], output: output)
     case let n as Normalization:
-        guard let (mean, variance) = n.statistics, isChannelBroadcast(mean.shape, to: [1] + inShapes[0]) else { break }
+        // Per channel, or one mean and variance for all (`axis=None`).
+        guard let (m, v) = n.statistics, isChannelBroadcast(m.shape, to: [1] + inShapes[0]) || m.count == 1 else { break }
+        let channels = inShapes[0].last!
+        let mean = m.count == channels ? m.scalars : [Float](repeating: m.scalars[0], count: channels)
+        let variance = v.count == channels ? v.scalars : [Float](repeating: v.scalars[0], count: channels)
         // Keras's float operations: std = max(√variance, 1e-7); (x − mean) / std, or mean + x·std inverted.
-        let std = variance.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
+        let std = variance.map { Swift.max($0.squareRoot(), 1e-7) }
         return PointwiseStep(name: name, kind: "normalization", function: .identity,
-                             channelMap: n.invert ? .affine(scale: std, shift: mean.scalars) : .standardize(mean: mean.scalars, std: std),
+                             channelMap: n.invert ? .affine(scale: std, shift: mean) : .standardize(mean: mean, std: std),
                              input: args[0], output: output)
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape, margins: m.margins)

@@ -340,6 +340,19 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(try StreamingPlan(model).steps.contains { $0.kind == "layer normalization" })
     }
 
+    /// `Normalization(axis=None)`: one mean and variance for every element, as a per-channel step.
+    func testScalarNormalizationStreams() throws {
+        let model = try Self.smallDeltaModel(seed: 24, weightSeed: 18, inputStep: 24) { x in
+            let h = try Normalization(axis: [], name: "scalar_norm")(x)
+            return try Conv2D(filters: 8, kernelSize: [3], activation: "relu")(h)
+        }
+        // The mean, variance and count weights that `adapt` fills in.
+        let norm = try model.layer(named: "scalar_norm")
+        try norm.setWeights(zip(norm.getWeights(), [0.45, 0.08, 100] as [Float]).map { Tensor(repeating: $1, shape: $0.shape) })
+        try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 12))
+        XCTAssertTrue(try StreamingPlan(model).steps.contains { $0.kind == "normalization" })
+    }
+
     /// Softmax over the channels, as a `Softmax` layer on every position of a
     /// feature map and as an `Activation("softmax")` head after `Flatten`:
     /// recomputed at the positions whose input changed.
