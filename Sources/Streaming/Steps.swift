@@ -963,6 +963,8 @@ final class PointwiseStep: Step {
         case scale([Float])
         /// `(x − mean) / std`: `Normalization`.
         case standardize(mean: [Float], std: [Float])
+        /// `relu(x) − α·relu(−x)`: `PReLU`, `α` broadcast to the channels or to every element.
+        case prelu(alpha: [Float])
     }
 
     let function: Pointwise
@@ -981,6 +983,7 @@ final class PointwiseStep: Step {
         case .affine(let scale, let shift): let c = i % scale.count; return x * scale[c] + shift[c]
         case .scale(let scale): return x * scale[i % scale.count]
         case .standardize(let mean, let std): let c = i % mean.count; return (x - mean[c]) / std[c]
+        case .prelu(let alpha): return Swift.max(x, 0) - alpha[i % alpha.count] * Swift.max(-x, 0)
         }
     }
 

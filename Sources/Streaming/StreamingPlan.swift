@@ -472,6 +472,22 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let a as Softmax where (try? a.axis.resolved(rank: layerRank, layer: a.name)) == [layerRank - 1]:
         return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
+    case let p as PReLU where p.alpha.shape.count == inShapes[0].count:
+        // α over the frame's shape, its shared axes broadcast.
+        let frame = inShapes[0], alphaShape = p.alpha.shape, alpha = p.alpha.value.scalars
+        var expanded = [Float](repeating: 0, count: frame.reduce(1, *))
+        for i in expanded.indices {
+            var rest = i, at = 0, stride = 1
+            for axis in frame.indices.reversed() {
+                let coordinate = rest % frame[axis]
+                rest /= frame[axis]
+                if alphaShape[axis] != 1 { at += coordinate * stride }
+                stride *= alphaShape[axis]
+            }
+            expanded[i] = alpha[at]
+        }
+        return PointwiseStep(name: name, kind: "PReLU", function: .identity, channelMap: .prelu(alpha: expanded),
+                             input: args[0], output: output)
     case let l as LayerScale:
         return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
                              input: args[0], output: output)

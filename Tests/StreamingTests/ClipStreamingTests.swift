@@ -117,7 +117,7 @@ final class ClipStreamingTests: XCTestCase {
         h = try TimeDistributed(try Conv2D(filters: 8, kernelSize: [3], strides: [2], padding: "same", activation: "relu"))(h)
         h = try TimeDistributed(try GlobalAveragePooling2D())(h)
         let lstm = try LSTM(units: 8, name: "lstm")(h)
-        let gru = try Bidirectional(try GRU(units: 4, name: "gru"))(h)
+        let gru = try Bidirectional(try GRU(units: 4, name: "gru"), name: "bidirectional")(h)
         let rnn = try Model(inputs: [x], outputs: [try Dense(units: 3)(try Concatenate()([lstm, gru])[0])])
         try StreamingTests.randomize(rnn, seed: 3)
 

@@ -256,6 +256,30 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// The 1-D layers and merges no other test streams: Conv1D, LeakyReLU,
+    /// a dilated DepthwiseConv1D, PReLU (α per channel), SeparableConv1D and MaxPooling1D, and
+    /// Subtract, Maximum, Minimum and Average of two branches, concatenated.
+    func testSequenceLayersAndMergesMatchClipForward() throws {
+        RandomState.seed(28)
+        let s = Input(shape: [24, 4])
+        let h = try LeakyReLU(negativeSlope: 0.2)(try Conv1D(filters: 8, kernelSize: [3], padding: "same")(s))
+        let a = try DepthwiseConv1D(kernelSize: [3], padding: "same", dilationRate: [2], activation: "relu")(h)
+        let b = try PReLU(sharedAxes: [1], name: "prelu")(try Conv1D(filters: 8, kernelSize: [1])(h))
+        let merged = try Concatenate()([try Subtract()([a, b])[0], try Maximum()([a, b])[0], try Minimum()([a, b])[0],
+                                        try Average()([a, b])[0]])[0]
+        var g = try SeparableConv1D(filters: 8, kernelSize: [3], activation: "relu")(merged)
+        g = try GlobalAveragePooling1D()(try MaxPooling1D(poolSize: [2])(g))
+        let model = try Model(inputs: [s], outputs: [try Dense(units: 3)(g)])
+        try Self.randomize(model, seed: 19)
+        // α per channel, shared over the steps.
+        try model.layer(named: "prelu").setWeights([Tensor(shape: [1, 8], scalars: (0..<8).map { 0.05 * Float($0) - 0.1 })])
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 13)
+        // Rows 4 and 5 of each frame as 24 steps of 4 values.
+        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
+            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+        try checkStepsSparseAndExact(try Self.withDeltas(model, threshold: 0.1, inputStep: 16, clipLength: 12), frames: rows)
+    }
+
     /// EfficientNet's squeeze-and-excitation: a per-channel gate `[1, 1, C]`
     /// multiplies every position (`Multiply` with broadcasting), and an `Add`
     /// broadcasts another; a changed gate channel recomputes that channel only.
