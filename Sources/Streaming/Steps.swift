@@ -1155,6 +1155,83 @@ final class GlobalAverageStep: Step {
     }
 }
 
+/// `GlobalMaxPooling1D/2D`: recomputes the maximum of each channel with a changed input.
+final class GlobalMaxStep: Step {
+    let channels: Int, positions: Int
+
+    init(name: String, input: Int, output: Int, channels: Int, positions: Int) {
+        self.channels = channels
+        self.positions = positions
+        super.init(name: name, kind: "global max pooling", inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { MarkState(channels) }
+
+    /// The maximum of channel `j` over the positions, from −∞ as `Tensor.max`.
+    @inline(__always) private func maximum(_ x: UnsafeMutablePointer<Float>, _ j: Int) -> Float {
+        var m = -Float.infinity
+        for p in 0..<positions { m = Swift.max(m, x[p &* channels &+ j]) }
+        return m
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
+        if dense || x.all {
+            for j in 0..<c { y.value.p[j] = maximum(x.value.p, j) }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let marks = (state as! MarkState).marks, div = FastDivider(c)
+        marks.clear()
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k]), j = i - div.quotient(i) * c
+            if marks.mark(j) { y.set(j, maximum(x.value.p, j)) }
+        }
+    }
+}
+
+/// `UpSampling1D/2D` with nearest neighbours: each changed input element is
+/// copied to the `size` block of outputs it fills.
+final class UpSamplingStep: Step {
+    let channels: Int
+    /// Input width and the factors (1-D: height 1, factor 1 over it).
+    let inW: Int, sizeH: Int, sizeW: Int
+
+    init(name: String, input: Int, output: Int, inShape: [Int], size: [Int]) {
+        channels = inShape.last!
+        inW = inShape.count == 3 ? inShape[1] : inShape[0]
+        (sizeH, sizeW) = size.count == 2 ? (size[0], size[1]) : (1, size[0])
+        super.init(name: name, kind: "up-sampling", inputs: [input], output: output)
+    }
+
+    /// Sets the outputs of input element `i` (position `p`, channel `j`) to `v`, recording changes when `record`.
+    @inline(__always) private func spread(_ p: Int, _ j: Int, _ v: Float, _ y: Slot, record: Bool) {
+        let iy = p / inW, ix = p - iy * inW, outW = inW * sizeW
+        for a in 0..<sizeH {
+            for b in 0..<sizeW {
+                let o = ((iy * sizeH + a) * outW + ix * sizeW + b) * channels + j
+                if record { y.set(o, v) } else { y.value.p[o] = v }
+            }
+        }
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output], c = channels
+        if dense || x.all {
+            for i in 0..<x.count { spread(i / c, i % c, x.value.p[i], y, record: false) }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let div = FastDivider(c)
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k]), p = div.quotient(i)
+            spread(p, i - p * c, x.value.p[i], y, record: true)
+        }
+    }
+}
+
 /// `MaxPooling1D/2D`, `AveragePooling1D/2D`: recomputes the windows that hold a changed input.
 final class PoolStep: Step {
     let window: Window2D

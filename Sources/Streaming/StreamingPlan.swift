@@ -460,6 +460,12 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
         let c = inShapes[0].last!
         return GlobalAverageStep(name: name, input: args[0], output: output, channels: c, positions: inShapes[0].reduce(1, *) / c)
+    case let g as BaseGlobalPooling where g is GlobalMaxPooling1D || g is GlobalMaxPooling2D:
+        let c = inShapes[0].last!
+        return GlobalMaxStep(name: name, input: args[0], output: output, channels: c, positions: inShapes[0].reduce(1, *) / c)
+    case let u as BaseUpSampling where (u is UpSampling1D || (u as? UpSampling2D)?.interpolation == "nearest")
+        && inShapes[0].count == u.size.count + 1:
+        return UpSamplingStep(name: name, input: args[0], output: output, inShape: inShapes[0], size: u.size)
     case let p as BasePooling where inShapes[0].count <= 3
         && (p is MaxPooling1D || p is MaxPooling2D || p is AveragePooling1D || p is AveragePooling2D):
         return PoolStep(name: name, isMax: p is MaxPooling1D || p is MaxPooling2D, input: args[0], output: output,

@@ -280,6 +280,34 @@ final class StreamingTests: XCTestCase {
         try checkStepsSparseAndExact(try Self.withDeltas(model, threshold: 0.1, inputStep: 16, clipLength: 12), frames: rows)
     }
 
+    /// Nearest-neighbour `UpSampling1D/2D` copies each changed element to its
+    /// block; `GlobalMaxPooling1D/2D` recomputes the channels with a changed input.
+    func testUpSamplingAndGlobalMaxPooling() throws {
+        RandomState.seed(29)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Conv2D(filters: 6, kernelSize: [3], strides: [2], activation: "relu")(try Rescaling(scale: 1.0 / 255)(x))
+        h = try UpSampling2D(size: [2, 3])(h)
+        h = try Conv2D(filters: 6, kernelSize: [3], strides: [2], activation: "relu")(h)
+        let image = try Model(inputs: [x], outputs: [try Dense(units: 3)(try GlobalMaxPooling2D()(h))])
+        try Self.randomize(image, seed: 20)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 14)
+
+        let s = Input(shape: [24, 4])
+        var g = try Conv1D(filters: 6, kernelSize: [3], activation: "relu")(s)
+        g = try Conv1D(filters: 6, kernelSize: [3], activation: "relu")(try UpSampling1D(size: 3)(g))
+        let sequence = try Model(inputs: [s], outputs: [try Dense(units: 3)(try GlobalMaxPooling1D()(g))])
+        try Self.randomize(sequence, seed: 21)
+        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
+            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+
+        for (model, input) in [(image, frames), (sequence, rows)] {
+            let delta = try Self.withDeltas(model, threshold: 0.1, inputStep: 16, clipLength: 12)
+            try checkStepsSparseAndExact(delta, frames: input)
+            let kinds = try StreamingPlan(delta).steps.map(\.kind)
+            XCTAssertTrue(kinds.contains("up-sampling") && kinds.contains("global max pooling"), "\(kinds)")
+        }
+    }
+
     /// EfficientNet's squeeze-and-excitation: a per-channel gate `[1, 1, C]`
     /// multiplies every position (`Multiply` with broadcasting), and an `Add`
     /// broadcasts another; a changed gate channel recomputes that channel only.
