@@ -293,10 +293,11 @@ private func readsWholeClip(_ layer: Layer) -> Bool {
     }
 }
 
-/// Layers that are the identity at inference or only reshape a frame (row-major order kept).
+/// Layers that are the identity at inference (dropout, noise, random
+/// augmentation) or only reshape a frame (row-major order kept).
 private func isAlias(_ layer: Layer) -> Bool {
     layer is InputLayer || layer is Flatten || layer is Reshape || layer is BaseDropout || layer is GaussianNoise
-        || layer is GaussianDropout || layer is ActivityRegularization
+        || layer is GaussianDropout || layer is ActivityRegularization || layer is RandomImageLayer
 }
 
 /// Where a slot sits on a clip model's time axis.

@@ -308,6 +308,19 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// Random augmentation layers are the identity at inference: no step, the
+    /// next layer reads their input's changes.
+    func testAugmentationLayersAreSkipped() throws {
+        let model = try Self.smallDeltaModel(seed: 30, weightSeed: 22, inputStep: 24) { x in
+            var h = try RandomFlip(seed: 1, name: "flip")(x)
+            h = try RandomContrast(factor: (0.2, 0.2), name: "contrast")(h)
+            return try Conv2D(filters: 6, kernelSize: [3], activation: "relu")(h)
+        }
+        try checkStepsSparseAndExact(model, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 15))
+        let names = try StreamingPlan(model).steps.map(\.name)
+        XCTAssertFalse(names.contains { $0.contains("flip") || $0.contains("contrast") }, "\(names)")
+    }
+
     /// EfficientNet's squeeze-and-excitation: a per-channel gate `[1, 1, C]`
     /// multiplies every position (`Multiply` with broadcasting), and an `Add`
     /// broadcasts another; a changed gate channel recomputes that channel only.
