@@ -1114,14 +1114,21 @@ final class ConcatenateStep: Step {
     }
 }
 
-/// `GlobalAveragePooling1D/2D`: keeps per-channel sums and adds the changes.
-final class GlobalAverageStep: Step {
+/// A step over a frame of `positions` × `channels` (the last axis).
+class ChannelStep: Step {
     let channels: Int, positions: Int
 
-    init(name: String, input: Int, output: Int, channels: Int, positions: Int) {
-        self.channels = channels
-        self.positions = positions
-        super.init(name: name, kind: "global average pooling", inputs: [input], output: output)
+    init(name: String, kind: String, input: Int, output: Int, shape: [Int]) {
+        channels = shape.last!
+        positions = shape.reduce(1, *) / channels
+        super.init(name: name, kind: kind, inputs: [input], output: output)
+    }
+}
+
+/// `GlobalAveragePooling1D/2D`: keeps per-channel sums and adds the changes.
+final class GlobalAverageStep: ChannelStep {
+    init(name: String, input: Int, output: Int, shape: [Int]) {
+        super.init(name: name, kind: "global average pooling", input: input, output: output, shape: shape)
     }
 
     override func makeState() -> AnyObject? { SumState(channels) }
@@ -1156,13 +1163,9 @@ final class GlobalAverageStep: Step {
 }
 
 /// `GlobalMaxPooling1D/2D`: recomputes the maximum of each channel with a changed input.
-final class GlobalMaxStep: Step {
-    let channels: Int, positions: Int
-
-    init(name: String, input: Int, output: Int, channels: Int, positions: Int) {
-        self.channels = channels
-        self.positions = positions
-        super.init(name: name, kind: "global max pooling", inputs: [input], output: output)
+final class GlobalMaxStep: ChannelStep {
+    init(name: String, input: Int, output: Int, shape: [Int]) {
+        super.init(name: name, kind: "global max pooling", input: input, output: output, shape: shape)
     }
 
     override func makeState() -> AnyObject? { MarkState(channels) }
@@ -1322,15 +1325,7 @@ final class PoolStep: Step {
 
 /// A layer over the channels of each position: recomputes every channel of a
 /// position where any changed.
-class ChannelRowStep: Step {
-    let channels: Int, positions: Int
-
-    init(name: String, kind: String, input: Int, output: Int, shape: [Int]) {
-        channels = shape.last!
-        positions = shape.reduce(1, *) / channels
-        super.init(name: name, kind: kind, inputs: [input], output: output)
-    }
-
+class ChannelRowStep: ChannelStep {
     override func makeState() -> AnyObject? { MarkState(positions) }
 
     /// Computes the channels of the position at `base`, recording changes or (`record` false) writing directly.

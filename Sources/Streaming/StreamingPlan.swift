@@ -459,11 +459,9 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let c as Concatenate where c.axis == -1 || c.axis == layerRank - 1:
         return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
-        let c = inShapes[0].last!
-        return GlobalAverageStep(name: name, input: args[0], output: output, channels: c, positions: inShapes[0].reduce(1, *) / c)
+        return GlobalAverageStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let g as BaseGlobalPooling where g is GlobalMaxPooling1D || g is GlobalMaxPooling2D:
-        let c = inShapes[0].last!
-        return GlobalMaxStep(name: name, input: args[0], output: output, channels: c, positions: inShapes[0].reduce(1, *) / c)
+        return GlobalMaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let u as BaseUpSampling where (u is UpSampling1D || (u as? UpSampling2D)?.interpolation == "nearest")
         && inShapes[0].count == u.size.count + 1:
         return UpSamplingStep(name: name, input: args[0], output: output, inShape: inShapes[0], size: u.size)
