@@ -58,6 +58,23 @@ final class ApplicationStreamingTests: XCTestCase {
         return try Model(inputs: model.inputs, outputs: [output])
     }
 
+    /// Frame `t` of `frames` as a batch of one.
+    static func frame(_ frames: Tensor, _ t: Int) -> Tensor {
+        let per = frames.count / frames.shape[0]
+        return Tensor(shape: [1] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))
+    }
+
+    /// Streams `frames` through a plan of `model` that has a step for every layer (asserted): each frame's output.
+    private func stream(_ model: Model, _ frames: Tensor, denseCutoff: Double, _ what: String, file: StaticString,
+                        line: UInt) throws -> (outputs: [Tensor], statistics: StreamStatistics) {
+        let plan = try StreamingPlan(model, options: StreamingOptions(denseCutoff: denseCutoff))
+        let calls = plan.steps.filter { $0.kind.contains("layer call") }.map(\.name)
+        XCTAssertEqual(calls, [], "\(what): layers called on the whole frame", file: file, line: line)
+        let stream = plan.makeStream()
+        let outputs = try (0..<frames.shape[0]).map { try stream.process([Self.frame(frames, $0)])[0] }
+        return (outputs, stream.statistics)
+    }
+
     /// Deltaizes the family and streams it; with `upTo`, checks exactness on the model up to that layer only.
     private func checkStreams(_ architecture: String, upTo: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let (model, input, _) = try loadApplication(architecture)
@@ -67,33 +84,19 @@ final class ApplicationStreamingTests: XCTestCase {
         var delta = try deltaize(model, options: options).model
         let frames = Self.movingSquareFrames(input, count: Self.frameCount)
         if let upTo {
-            let plan = try StreamingPlan(delta)
-            XCTAssertEqual(plan.steps.filter { $0.kind.contains("layer call") }.map(\.name), [], file: file, line: line)
-            let stream = plan.makeStream()
-            let per = frames.count / Self.frameCount
-            for t in 0..<Self.frameCount {
-                let y = try stream.process([Tensor(shape: [1] + Array(frames.shape.dropFirst()),
-                                                   scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))])[0]
-                XCTAssertTrue(y.scalars.allSatisfy(\.isFinite), "\(architecture) frame \(t)", file: file, line: line)
-            }
+            let whole = try stream(delta, frames, denseCutoff: 0.5, architecture, file: file, line: line).outputs
+            XCTAssertTrue(whole.allSatisfy { $0.scalars.allSatisfy(\.isFinite) }, architecture, file: file, line: line)
             delta = try Self.truncated(delta, at: upTo)
             XCTAssertLessThan(try Self.ulpSensitivity(delta, frames), 2e-5, "\(architecture) up to \(upTo)", file: file, line: line)
         }
         let reference = try delta.predictOnBatch([frames])[0]
-        let per = frames.count / Self.frameCount, outPer = reference.count / Self.frameCount
         // The default dense cutoff, and none (every frame after the first through the scatter kernels).
         for cutoff in [0.5, 2] {
-            let plan = try StreamingPlan(delta, options: StreamingOptions(denseCutoff: cutoff))
-            let calls = plan.steps.filter { $0.kind.contains("layer call") }.map(\.name)
-            XCTAssertEqual(calls, [], "\(architecture): layers called on the whole frame", file: file, line: line)
-            let stream = plan.makeStream()
-            for t in 0..<Self.frameCount {
-                let frame = Tensor(shape: [1] + Array(frames.shape.dropFirst()), scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))
-                let streamed = try stream.process([frame])[0]
-                let expected = Tensor(shape: streamed.shape, scalars: Array(reference.scalars[(t * outPer)..<((t + 1) * outPer)]))
+            let (outputs, stats) = try stream(delta, frames, denseCutoff: cutoff, architecture, file: file, line: line)
+            for (t, streamed) in outputs.enumerated() {
+                let expected = Tensor(shape: streamed.shape, scalars: Self.frame(reference, t).scalars)
                 assertNear(streamed, expected, tolerance: 1e-4, "\(architecture) frame \(t), dense cutoff \(cutoff)", file: file, line: line)
             }
-            let stats = stream.statistics
             XCTAssertLessThan(stats.deltaMACs, stats.denseMACsAfterFirst, "\(architecture): the deltas are sparse", file: file, line: line)
             print("ApplicationStreamingTests: \(architecture), cutoff \(cutoff): delta density "
                   + String(format: "%.3f, theoretical %.2f×, MACs %.2f of dense", stats.deltaDensity, stats.theoreticalSpeedup,
@@ -132,7 +135,6 @@ final class ApplicationStreamingTests: XCTestCase {
             options.thresholdInit = 1e-3
             let delta = try deltaize(model, options: options).model
             let frames = Self.movingSquareFrames(input, count: 2)
-            let per = frames.count / 2
             var seen = Set<String>()
             for (index, layer) in delta.layers.enumerated() where !layer.getWeights().isEmpty {
                 guard seen.insert(type(of: layer).className + (layer is Conv2D ? "\((layer as! Conv2D).groups > 1)" : "")).inserted else { continue }
@@ -145,10 +147,7 @@ final class ApplicationStreamingTests: XCTestCase {
                     cases += 1
                     guard let plan = try? StreamingPlan(edited) else { continue }
                     let stream = plan.makeStream()
-                    for t in 0..<2 {
-                        _ = try? stream.process([Tensor(shape: [1] + Array(frames.shape.dropFirst()),
-                                                        scalars: Array(frames.scalars[(t * per)..<((t + 1) * per)]))])
-                    }
+                    for t in 0..<2 { _ = try? stream.process([Self.frame(frames, t)]) }
                     streamed += 1
                 }
             }
