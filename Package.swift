@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training", "Streaming", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KerasIOTests", dependencies: ["KerasIO", "Layers", "HDF5", "Training", "Delta", "Streaming", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "VideoTrainingTests", dependencies: ["VideoTraining", "Video", "Training", "Layers"]),

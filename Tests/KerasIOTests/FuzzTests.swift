@@ -4,6 +4,7 @@ import HDF5
 import Tensor
 import Layers
 import KerasIO
+import Delta
 import Streaming
 
 /// Hostile files: real Keras files (the committed fixtures) mutated
@@ -407,6 +408,7 @@ final class FuzzTests: XCTestCase {
         for url in try Self.fixtures("models", ".weights_only.h5") {
             sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))))
         }
+        if let url = try deltaizedApplication() { sources.append((url, nil)) }
         var jobs: [CLIFuzzRunner.Job] = []
         var descriptions: [String] = []
         for (source, model) in sources {
@@ -437,6 +439,22 @@ final class FuzzTests: XCTestCase {
             }
         }
         try runInChildProcesses(jobs, descriptions, "byte mutations")
+    }
+
+    /// MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`),
+    /// deltaized and written by this package as `folder/delta/mobilenetv3small_delta.h5`,
+    /// so that its damaged copies stream (padding, residual adds,
+    /// squeeze-and-excitation gates, hard-swish, a softmax head). Nil when the
+    /// suite was not generated (`make test` generates it; ApplicationModelTests
+    /// fails without it). One format only: mutating a 5 MB file costs seconds in a debug build.
+    private func deltaizedApplication() throws -> URL? {
+        let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
+        guard FileManager.default.fileExists(atPath: source.path) else { return nil }
+        let dir = folder.appendingPathComponent("delta")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent("mobilenetv3small_delta.h5")
+        try KerasModelFile.save(try deltaize(try KerasModelFile.load(source.path).model).model, to: url.path)
+        return url
     }
 
     /// Runs the CLI on every job in child processes and checks the contract:
