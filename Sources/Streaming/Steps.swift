@@ -1123,6 +1123,18 @@ class ChannelStep: Step {
         positions = shape.reduce(1, *) / channels
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
+
+    /// Calls `body(position, channel)` for each changed element of `x` whose `unit` (its
+    /// position or its channel) has not come up yet in this frame (`marks` over the units).
+    @inline(__always) func forEachNewUnit(_ x: Slot, _ marks: Marks, unit: (_ position: Int, _ channel: Int) -> Int,
+                                          _ body: (_ position: Int, _ channel: Int) -> Void) {
+        marks.clear()
+        let div = FastDivider(channels)
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k]), p = div.quotient(i), j = i - p * channels
+            if marks.mark(unit(p, j)) { body(p, j) }
+        }
+    }
 }
 
 /// `GlobalAveragePooling1D/2D`: keeps per-channel sums and adds the changes.
@@ -1185,12 +1197,7 @@ final class GlobalMaxStep: ChannelStep {
             return
         }
         y.beginSparse()
-        let marks = (state as! MarkState).marks, div = FastDivider(c)
-        marks.clear()
-        for k in 0..<x.changed.count {
-            let i = Int(x.changed.p[k]), j = i - div.quotient(i) * c
-            if marks.mark(j) { y.set(j, maximum(x.value.p, j)) }
-        }
+        forEachNewUnit(x, (state as! MarkState).marks, unit: { $1 }) { _, j in y.set(j, maximum(x.value.p, j)) }
     }
 }
 
@@ -1339,12 +1346,7 @@ class ChannelRowStep: ChannelStep {
             return
         }
         y.beginSparse()
-        let marks = (state as! MarkState).marks, div = FastDivider(c)
-        marks.clear()
-        for k in 0..<x.changed.count {
-            let p = div.quotient(Int(x.changed.p[k]))
-            if marks.mark(p) { compute(x.value.p, p * c, y, record: true) }
-        }
+        forEachNewUnit(x, (state as! MarkState).marks, unit: { p, _ in p }) { p, _ in compute(x.value.p, p * c, y, record: true) }
     }
 }
 
