@@ -32,6 +32,13 @@ final class FrameContext {
 
     /// ``parts(for:)`` for an epilogue over `elements` outputs (clamp, quantize, compare and record each one).
     @inline(__always) func parts(forEpilogueOver elements: Int) -> Int { parts(for: elements &* 16) }
+
+    /// Counts the work of a step that runs densely on every frame (a recurrent
+    /// layer): `macs` done, and as many in the delta path's count.
+    func countEveryFrame(macs: Int) {
+        self.macs += macs
+        deltaMACs += macs
+    }
 }
 
 /// The per-frame work of one node of the model (or of a node and the batch
@@ -963,7 +970,7 @@ final class PointwiseStep: Step {
         case scale([Float])
         /// `(x − mean) / std`: `Normalization`.
         case standardize(mean: [Float], std: [Float])
-        /// `relu(x) − α·relu(−x)`: `PReLU`, `α` broadcast to the channels or to every element.
+        /// `relu(x) − α·relu(−x)`: `PReLU`, `α` over every element of the frame.
         case prelu(alpha: [Float])
     }
 

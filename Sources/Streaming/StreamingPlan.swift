@@ -478,32 +478,19 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let a as Softmax where (try? a.axis.resolved(rank: layerRank, layer: a.name)) == [layerRank - 1]:
         return SoftmaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let p as PReLU where p.alpha.shape.count == inShapes[0].count:
-        // α over the frame's shape, its shared axes broadcast.
-        let frame = inShapes[0], alphaShape = p.alpha.shape, alpha = p.alpha.value.scalars
-        var expanded = [Float](repeating: 0, count: frame.reduce(1, *))
-        for i in expanded.indices {
-            var rest = i, at = 0, stride = 1
-            for axis in frame.indices.reversed() {
-                let coordinate = rest % frame[axis]
-                rest /= frame[axis]
-                if alphaShape[axis] != 1 { at += coordinate * stride }
-                stride *= alphaShape[axis]
-            }
-            expanded[i] = alpha[at]
-        }
-        return PointwiseStep(name: name, kind: "PReLU", function: .identity, channelMap: .prelu(alpha: expanded),
+        // α over the frame's shape, its shared axes broadcast (by the tensor product with ones, exact).
+        guard let alpha = try? Tensor.ones(inShapes[0]) * p.alpha.value else { break }
+        return PointwiseStep(name: name, kind: "PReLU", function: .identity, channelMap: .prelu(alpha: alpha.scalars),
                              input: args[0], output: output)
     case let l as LayerScale:
         return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
                              input: args[0], output: output)
     case let n as Normalization:
-        // Per channel, or one mean and variance for all (`axis=None`).
+        // Per channel, or one mean and variance for all (`axis=None`): the channel map repeats them either way.
         guard let (m, v) = n.statistics, isChannelBroadcast(m.shape, to: [1] + inShapes[0]) || m.count == 1 else { break }
-        let channels = inShapes[0].last!
-        let mean = m.count == channels ? m.scalars : [Float](repeating: m.scalars[0], count: channels)
-        let variance = v.count == channels ? v.scalars : [Float](repeating: v.scalars[0], count: channels)
+        let mean = m.scalars
         // Keras's float operations: std = max(√variance, 1e-7); (x − mean) / std, or mean + x·std inverted.
-        let std = variance.map { Swift.max($0.squareRoot(), 1e-7) }
+        let std = v.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
         return PointwiseStep(name: name, kind: "normalization", function: .identity,
                              channelMap: n.invert ? .affine(scale: std, shift: mean) : .standardize(mean: mean, std: std),
                              input: args[0], output: output)

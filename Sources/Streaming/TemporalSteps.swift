@@ -323,8 +323,7 @@ final class ClipGatherStep: FrameGatheringStep {
     override var denseMACs: Int { macsPerFrame }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
-        ctx.macs += macsPerFrame
-        ctx.deltaMACs += macsPerFrame
+        ctx.countEveryFrame(macs: macsPerFrame)
         let s = state as! State
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let k = s.received % span
@@ -409,8 +408,7 @@ final class RecurrentSequenceStep: Step {
     override var denseMACs: Int { macsPerFrame }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
-        ctx.macs += macsPerFrame
-        ctx.deltaMACs += macsPerFrame
+        ctx.countEveryFrame(macs: macsPerFrame)
         let s = state as! State
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         if s.received % clipLength == 0 { s.states = stateShapes.map { Tensor.zeros([1] + $0) } }
