@@ -130,6 +130,12 @@ final class StreamingTests: XCTestCase {
         return set.clip(at: 1).clip.tensor()
     }
 
+    /// Sequences for the 1-D models: rows 4 and 5 of each 16×16×3 frame as 24 steps of 4 values, `[T, 24, 4]`.
+    static func sequenceRows(_ frames: Tensor) -> Tensor {
+        let t = frames.shape[0], per = frames.count / t, start = 4 * 48
+        return Tensor(shape: [t, 24, 4], scalars: (0..<t).flatMap { Array(frames.scalars[($0 * per + start)..<($0 * per + start + 96)]) })
+    }
+
     /// Streams `frames` ([T, ...]) one at a time; returns each frame's first output.
     static func stream(_ stream: DeltaStream, _ frames: Tensor) throws -> [[Float]] {
         let per = frames.count / frames.shape[0]
@@ -243,9 +249,7 @@ final class StreamingTests: XCTestCase {
         let sequence = try Model(inputs: [s], outputs: [try Dense(units: 3)(g)])
         try Self.randomize(sequence, seed: 11)
         let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 7)
-        // The 1-D model reads rows 4 and 5 of each frame as 24 steps of 4 values.
-        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
-            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+        let rows = Self.sequenceRows(frames)
         // The top-left pixel blinks: its changes move through element 0 of the first padding, and the cropping keeps them.
         var blinking = frames.scalars
         for t in 0..<12 { for k in 0..<3 { blinking[t * 768 + k] = t % 2 == 0 ? 0 : 255 } }
@@ -257,26 +261,24 @@ final class StreamingTests: XCTestCase {
     }
 
     /// The 1-D layers and merges no other test streams: Conv1D, LeakyReLU,
-    /// a dilated DepthwiseConv1D, PReLU (α per channel), SeparableConv1D and MaxPooling1D, and
+    /// a dilated DepthwiseConv1D, PReLU (α per step), SeparableConv1D and MaxPooling1D, and
     /// Subtract, Maximum, Minimum and Average of two branches, concatenated.
     func testSequenceLayersAndMergesMatchClipForward() throws {
         RandomState.seed(28)
         let s = Input(shape: [24, 4])
         let h = try LeakyReLU(negativeSlope: 0.2)(try Conv1D(filters: 8, kernelSize: [3], padding: "same")(s))
         let a = try DepthwiseConv1D(kernelSize: [3], padding: "same", dilationRate: [2], activation: "relu")(h)
-        let b = try PReLU(sharedAxes: [1], name: "prelu")(try Conv1D(filters: 8, kernelSize: [1])(h))
+        let b = try PReLU(sharedAxes: [2], name: "prelu")(try Conv1D(filters: 8, kernelSize: [1])(h))
         let merged = try Concatenate()([try Subtract()([a, b])[0], try Maximum()([a, b])[0], try Minimum()([a, b])[0],
                                         try Average()([a, b])[0]])[0]
         var g = try SeparableConv1D(filters: 8, kernelSize: [3], activation: "relu")(merged)
         g = try GlobalAveragePooling1D()(try MaxPooling1D(poolSize: [2])(g))
         let model = try Model(inputs: [s], outputs: [try Dense(units: 3)(g)])
         try Self.randomize(model, seed: 19)
-        // α per channel, shared over the steps.
-        try model.layer(named: "prelu").setWeights([Tensor(shape: [1, 8], scalars: (0..<8).map { 0.05 * Float($0) - 0.1 })])
+        // α per step, shared over the channels: broadcast along the frame's last axis.
+        try model.layer(named: "prelu").setWeights([Tensor(shape: [24, 1], scalars: (0..<24).map { 0.02 * Float($0) - 0.1 })])
         let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 13)
-        // Rows 4 and 5 of each frame as 24 steps of 4 values.
-        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
-            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+        let rows = Self.sequenceRows(frames)
         try checkStepsSparseAndExact(try Self.withDeltas(model, threshold: 0.1, inputStep: 16, clipLength: 12), frames: rows)
     }
 
@@ -297,8 +299,7 @@ final class StreamingTests: XCTestCase {
         g = try Conv1D(filters: 6, kernelSize: [3], activation: "relu")(try UpSampling1D(size: 3)(g))
         let sequence = try Model(inputs: [s], outputs: [try Dense(units: 3)(try GlobalMaxPooling1D()(g))])
         try Self.randomize(sequence, seed: 21)
-        let rows = Tensor(shape: [12, 24, 4], scalars: (0..<12).flatMap { t in
-            Array(frames.scalars[(t * 768 + 4 * 48)..<(t * 768 + 4 * 48 + 96)]) })
+        let rows = Self.sequenceRows(frames)
 
         for (model, input) in [(image, frames), (sequence, rows)] {
             let delta = try Self.withDeltas(model, threshold: 0.1, inputStep: 16, clipLength: 12)
