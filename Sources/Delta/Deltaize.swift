@@ -16,6 +16,21 @@ public struct DeltaizeOptions {
     public var inputDelta = true
     public var thresholdGradient: DeltaActivation.ThresholdGradient = .lsq
     public var granularity: DeltaActivation.Granularity = .channel
+    /// Which tensors get a delta layer besides the inputs.
+    public var placement: Placement = .nonLinearities
+
+    /// Where ``deltaize(_:options:)`` puts delta layers besides the model inputs.
+    public enum Placement: String, CaseIterable {
+        /// After every non-linearity whose output reaches a MAC layer (DELTA_SPEC.md § deltaize).
+        case nonLinearities = "non-linearities"
+        /// Also on every other tensor a MAC layer reads unquantized: residual
+        /// sums, squeeze-and-excitation products, layer normalizations and
+        /// linear convolutions, at the end of the shape-only, pooling and
+        /// per-element affine layers after them. Their changes then stay as
+        /// sparse as the quantization makes them, instead of reaching every
+        /// MAC layer after them whole.
+        case macInputs = "mac-inputs"
+    }
 
     public init() {}
 }
@@ -64,7 +79,9 @@ public func hasExplicitTimeAxis(_ model: Model) -> Bool {
 
 /// A new model with `DeltaActivation` layers (DELTA_SPEC.md § deltaize): on
 /// each model input, and after every non-linearity whose output reaches a MAC
-/// layer through shape-only, pooling or per-element affine layers. Weights
+/// layer through shape-only, pooling or per-element affine layers (with
+/// ``DeltaizeOptions/Placement/macInputs``, on every other tensor a MAC layer
+/// reads too). Weights
 /// are copied, never changed: with a small enough threshold the new model
 /// predicts what the old one does. Nested models (a pretrained base inside a
 /// `Sequential`) are inlined first, so their layers get delta layers too.
@@ -87,6 +104,7 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
     }
     let explicitTime = hasExplicitTimeAxis(model)
     let flow = DeltaFlow(model)
+    let unquantized = options.placement == .macInputs ? flow.unquantizedEnds(model) : []
     let inputIDs = Set(model.inputs.map { $0.id })
     var placements: [DeltaPlacement] = []
     var knownNames = Set(model.layers.map { $0.name })
@@ -121,8 +139,7 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
             }
         }
         var outs = try layer(args)
-        guard node.layer.hasNonLinearOutput else { return outs }
-        for (i, id) in node.outputIDs.enumerated() {
+        for (i, id) in node.outputIDs.enumerated() where node.layer.hasNonLinearOutput || unquantized.contains(id) {
             if let d = try deltaLayer(for: id, shape: node.outputShapes[i], after: node.layer) {
                 outs[i] = try d(outs[i])
             }
@@ -151,6 +168,23 @@ struct DeltaFlow {
     }
 
     func reach(_ id: Int) -> Reach { memo[id] ?? Reach(fanOut: 0, feeds: []) }
+
+    /// The tensors that ``DeltaizeOptions/Placement/macInputs`` quantizes: made
+    /// by a layer that is neither a non-linearity nor a pass-through of
+    /// quantized tensors, and read by some layer that does not pass deltas.
+    /// A chain of pass-throughs (a batch normalization, pooling) is quantized
+    /// at its end, so that a convolution still folds the normalization after it.
+    func unquantizedEnds(_ model: Model) -> Set<Int> {
+        var fresh = Set<Int>(), ends = Set<Int>()
+        for node in model.executionOrder where !node.layer.hasNonLinearOutput {
+            guard !node.layer.passesDeltas || node.inputs.contains(where: { fresh.contains($0.id) }) else { continue }
+            for id in node.outputIDs {
+                fresh.insert(id)
+                if let readers = readers[id], !readers.allSatisfy({ $0.layer.passesDeltas }) { ends.insert(id) }
+            }
+        }
+        return ends
+    }
 
     /// Readers come later in execution order, so theirs are known.
     private func compute(_ id: Int) -> Reach {

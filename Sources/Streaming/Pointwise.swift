@@ -9,6 +9,8 @@ enum Pointwise {
     /// `min(max(x, 0), cap)`, inlined in the loops.
     case relu(cap: Float)
     case scalar((Float) -> Float)
+    /// Eight elements at a time, lane by lane as the Tensor op computes each (``Activation/lanes``).
+    case lanes((Float8) -> Float8)
     case tensor((Tensor) throws -> Tensor)
 
     /// The function of a Keras activation name, or nil for one that is not element-wise.
@@ -18,7 +20,8 @@ enum Pointwise {
         case .relu: self = .relu(cap: .infinity)
         case .relu6: self = .relu(cap: 6)
         case .softmax, .logSoftmax, .glu, .sparsemax: return nil
-        default: self = .tensor { try f($0) }
+        default:
+            if let lanes = f.function.lanes { self = .lanes(lanes) } else { self = .tensor { try f($0) } }
         }
     }
 
@@ -52,6 +55,16 @@ enum Pointwise {
             for k in 0..<count { let i = Int(indices[k]); dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
         case .scalar(let f):
             for k in 0..<count { let i = Int(indices[k]); dst[i] = f(src[i]) }
+        case .lanes(let f):
+            var k = 0
+            while k < count {
+                let n = Swift.min(8, count - k)
+                var v = Float8()
+                for l in 0..<n { v[l] = src[Int(indices[k + l])] }
+                v = f(v)
+                for l in 0..<n { dst[Int(indices[k + l])] = v[l] }
+                k += 8
+            }
         case .tensor(let f):
             guard count > 0 else { return }
             var gathered = [Float](repeating: 0, count: count)
@@ -69,6 +82,15 @@ enum Pointwise {
         case .identity: if src != dst { dst.update(from: src, count: count) }
         case .relu(let cap): for i in 0..<count { dst[i] = Swift.min(Swift.max(src[i], 0), cap) }
         case .scalar(let f): for i in 0..<count { dst[i] = f(src[i]) }
+        case .lanes(let f):
+            var i = 0
+            while i + 8 <= count { store8(f(load8(src + i)), dst + i); i += 8 }
+            if i < count {
+                var v = Float8()
+                for l in 0..<(count - i) { v[l] = src[i + l] }
+                v = f(v)
+                for l in 0..<(count - i) { dst[i + l] = v[l] }
+            }
         case .tensor(let f):
             let y = try f(Tensor(shape: [count], scalars: Array(UnsafeBufferPointer(start: src, count: count))))
             y.scalars.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: count) }
@@ -77,11 +99,23 @@ enum Pointwise {
 
     var isIdentity: Bool { if case .identity = self { return true } else { return false } }
 
-    /// The identity or a rectifier: what a linear step's vector epilogue applies itself.
+    /// The identity or a rectifier: what a temporal step's vector epilogue applies itself.
     var isClamp: Bool {
         switch self {
         case .identity, .relu: return true
         default: return false
         }
+    }
+
+    /// What a linear step's vector epilogue applies itself: a clamp, or a function on lanes.
+    var fusesIntoEpilogue: Bool {
+        if case .lanes = self { return true }
+        return isClamp
+    }
+
+    /// The function on lanes, if it is one.
+    var laneFunction: ((Float8) -> Float8)? {
+        if case .lanes(let f) = self { return f }
+        return nil
     }
 }

@@ -101,7 +101,7 @@ final class DeltaStep: Step {
         y.beginSparse()
         fullStep.withUnsafeBufferPointer { qs in
             let q = qs.baseAddress!, xv = x.value.p
-            if x.all || dense {
+            if x.all || dense || x.changed.count * 4 > x.count {
                 // Whole rows of eight: quantize, compare, record the lanes that changed.
                 var i = 0
                 while i + 8 <= x.count {
@@ -264,11 +264,12 @@ class LinearStep: Step {
         LinearState(count: outputCount, groups: outputCount / groupWidth, positionWidth: positionWidth)
     }
 
-    /// The clamp of a vectorized activation (identity or a rectifier), else nil.
+    /// The clamp of an activation the vector epilogue applies (none for the
+    /// identity and for a function on lanes, which ``finish`` applies after it), else nil.
     var clamp: (low: Float, high: Float)? {
         guard groupActivation == nil else { return nil }
         switch activation {
-        case .identity: return (-.infinity, .infinity)
+        case .identity, .lanes: return (-.infinity, .infinity)
         case .relu(let cap): return (0, cap)
         default: return nil
         }
@@ -276,7 +277,7 @@ class LinearStep: Step {
 
     /// Takes over an element-wise step that reads only this step's output.
     func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
-        precondition(activation.isIdentity && groupActivation == nil && fusedStep == nil && f.isClamp)
+        precondition(activation.isIdentity && groupActivation == nil && fusedStep == nil && f.fusesIntoEpilogue)
         activation = f
         self.name += "+" + name
         self.kind += ", " + kind
@@ -413,19 +414,22 @@ class LinearStep: Step {
     @inline(__always) private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>,
                                           _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
                                           _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
-        let w = groupWidth, repeats = fusedStepRepeats
+        let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction
         for g in range {
             var j = (groups.map { Int($0[g]) } ?? g) &* w
             let end = j &+ w
             // The steps of element j are at q + j − first.
             let first = repeats ? j : 0
             while j &+ 8 <= end {
-                let v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                if let lanes { v = lanes(v) }
                 y.set8(j, clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) }), recordingIn: changes)
                 j &+= 8
             }
             while j < end {
-                y.set(j, clampAndQuantize(Float(wide[j]), clamp, clamps: clamps, q?[j &- first]), recordingIn: changes)
+                var v = Float(wide[j])
+                if let lanes { v = lanes(Float8(repeating: v))[0] }
+                y.set(j, clampAndQuantize(v, clamp, clamps: clamps, q?[j &- first]), recordingIn: changes)
                 j &+= 1
             }
         }
@@ -978,9 +982,13 @@ final class PointwiseStep: Step {
     /// Applied instead of `function` when given.
     let channelMap: ChannelMap?
 
-    init(name: String, kind: String, function: Pointwise, channelMap: ChannelMap? = nil, input: Int, output: Int) {
+    /// Elements of a frame.
+    let count: Int
+
+    init(name: String, kind: String, function: Pointwise, channelMap: ChannelMap? = nil, input: Int, output: Int, count: Int) {
         self.function = function
         self.channelMap = channelMap
+        self.count = count
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
@@ -994,18 +1002,34 @@ final class PointwiseStep: Step {
         }
     }
 
+    /// Scratch for a frame where most of the input changed.
+    override func makeState() -> AnyObject? { FloatBuffer(count) }
+
+    private func applyAll(_ x: Slot, into y: UnsafeMutablePointer<Float>) throws {
+        if channelMap != nil {
+            for i in 0..<x.count { y[i] = value(x.value.p[i], i) }
+        } else {
+            try function.applyAll(x.value.p, y, count: x.count)
+        }
+    }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         if dense || x.all {
-            if channelMap != nil {
-                for i in 0..<x.count { y.value.p[i] = value(x.value.p[i], i) }
-            } else {
-                try function.applyAll(x.value.p, y.value.p, count: x.count)
-            }
+            try applyAll(x, into: y.value.p)
             y.all = true
             return
         }
         y.beginSparse()
+        if x.changed.count * 4 > x.count {
+            // Most of the frame: the whole-frame function (one call, not a gather), then one vector compare.
+            let scratch = (state as! FloatBuffer).p
+            try applyAll(x, into: scratch)
+            var i = 0
+            while i + 8 <= count { y.set8(i, load8(scratch + i)); i += 8 }
+            while i < count { y.set(i, scratch[i]); i += 1 }
+            return
+        }
         let n = x.changed.count, idx = x.changed.p, yv = y.value.p, old = y.previous.p
         for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
         if channelMap != nil {
@@ -1067,11 +1091,55 @@ final class MergeStep: Step {
         return operation == .average ? v / Float(inputs.count) : v
     }
 
+    /// Two inputs and an operation of one rounding per lane: eight lanes at a time.
+    private var vectorizes: Bool { inputs.count == 2 && [.add, .subtract, .multiply, .average].contains(operation) }
+
+    /// Elements `i..<i+8`, which lie in one row of every broadcast input, as ``compute(_:_:)`` computes each.
+    @inline(__always) private func compute8(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ i: Int) -> Float8 {
+        let v = load8(a + (widths[0] == count ? i : i % widths[0]))
+        var u = load8(b + (widths[1] == count ? i : i % widths[1]))
+        if let secondScale { u = u * secondScale }
+        switch operation {
+        case .add: return v + u
+        case .average: return (v + u) / 2
+        case .subtract: return v - u
+        default: return v * u
+        }
+    }
+
+    /// Every element, written (`record` false) or set where it changed.
+    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool) {
+        let row = widths.min()!
+        let a = ctx.slots[inputs[0]].value.p, b = ctx.slots[inputs[inputs.count > 1 ? 1 : 0]].value.p
+        let vectorizes = vectorizes
+        for start in stride(from: 0, to: count, by: row) {
+            var i = start
+            if vectorizes {
+                while i + 8 <= start + row {
+                    let v = compute8(a, b, i)
+                    if record { y.set8(i, v) } else { store8(v, y.value.p + i) }
+                    i += 8
+                }
+            }
+            for i in i..<(start + row) {
+                if record { y.set(i, compute(ctx, i)) } else { y.value.p[i] = compute(ctx, i) }
+            }
+        }
+    }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let y = ctx.slots[output]
         if dense || inputs.contains(where: { ctx.slots[$0].all }) {
-            for i in 0..<count { y.value.p[i] = compute(ctx, i) }
+            computeAll(ctx, y, record: false)
             y.all = true
+            return
+        }
+        // Changed outputs at most: a broadcast input's change reaches every position.
+        let reach = zip(inputs, widths).reduce(0) { $0 + ctx.slots[$1.0].changed.count * (count / $1.1) }
+        if reach * 4 > count {
+            // Most of the frame: recompute it all, in vectors, and list what changed.
+            y.beginSparse()
+            computeAll(ctx, y, record: true)
             return
         }
         let marks = (state as! MarkState).marks

@@ -257,7 +257,7 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
     while k < steps.count {
         if let l = steps[k] as? LinearStep, l.clamp != nil {
             if l.activation.isIdentity, let j = soleReader(l.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil,
-               p.function.isClamp {
+               p.function.fusesIntoEpilogue {
                 l.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
                 steps.remove(at: j)
             }
@@ -438,7 +438,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
             shift[j] = (bn.beta?.value.scalars[j] ?? 0) - mean[j] * scale[j]
         }
         return PointwiseStep(name: name, kind: "batch normalization", function: .identity, channelMap: .affine(scale: scale, shift: shift),
-                             input: args[0], output: output)
+                             input: args[0], output: output, count: outShape.reduce(1, *))
     case let m as Merge where inShapes.allSatisfy({ $0 == outShape || isChannelBroadcast($0, to: outShape) }):
         let op: MergeStep.Operation? = switch m {
         case is Add: .add
@@ -481,10 +481,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         // α over the frame's shape, its shared axes broadcast (by the tensor product with ones, exact).
         guard let alpha = try? Tensor.ones(inShapes[0]) * p.alpha.value else { break }
         return PointwiseStep(name: name, kind: "PReLU", function: .identity, channelMap: .prelu(alpha: alpha.scalars),
-                             input: args[0], output: output)
+                             input: args[0], output: output, count: outShape.reduce(1, *))
     case let l as LayerScale:
         return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
-                             input: args[0], output: output)
+                             input: args[0], output: output, count: outShape.reduce(1, *))
     case let n as Normalization:
         // Per channel, or one mean and variance for all (`axis=None`): the channel map repeats them either way.
         guard let (m, v) = n.statistics, isChannelBroadcast(m.shape, to: [1] + inShapes[0]) || m.count == 1 else { break }
@@ -493,12 +493,12 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         let std = v.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
         return PointwiseStep(name: name, kind: "normalization", function: .identity,
                              channelMap: n.invert ? .affine(scale: std, shift: mean) : .standardize(mean: mean, std: std),
-                             input: args[0], output: output)
+                             input: args[0], output: output, count: outShape.reduce(1, *))
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape, margins: m.margins)
     default:
         if args.count == 1, let f = Pointwise(layer: layer) {
-            return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output)
+            return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output, count: outShape.reduce(1, *))
         }
     }
     return LayerStep(name: name, layer: layer, inputs: args, output: output, inputShapes: inShapes)

@@ -348,3 +348,26 @@ public enum Activation: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension Activation {
+    /// The activation on eight lanes, with the float operations of its Tensor
+    /// op lane by lane (so a lane gives the element the op gives), for the
+    /// ones a streaming step applies in its vector loops; nil for the others.
+    public var lanes: ((SIMD8<Float>) -> SIMD8<Float>)? {
+        switch self {
+        case .sigmoid: return { VectorSigmoid()($0) }
+        case .tanh: return { VectorTanh()($0) }
+        case .swish, .silu: return { VectorSilu()($0) }
+        case .gelu: return { VectorGelu()($0) }
+        case .hardSilu, .hardSwish:
+            // `x · min(max(x + 3, 0), 6) / 6` as `hardSilu()` computes it, NaN included.
+            return { x in
+                var h = x + 3
+                h = h.replacing(with: 0, where: h .<= 0)
+                h = h.replacing(with: 6, where: h .> 6)
+                return x * h / 6
+            }
+        default: return nil
+        }
+    }
+}

@@ -16,6 +16,8 @@ struct DeltaizeCommand: ParsableCommand {
     @Flag(help: "No delta layer on the model input.") var noInputDelta = false
     @Option(help: "Threshold gradient: lsq, paper or hybrid.") var thresholdGradient: String = "lsq"
     @Option(help: "Threshold granularity: channel, layer or neuron.") var granularity: String = "channel"
+    @Option(help: "non-linearities (after each one that reaches a MAC layer) or mac-inputs (also residual sums, gates, normalizations: every input of a MAC layer).")
+    var placement: String = "non-linearities"
     @Option(help: "Clips (DATA, see CLI.md) to calibrate the thresholds on.") var calibrate: String?
     @Option(help: "With --calibrate: each channel's step is this times its mean |activation|.") var thresholdScale: Double = 0.1
     @Option(help: "With --calibrate: how many clips to use.") var calibrationClips: Int = 8
@@ -37,6 +39,7 @@ struct DeltaizeCommand: ParsableCommand {
         }
         options.thresholdGradient = gradient
         options.granularity = grain
+        options.placement = try deltaPlacement(placement)
         for entry in layerThresholds {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let t = Double(parts[1]) else {
@@ -252,4 +255,13 @@ func calibration(_ name: String) throws -> CalibrationStatistic {
         throw CommandFailure(message: "--calibration-statistic must be activations or changes, got '\(name)'", code: 2)
     }
     return statistic
+}
+
+/// The ``DeltaizeOptions/Placement`` a `--placement` value names.
+func deltaPlacement(_ name: String) throws -> DeltaizeOptions.Placement {
+    guard let placement = DeltaizeOptions.Placement(rawValue: name) else {
+        let names = DeltaizeOptions.Placement.allCases.map(\.rawValue).joined(separator: " or ")
+        throw CommandFailure(message: "--placement must be \(names), got '\(name)'", code: 2)
+    }
+    return placement
 }

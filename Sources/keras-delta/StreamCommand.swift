@@ -37,6 +37,7 @@ struct StreamBenchCommand: ParsableCommand {
     @Option(help: "The original Keras model (no delta layers); it is deltaized and calibrated here.") var model = "models/frame_cnn.h5"
     @Option(help: "Calibration: each channel's threshold is this times its mean |activation| (larger: sparser).") var thresholdScale = 0.5
     @Option(help: "Clips of DATA to calibrate on.") var calibrationClips = 4
+    @Option(help: "Where deltaize puts delta layers: non-linearities or mac-inputs.") var placement = "non-linearities"
     @Option(help: "Python that runs the TensorFlow baseline (tools/bench/tf_stream_predict.py); 'none' skips it.") var python = ".venv/bin/python"
     @OptionGroup var options: StreamRunOptions
 
@@ -51,6 +52,7 @@ struct StreamBenchCommand: ParsableCommand {
         let length = input.count == 5 ? input[1] ?? 8 : 8
         var deltaOptions = DeltaizeOptions()
         deltaOptions.clipLength = 8
+        deltaOptions.placement = try deltaPlacement(placement)
         let frames = try streamFrames(options.data, for: original, limit: options.frames)
         let delta = try deltaize(original, options: deltaOptions).model
         guard frames.shape[0] >= length else {
@@ -63,6 +65,7 @@ struct StreamBenchCommand: ParsableCommand {
         _ = try calibrateThresholds(delta, on: try ClipSet(clips: clips), scale: thresholdScale, clipsPerBatch: 1)
         var report = try streamingFailure { try StreamReport.measure(delta, frames: frames, options: options) }
         report.thresholdScale = thresholdScale
+        report.placement = placement
         if python != "none" { report.tensorflow = try tensorflowPredict(frames: frames) }
         report.printSummary()
         if let json = options.json { try writeAtomically(report.json(), to: json) }
@@ -165,6 +168,8 @@ struct StreamReport {
     var keyFrameEvery = 0
     var denseMACs = 0, deltaMACs = 0, macsDone = 0
     var thresholdScale: Double?
+    /// How the bench deltaized the model (`--placement`).
+    var placement: String?
     var tensorflow: Double?
     /// Frames per second of process CPU time: robust to other load on the machine.
     var deltaCPUFPS = 0.0, denseCPUFPS = 0.0
@@ -373,6 +378,7 @@ struct StreamReport {
             o["streams_frames_per_cpu_second"] = ["delta": number(streamsDeltaCPUFPS), "dense": number(streamsDenseCPUFPS)]
         }
         if let thresholdScale { o["threshold_scale"] = number(thresholdScale) }
+        if let placement { o["placement"] = .string(placement) }
         if let tensorflow {
             o["baseline"] = ["engine": "tensorflow predict_on_batch, one frame", "frames_per_second": number(tensorflow)]
             o["speedup_over_tensorflow"] = number(deltaFPS / tensorflow)

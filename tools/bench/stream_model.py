@@ -6,20 +6,26 @@ average pooling and a softmax head; 156 M MACs a frame. Seeded random
 weights (Glorot kernels, random biases and batch-norm statistics): the
 benchmark needs the shapes and realistic activations, not accuracy.
 
-With `--architecture xception`: keras.applications.Xception (`weights=None`,
-71×71 by default, 6 classes), whose separable convolutions the streaming
-engine runs as depthwise and pointwise steps; the same random batch-norm
-statistics.
+With `--architecture xception` (or efficientnetb0, convnexttiny,
+mobilenetv2, resnet50): that keras.applications model (`weights=None`, 6
+classes; 71×71 by default for Xception, 128×128 for the others), with the
+same random batch-norm statistics. Xception's separable convolutions stream
+as depthwise and pointwise steps.
 
-Run: .venv/bin/python tools/bench/stream_model.py [--architecture vgg|xception] [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
+Run: .venv/bin/python tools/bench/stream_model.py [--architecture vgg|xception|…] [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
 """
 import argparse
 import os
 
+# keras.applications models by --architecture: the class and the default input size.
+APPLICATIONS = {"xception": ("Xception", 71), "efficientnetb0": ("EfficientNetB0", 128),
+                "convnexttiny": ("ConvNeXtTiny", 128), "mobilenetv2": ("MobileNetV2", 128),
+                "resnet50": ("ResNet50", 128)}
+
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--architecture", choices=["vgg", "xception"], default="vgg")
+    p.add_argument("--architecture", choices=["vgg", *APPLICATIONS], default="vgg")
     p.add_argument("--size", type=int)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("-o", "--output", default=".fixtures/bench/stream_vgg112.h5")
@@ -30,8 +36,10 @@ def main():
     from keras import layers
 
     keras.utils.set_random_seed(a.seed)
-    if a.architecture == "xception":
-        model = keras.applications.Xception(input_shape=(a.size or 71, a.size or 71, 3), weights=None, classes=6)
+    if a.architecture in APPLICATIONS:
+        cls, size = APPLICATIONS[a.architecture]
+        size = a.size or size
+        model = getattr(keras.applications, cls)(input_shape=(size, size, 3), weights=None, classes=6)
     else:
         model = vgg(keras, layers, a.size or 112)
     rng = np.random.default_rng(a.seed)
