@@ -169,18 +169,22 @@ struct DeltaFlow {
 
     func reach(_ id: Int) -> Reach { memo[id] ?? Reach(fanOut: 0, feeds: []) }
 
-    /// The tensors that ``DeltaizeOptions/Placement/macInputs`` quantizes: made
-    /// by a layer that is neither a non-linearity nor a pass-through of
-    /// quantized tensors, and read by some layer that does not pass deltas.
-    /// A chain of pass-throughs (a batch normalization, pooling) is quantized
-    /// at its end, so that a convolution still folds the normalization after it.
+    /// The tensors that ``DeltaizeOptions/Placement/macInputs`` quantizes:
+    /// unquantized ones (made by a layer that is neither a non-linearity nor a
+    /// pass-through of quantized tensors) that reach a MAC layer and are read
+    /// by some layer that does not pass deltas. A chain of pass-throughs (a
+    /// batch normalization, pooling) is quantized at its end, so that a
+    /// convolution still folds the normalization after it.
     func unquantizedEnds(_ model: Model) -> Set<Int> {
-        var fresh = Set<Int>(), ends = Set<Int>()
+        var unquantized = Set<Int>(), ends = Set<Int>()
         for node in model.executionOrder where !node.layer.hasNonLinearOutput {
-            guard !node.layer.passesDeltas || node.inputs.contains(where: { fresh.contains($0.id) }) else { continue }
+            guard !node.layer.passesDeltas || node.inputs.contains(where: { unquantized.contains($0.id) }) else { continue }
             for id in node.outputIDs {
-                fresh.insert(id)
-                if let readers = readers[id], !readers.allSatisfy({ $0.layer.passesDeltas }) { ends.insert(id) }
+                if let readers = readers[id], !readers.allSatisfy({ $0.layer.passesDeltas }), reach(id).fanOut > 0 {
+                    ends.insert(id)
+                } else {
+                    unquantized.insert(id)
+                }
             }
         }
         return ends

@@ -76,11 +76,13 @@ final class ApplicationStreamingTests: XCTestCase {
     }
 
     /// Deltaizes the family and streams it; with `upTo`, checks exactness on the model up to that layer only.
-    private func checkStreams(_ architecture: String, upTo: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkStreams(_ architecture: String, upTo: String? = nil, placement: DeltaizeOptions.Placement = .nonLinearities,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
         let (model, input, _) = try loadApplication(architecture)
         var options = DeltaizeOptions()
         options.thresholdInit = 1e-6
         options.clipLength = Self.frameCount
+        options.placement = placement
         var delta = try deltaize(model, options: options).model
         let frames = Self.movingSquareFrames(input, count: Self.frameCount)
         if let upTo {
@@ -120,6 +122,13 @@ final class ApplicationStreamingTests: XCTestCase {
     func testVGG16() throws { try checkStreams("vgg16") }
     func testConvNeXtTiny() throws { try checkStreams("convnexttiny") }
     func testRegNetX002() throws { try checkStreams("regnetx002") }
+
+    // With a delta layer on every input of a MAC layer: residual sums, squeeze-and-excitation
+    // products and layer normalizations are quantized, and their steps feed delta steps.
+    func testEfficientNetB0AtMACInputs() throws { try checkStreams("efficientnetb0", upTo: "block2b_add", placement: .macInputs) }
+    func testConvNeXtTinyAtMACInputs() throws { try checkStreams("convnexttiny", placement: .macInputs) }
+    func testXceptionAtMACInputs() throws { try checkStreams("xception", placement: .macInputs) }
+    func testMobileNetV3SmallAtMACInputs() throws { try checkStreams("mobilenetv3small", placement: .macInputs) }
 
     /// Hostile weights in deltaized families whose plans hold the newer step kinds
     /// (squeeze-and-excitation gates, Normalization, padding, grouped

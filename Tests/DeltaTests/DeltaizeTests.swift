@@ -37,6 +37,65 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertTrue(deltas.allSatisfy { $0.clipLength == 8 && $0.thresholdGradient == .lsq })
     }
 
+    /// frames → conv1(3×3, 8, relu) → [conv2(1×1, 8) → bn2] + conv1 → add;
+    /// add → GAP → Dense(8, sigmoid) → Reshape → × add → excite → MaxPool(2)
+    /// → conv3(3×3, 8) → LayerNormalization → Dense(4).
+    private func blockModel() throws -> Model {
+        let x = Input(shape: [8, 8, 4], name: "frames")
+        let a = try Conv2D(filters: 8, kernelSize: [3, 3], padding: "same", activation: "relu", name: "conv1")(x)
+        var h = try Conv2D(filters: 8, kernelSize: [1, 1], name: "conv2")(a)
+        h = try BatchNormalization(name: "bn2")(h)
+        let sum = try Add(name: "add")([h, a])[0]
+        var gate = try GlobalAveragePooling2D(name: "gap")(sum)
+        gate = try Dense(units: 8, activation: "sigmoid", name: "gate")(gate)
+        gate = try Reshape(targetShape: [1, 1, 8], name: "reshape")(gate)
+        h = try Multiply(name: "excite")([sum, gate])[0]
+        h = try MaxPooling2D(poolSize: [2, 2], name: "pool")(h)
+        h = try Conv2D(filters: 8, kernelSize: [3, 3], padding: "same", name: "conv3")(h)
+        h = try LayerNormalization(name: "norm")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 4, name: "logits")(h)], name: "block_model")
+        try randomizeWeights(model, seed: 22)
+        return model
+    }
+
+    /// By the spec's rules only the input (3·3·8 = 72) and conv1's relu go (it
+    /// feeds conv2, 8; the Add is no MAC layer). `.macInputs` also quantizes,
+    /// derived by hand:
+    /// - the residual sum `add`: it feeds the gate's Dense through global
+    ///   pooling over 8×8, 8 / 64 = 0.125 (the Multiply is no MAC layer);
+    ///   `gap` then reads a quantized tensor and gets none;
+    /// - the gated product at the end of its pass-through chain, after `pool`:
+    ///   conv3, 3·3·8 = 72;
+    /// - the layer normalization: the Dense, 4.
+    /// Not conv2, which only bn2 reads (the fold stays possible), nor bn2 and
+    /// conv3, which reach no MAC layer but through the Add or the normalization,
+    /// nor the sigmoid gate, whose product is quantized after the pool instead.
+    func testMACInputPlacementQuantizesSumsGatesAndNormalizations() throws {
+        let model = try blockModel()
+        XCTAssertEqual(try deltaize(model).placements.map(\.after), ["frames", "conv1"])
+        var options = DeltaizeOptions()
+        options.placement = .macInputs
+        options.thresholdInit = 1e-6
+        let result = try deltaize(model, options: options)
+        XCTAssertEqual(result.placements.map(\.after), ["frames", "conv1", "add", "pool", "norm"])
+        XCTAssertEqual(result.placements.map(\.fanOut), [72, 8, 0.125, 72, 4])
+        XCTAssertEqual(result.placements.map(\.feeds), [["conv1"], ["conv2"], ["gate"], ["conv3"], ["logits"]])
+        // Each MAC layer reads a delta layer's output, directly or through pass-throughs (gap).
+        let order = result.model.executionOrder
+        for name in ["conv1", "conv2", "gate", "conv3", "logits"] {
+            var source = try XCTUnwrap(order.first { $0.layer.name == name })
+            repeat {
+                let id = source.inputs[0].id
+                source = try XCTUnwrap(order.first { $0.outputIDs.contains(id) })
+            } while source.layer.passesDeltas
+            XCTAssertTrue(source.layer is DeltaActivation, "\(name) reads \(source.layer.name)")
+        }
+        // With a tiny step the delta model predicts what the original does.
+        let x = Tensor(shape: [8, 8, 8, 4], scalars: (0..<2048).map { Float(($0 * 37) % 101) / 50 - 1 })
+        assertNear(try result.model.predictOnBatch([x])[0], try model.predictOnBatch([x])[0], tolerance: 1e-4, "delta model")
+        XCTAssertThrowsError(try deltaize(result.model, options: options))
+    }
+
     func testTinyThresholdPredictsTheOriginalAndWeightsAreUntouched() throws {
         let model = try frameModel()
         let before = model.getWeights()

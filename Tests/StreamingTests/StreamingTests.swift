@@ -343,6 +343,50 @@ final class StreamingTests: XCTestCase {
         try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
     }
 
+    /// Activations on eight lanes (swish, hard swish, tanh, sigmoid, exact GELU),
+    /// fused into a convolution's epilogue or as steps of their own, on 13×13
+    /// positions of 12 channels (so the vector loops end in partial lanes), over
+    /// frames where all, half, one pixel or three quarters of the picture
+    /// change: the element-wise, merge and delta steps then take both their
+    /// sparse paths and the one that recomputes a mostly changed frame in vectors.
+    func testLaneActivationsAndLargeChangesMatchClipForward() throws {
+        // The feature map is the output, so that one stale element fails the comparison.
+        RandomState.seed(31)
+        let x = Input(shape: [16, 16, 3])
+        let features: KerasTensor = try {
+            var h = try Conv2D(filters: 12, kernelSize: [4], activation: "swish", name: "swish_conv")(try Rescaling(scale: 1.0 / 255)(x))
+            var g = try Conv2D(filters: 12, kernelSize: [3], padding: "same", useBias: false, name: "conv")(h)
+            g = try BatchNormalization(name: "bn")(g)
+            g = try ActivationLayer("hard_swish", name: "hard_swish")(g)
+            h = try Add(name: "add")([h, g])[0]
+            h = try ActivationLayer("tanh", name: "tanh")(h)
+            var se = try GlobalAveragePooling2D()(h)
+            se = try Reshape(targetShape: [1, 1, 12])(se)
+            let gate = try Conv2D(filters: 12, kernelSize: [1], activation: "sigmoid", name: "gate")(se)
+            h = try Multiply(name: "excite")([h, gate])[0]
+            return try Dense(units: 12, activation: "gelu", name: "mlp")(h)
+        }()
+        let model = try Model(inputs: [x], outputs: [features])
+        try Self.randomize(model, seed: 19)
+        // Steps of 1e-4: at 1e-2 a value that rounds across a step in one forward
+        // and not in the other (float sums in another order) moves the output by 1.5e-3.
+        let delta = try Self.withDeltas(model, threshold: 1e-4, inputStep: 2, clipLength: 12)
+        var random = SeededRandom(seed: 5)
+        var frame = (0..<(16 * 16 * 3)).map { _ in Float(Int.random(in: 0..<256, using: &random)) }
+        var frames: [Float] = []
+        for t in 0..<12 {
+            // Rows changed in frame t: all, the top half, one pixel, the top three quarters.
+            let (rows, columns) = [(0..<16, 0..<16), (0..<8, 0..<16), (5..<6, 9..<10), (0..<12, 0..<16)][t % 4]
+            for y in rows { for x in columns { for c in 0..<3 { frame[(y * 16 + x) * 3 + c] = Float(Int.random(in: 0..<256, using: &random)) } } }
+            frames += frame
+        }
+        try checkStepsSparseAndExact(delta, frames: Tensor(shape: [12, 16, 16, 3], scalars: frames))
+        let steps = try StreamingPlan(delta).steps.map(\.name)
+        XCTAssertTrue(steps.contains("swish_conv+swish_conv_delta"), "\(steps)")
+        XCTAssertTrue(steps.contains("conv+bn+hard_swish+hard_swish_delta"), "\(steps)")
+        XCTAssertTrue(steps.contains("tanh"), "\(steps)")
+    }
+
     /// Grouped convolutions: RegNet's (groups of 8 channels, one strided) and
     /// ConvNeXt's 7×7 with one channel a group, which streams as a depthwise step.
     func testGroupedConvolutionsMatchClipForward() throws {
