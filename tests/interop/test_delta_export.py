@@ -181,3 +181,37 @@ def test_nested_pretrained_base_is_deltaized_inside(tmp_path):
     swift = np.load(tmp_path / "swift.npy")
     np.testing.assert_allclose(delta.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(model.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)   # steps of 1e-6: 1.3e-6 apart here
+
+
+def test_mac_input_placement_loads_in_keras(tmp_path):
+    """`deltaize --placement mac-inputs` of an EfficientNetB0 also quantizes
+    the residual sums and the squeeze-and-excitation products; Keras 3 loads
+    the result and predicts what Swift does, and what the original predicts
+    at a tiny threshold. An unknown placement is one line and exit code 2."""
+    import keras
+    import keras_delta  # noqa: F401
+    keras.utils.set_random_seed(8)
+    model = keras.applications.EfficientNetB0(input_shape=(32, 32, 3), weights=None, classes=3)
+    rng = np.random.default_rng(8)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            c = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.6, 1.4, c), rng.uniform(-0.2, 0.2, c),
+                               rng.uniform(-0.2, 0.2, c), rng.uniform(0.5, 1.5, c)])
+    model.save(tmp_path / "effnet.keras")
+    x = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    r = cli("deltaize", tmp_path / "effnet.keras", tmp_path / "delta.keras", "--threshold", "1e-6", "--clip-length", "2",
+            "--placement", "mac-inputs")
+    assert r.returncode == 0, r.stderr
+    r = cli("predict", tmp_path / "delta.keras", "-i", tmp_path / "x.npy", "-o", tmp_path / "swift.npy")
+    assert r.returncode == 0, r.stderr
+    delta = keras.models.load_model(tmp_path / "delta.keras", compile=False)
+    deltas = {l.name for l in delta.layers if type(l).__name__ == "DeltaActivation"}
+    assert {"block2b_add_delta", "block1a_se_excite_delta", "block1a_project_bn_delta"} <= deltas, sorted(deltas)
+    swift = np.load(tmp_path / "swift.npy")
+    np.testing.assert_allclose(delta.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
+    r = cli("deltaize", tmp_path / "effnet.keras", tmp_path / "bad.keras", "--placement", "everywhere")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--placement must be" in r.stderr, r.stderr
+    assert not (tmp_path / "bad.keras").exists()
