@@ -473,6 +473,26 @@ class LinearStep: Step {
 @inline(__always) func addRows(_ out: UnsafeMutablePointer<Float>, _ n: Int, _ w: UnsafePointer<Float>, ldw: Int,
                                _ channels: UnsafePointer<Int32>, _ deltas: UnsafePointer<Float>, _ count: Int) {
     var j = 0
+    // Eight chains of multiply-adds in flight: four would wait on the add latency.
+    while j + 64 <= n {
+        var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
+        var a4 = load8(out + j + 32), a5 = load8(out + j + 40), a6 = load8(out + j + 48), a7 = load8(out + j + 56)
+        for r in 0..<count {
+            let d = Float8(repeating: deltas[r])
+            let row = w + Int(channels[r]) * ldw + j
+            a0 = a0.addingProduct(d, load8(row))
+            a1 = a1.addingProduct(d, load8(row + 8))
+            a2 = a2.addingProduct(d, load8(row + 16))
+            a3 = a3.addingProduct(d, load8(row + 24))
+            a4 = a4.addingProduct(d, load8(row + 32))
+            a5 = a5.addingProduct(d, load8(row + 40))
+            a6 = a6.addingProduct(d, load8(row + 48))
+            a7 = a7.addingProduct(d, load8(row + 56))
+        }
+        store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+        store8(a4, out + j + 32); store8(a5, out + j + 40); store8(a6, out + j + 48); store8(a7, out + j + 56)
+        j += 64
+    }
     while j + 32 <= n {
         var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
         for r in 0..<count {

@@ -18,7 +18,7 @@ public struct StreamingOptions: Sendable {
 
 /// One step of a plan, as the plan reports it.
 public struct PlanStep: Sendable, Equatable {
-    /// The layer (with `+name` for a batch normalization folded into it).
+    /// The layer (with `+name` for a batch normalization or layer scale folded into it).
     public var name: String
     /// `delta`, `conv`, `depthwise conv`, `dense`, `relu`-like element-wise, merges, pooling, `softmax`, …, or a layer call.
     public var kind: String
@@ -33,7 +33,7 @@ public struct PlanStep: Sendable, Equatable {
 /// A delta model compiled for streaming, one frame at a time.
 ///
 /// The plan is derived from the model's execution order (one step per node,
-/// a batch normalization folded into the linear layer before it, shape-only
+/// a batch normalization or layer scale folded into the linear layer before it, shape-only
 /// and inference-identity layers as aliases). It holds the weights and is
 /// shared: each ``DeltaStream`` made from it keeps its own state. A clip
 /// model (an explicit time axis) streams too: ``clipLength`` and ``latency``
@@ -113,17 +113,16 @@ public final class StreamingPlan: @unchecked Sendable {
         let readCounts = model.readCounts
         let outputIDs = Set(model.outputs.map { $0.id })
         var skipped = Set<ObjectIdentifier>()
-        var foldedInto: [ObjectIdentifier: (bn: BatchNormalization, consumer: Node)] = [:]
+        var foldedInto: [ObjectIdentifier: (scale: FoldedScale, consumer: Node)] = [:]
         for node in model.executionOrder {
             let layer = unwrapped(node.layer)
             guard isLinear(layer, clip: clipLength != nil), hasLinearActivation(layer), node.outputIDs.count == 1,
                   readCounts[node.outputIDs[0]] == 1, !outputIDs.contains(node.outputIDs[0]),
                   let consumer = model.executionOrder.first(where: { $0.inputs.contains { $0.id == node.outputIDs[0] } }),
                   (consumer.layer is TimeDistributed) == (node.layer is TimeDistributed),
-                  let bn = unwrapped(consumer.layer) as? BatchNormalization,
-                  bn.axis == -1 || bn.axis == layerRank(node) - 1
+                  let scale = FoldedScale(unwrapped(consumer.layer), rank: layerRank(node))
             else { continue }
-            foldedInto[ObjectIdentifier(node)] = (bn, consumer)
+            foldedInto[ObjectIdentifier(node)] = (scale, consumer)
             skipped.insert(ObjectIdentifier(consumer))
         }
 
@@ -165,7 +164,7 @@ public final class StreamingPlan: @unchecked Sendable {
             let folded = foldedInto[ObjectIdentifier(node)]
             let made: [Step]
             if overTime, !(node.layer is TimeDistributed), let step = try makeTemporalStep(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
-                                                          folded: folded?.bn, clipLength: time.clip) {
+                                                          folded: folded?.scale, clipLength: time.clip) {
                 made = [step]
                 if let c = step as? TemporalConvStep {
                     timing[out].lag += c.lag * time.rate
@@ -176,7 +175,7 @@ public final class StreamingPlan: @unchecked Sendable {
                 }
             } else {
                 made = try makeSteps(layer, args: args, inShapes: inShapes, outShape: outShape, output: out,
-                                     layerRank: layerRank(node), folded: folded?.bn) {
+                                     layerRank: layerRank(node), folded: folded?.scale) {
                     newSlot($0, dense: dense, timing: outTiming)
                 }
                 // A layer call sees one frame; only a TimeDistributed layer is known to work frame by frame.
@@ -185,7 +184,7 @@ public final class StreamingPlan: @unchecked Sendable {
                 }
             }
             if let folded {
-                // The folded batch normalization's output is this step's output.
+                // The folded normalization's (or layer scale's) output is this step's output.
                 values[folded.consumer.outputIDs[0]] = out
             }
             for step in made { step.denseFallback = dense && (step is LinearStep || step is TemporalConvStep) }
@@ -294,10 +293,11 @@ private func readsWholeClip(_ layer: Layer) -> Bool {
 }
 
 /// Layers that are the identity at inference (dropout, noise, random
-/// augmentation) or only reshape a frame (row-major order kept).
+/// augmentation, a linear activation) or only reshape a frame (row-major order kept).
 private func isAlias(_ layer: Layer) -> Bool {
     layer is InputLayer || layer is Flatten || layer is Reshape || layer is BaseDropout || layer is GaussianNoise
         || layer is GaussianDropout || layer is ActivityRegularization || layer is RandomImageLayer
+        || (layer as? ActivationLayer)?.activation.function == .linear
 }
 
 /// Where a slot sits on a clip model's time axis.
@@ -332,18 +332,40 @@ private func hasLinearActivation(_ layer: Layer) -> Bool {
     }
 }
 
-/// The kernel and bias of a linear layer with `bn` folded in: `W·s` per
-/// output channel and `(b − mean)·s + β`, with `s = γ / sqrt(var + ε)`.
-private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, bn: BatchNormalization?) -> (Tensor, [Float]) {
+/// A per-channel map after a linear layer that folds into its kernel and
+/// bias, `(x − mean)·scale + shift`: an inference batch normalization
+/// (`scale = γ / sqrt(var + ε)`), or a `LayerScale` (`x·γ`).
+struct FoldedScale {
+    let name: String
+    let mean: [Float], scale: [Float], shift: [Float]
+
+    /// The map of a batch normalization over the last axis or a layer scale, else nil.
+    init?(_ layer: Layer, rank: Int) {
+        name = layer.name
+        switch layer {
+        case let bn as BatchNormalization where bn.axis == -1 || bn.axis == rank - 1:
+            let variance = bn.movingVariance.value.scalars, gamma = bn.gamma?.value.scalars
+            mean = bn.movingMean.value.scalars
+            scale = variance.indices.map { 1 / ((variance[$0] + Float(bn.epsilon)).squareRoot()) * (gamma?[$0] ?? 1) }
+            shift = bn.beta?.value.scalars ?? [Float](repeating: 0, count: variance.count)
+        case let l as LayerScale:
+            scale = l.gamma.value.scalars
+            mean = [Float](repeating: 0, count: scale.count)
+            shift = mean
+        default: return nil
+        }
+    }
+}
+
+/// The kernel and bias of a linear layer with `folded` folded in: `W·scale`
+/// per output channel and `(b − mean)·scale + shift`.
+private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, _ folded: FoldedScale?) -> (Tensor, [Float]) {
     var b = bias?.scalars ?? [Float](repeating: 0, count: outputs)
-    guard let bn else { return (kernel, b) }
-    let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
-    let gamma = bn.gamma?.value.scalars, beta = bn.beta?.value.scalars
+    guard let folded else { return (kernel, b) }
     var w = kernel.scalars
     for o in 0..<outputs {
-        let rstd = 1 / ((variance[o] + Float(bn.epsilon)).squareRoot())
-        let s = rstd * (gamma?[o] ?? 1)
-        b[o] = (b[o] - mean[o]) * s + (beta?[o] ?? 0)
+        let s = folded.scale[o]
+        b[o] = (b[o] - folded.mean[o]) * s + folded.shift[o]
         var i = o
         while i < w.count { w[i] *= s; i += outputs }
     }
@@ -353,7 +375,7 @@ private func fold(kernel: Tensor, bias: Tensor?, outputs: Int, bn: BatchNormaliz
 /// The steps of one node: one, or two for a separable convolution (its
 /// depthwise part into a slot of its own from `intermediate`, then its pointwise part).
 private func makeSteps(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int, layerRank: Int,
-                       folded: BatchNormalization?, intermediate: ([Int]) -> Int) throws -> [Step] {
+                       folded: FoldedScale?, intermediate: ([Int]) -> Int) throws -> [Step] {
     if let s = layer as? BaseSeparableConv, isLinear(s) {
         let act = Pointwise(s.activation)
         if act != nil || s.activation.function != .glu {
@@ -364,7 +386,7 @@ private func makeSteps(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape:
                                           kernel: s.depthwiseKernel.value, bias: [Float](repeating: 0, count: c),
                                           inShape: inShapes[0], outShape: midShape, strides: s.strides, dilation: s.dilationRate,
                                           padding: s.padding)
-            let (k, b) = fold(kernel: s.pointwiseKernel.value, bias: s.bias?.value, outputs: s.filters, bn: folded)
+            let (k, b) = fold(kernel: s.pointwiseKernel.value, bias: s.bias?.value, outputs: s.filters, folded)
             let ones = [Int](repeating: 1, count: s.strides.count)
             let pointwise = ConvStep(name: layer.name + (folded.map { "+" + $0.name } ?? ""), input: mid, output: output,
                                      activation: act ?? .identity, kernel: k, bias: b, inShape: midShape, outShape: outShape,
@@ -386,7 +408,7 @@ private func isChannelBroadcast(_ shape: [Int], to outShape: [Int]) -> Bool {
 }
 
 private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int, layerRank: Int,
-                      folded: BatchNormalization?) throws -> Step? {
+                      folded: FoldedScale?) throws -> Step? {
     let name = layer.name + (folded.map { "+" + $0.name } ?? "")
     switch layer {
     case let d as DeltaActivation:
@@ -395,7 +417,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let c as BaseConv where isLinear(c):
         let act = Pointwise(c.activation)
         guard act != nil || c.activation.function != .glu else { break }
-        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, folded)
         let inChannels = inShapes[0].last!
         if c.groups == inChannels && c.groups > 1, let act {
             // One input channel a group (ConvNeXt's 7×7): a depthwise convolution, `[k…, 1, C·m]` read as `[k…, C, m]`.
@@ -416,13 +438,13 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
                                  padding: c.padding, outputPadding: c.outputPadding)
     case let c as BaseDepthwiseConv where isLinear(c):
         guard let act = Pointwise(c.activation) else { break }
-        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: outShape.last!, bn: folded)
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: outShape.last!, folded)
         return DepthwiseStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
                              inShape: inShapes[0], outShape: outShape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
     case let dense as Dense:
         let act = Pointwise(dense.activation)
         guard act != nil || dense.activation.function != .glu else { break }
-        let (k, b) = fold(kernel: dense.kernel.value, bias: dense.bias?.value, outputs: dense.units, bn: folded)
+        let (k, b) = fold(kernel: dense.kernel.value, bias: dense.bias?.value, outputs: dense.units, folded)
         let inDim = inShapes[0].last!
         let step = DenseStep(name: name, input: args[0], output: output, activation: act ?? .identity, kernel: k.scalars, bias: b,
                              inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
@@ -508,7 +530,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
 /// (`Conv3D`, 3-D pooling with a window of one frame, global average pooling
 /// over time), or nil for a layer that works on each frame alone.
 private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: [Int], output: Int,
-                              folded: BatchNormalization?, clipLength: Int) throws -> Step? {
+                              folded: FoldedScale?, clipLength: Int) throws -> Step? {
     let name = layer.name + (folded.map { "+" + $0.name } ?? "")
     switch layer {
     case let c as Conv3D:
@@ -517,7 +539,7 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
             throw StreamingError.unsupported(layer: layer.name, "is a Conv3D the engine does not stream (it needs temporal "
                                              + "stride and dilation 1, one group, an element-wise activation)")
         }
-        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, bn: folded)
+        let (k, b) = fold(kernel: c.kernel.value, bias: c.bias?.value, outputs: c.filters, folded)
         return TemporalConvStep(name: name, input: args[0], output: output, activation: act, kernel: k, bias: b,
                                 inShape: inShapes[0], outShape: outShape, strides: Array(c.strides.dropFirst()),
                                 dilation: Array(c.dilationRate.dropFirst()), padding: c.padding, clipLength: clipLength)

@@ -8,7 +8,8 @@ Run (after `swift build -c release` and `python tools/bench/run_bench.py`,
 which writes the models):
   .venv/bin/python tools/bench/stream_applications.py [--binary .build/release/keras-delta]
       [--data /tmp/testsrc.mp4] [--frames 60] [--threshold-scale 1] [--python .venv/bin/python]
-      [--json tools/bench/results/stream_applications.json] [--only resnet50,vgg16]
+      [--json tools/bench/results/stream_applications.json] [--only resnet50,vgg16] [--placement mac-inputs]
+      [--models stream_efficientnetb0128.keras,…]   (files of .fixtures/bench/, e.g. from stream_model.py)
 The FFmpeg clip: ffmpeg -f lavfi -i testsrc=size=320x240:rate=25:duration=12 -pix_fmt yuv420p /tmp/testsrc.mp4
 """
 import argparse
@@ -30,7 +31,7 @@ def run(a, model):
         out = os.path.join(tmp, "r.json")
         cmd = [a.binary, "bench", "stream", "--model", f".fixtures/bench/{model}", "--data", a.data,
                "--frames", str(a.frames), "--threshold-scale", str(a.threshold_scale), "--key-frame-every", "100",
-               "--python", a.python, "--json", out]
+               "--python", a.python, "--placement", a.placement, "--json", out]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
         with open(out) as f:
             result = json.load(f)
@@ -57,17 +58,19 @@ def main():
     p.add_argument("--python", default=".venv/bin/python", help="relative to the project root; 'none' skips TensorFlow")
     p.add_argument("--json", default=str(ROOT / "tools/bench/results/stream_applications.json"))
     p.add_argument("--only", default="")
+    p.add_argument("--models", default="", help="comma-separated files of .fixtures/bench/ instead of the families above")
+    p.add_argument("--placement", default="non-linearities", help="deltaize's --placement: non-linearities or mac-inputs")
     a = p.parse_args()
     only = [m for m in a.only.split(",") if m]
     results = []
-    for model in MODELS:
+    for model in (a.models.split(",") if a.models else MODELS):
         if only and model.split(".")[0] not in only:
             continue
         results.append(run(a, model))
         print(row(results[-1]), flush=True)
         # After every run, so that a failing model keeps the others.
         pathlib.Path(a.json).write_text(json.dumps({"data": a.data, "frames": a.frames, "threshold_scale": a.threshold_scale,
-                                                    "runs": results}, indent=1))
+                                                    "placement": a.placement, "runs": results}, indent=1))
     print("| model | delta density | theoretical | delta ÷ dense, wall | CPU time | achieved | ÷ TensorFlow | max deviation |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
