@@ -1081,6 +1081,11 @@ final class MergeStep: Step {
     /// A factor on the second input, `x₀ + x₁·scale` (Inception-ResNet's `CustomScaleLayer`).
     let secondScale: Float?
 
+    /// An element-wise activation after the merge, taken over from the step that alone read it.
+    private(set) var activation: Pointwise = .identity
+    /// The steps of a delta layer fused after it (its output is then the delta layer's), else nil.
+    private(set) var fusedStep: [Float]?
+
     init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int, widths: [Int], secondScale: Float? = nil) {
         self.operation = operation
         self.count = count
@@ -1090,6 +1095,48 @@ final class MergeStep: Step {
     }
 
     override func makeState() -> AnyObject? { MarkState(count) }
+
+    /// Takes over an activation that a linear epilogue could apply (a clamp or a function on lanes) and reads only this step's output.
+    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
+        precondition(activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue)
+        activation = f
+        self.name += "+" + name
+        self.kind += ", " + kind
+        self.output = output
+    }
+
+    /// Takes over the delta layer that reads only this step's output.
+    func fuse(delta: DeltaStep) {
+        precondition(fusedStep == nil && delta.fullStep.count == count)
+        fusedStep = delta.fullStep
+        name += "+" + delta.name
+        kind += ", delta"
+        output = delta.output
+    }
+
+    /// The activation and quantization of the fused steps, with their float operations.
+    @inline(__always) private func finish(_ v: Float, _ i: Int, _ q: UnsafePointer<Float>?) -> Float {
+        var v = v
+        switch activation {
+        case .relu(let cap): v = Swift.min(Swift.max(v, 0), cap)
+        case .lanes(let f): v = f(Float8(repeating: v))[0]
+        default: break
+        }
+        if let q { v = quantize(v, q[i]) }
+        return v
+    }
+
+    /// ``finish(_:_:_:)`` on elements `i..<i+8`.
+    @inline(__always) private func finish8(_ v: Float8, _ i: Int, _ q: UnsafePointer<Float>?) -> Float8 {
+        var v = v
+        switch activation {
+        case .relu(let cap): v = clampAndQuantize(v, (0, cap), clamps: true, nil)
+        case .lanes(let f): v = f(v)
+        default: break
+        }
+        if let q { v = quantize(v, load8(q + i)) }
+        return v
+    }
 
     @inline(__always) private func value(_ ctx: FrameContext, _ j: Int, _ i: Int) -> Float {
         ctx.slots[inputs[j]].value.p[widths[j] == count ? i : i % widths[j]]
@@ -1128,7 +1175,7 @@ final class MergeStep: Step {
     }
 
     /// Every element, written (`record` false) or set where it changed.
-    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool) {
+    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
         let row = widths.min()!
         let a = ctx.slots[inputs[0]].value.p, b = ctx.slots[inputs[inputs.count > 1 ? 1 : 0]].value.p
         let vectorizes = vectorizes
@@ -1136,22 +1183,36 @@ final class MergeStep: Step {
             var i = start
             if vectorizes {
                 while i + 8 <= start + row {
-                    let v = compute8(a, b, i)
+                    let v = finish8(compute8(a, b, i), i, q)
                     if record { y.set8(i, v) } else { store8(v, y.value.p + i) }
                     i += 8
                 }
             }
             for i in i..<(start + row) {
-                if record { y.set(i, compute(ctx, i)) } else { y.value.p[i] = compute(ctx, i) }
+                let v = finish(compute(ctx, i), i, q)
+                if record { y.set(i, v) } else { y.value.p[i] = v }
             }
         }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        if let fusedStep {
+            fusedStep.withUnsafeBufferPointer { run(ctx, state: state, dense: dense, $0.baseAddress!) }
+            let y = ctx.slots[output]
+            ctx.deltaNonZero += y.changed.count
+            ctx.deltaElements += y.count
+        } else {
+            run(ctx, state: state, dense: dense, nil)
+        }
+    }
+
+    /// A frame, quantized to the steps `q` when a delta layer is fused (which lists every change, as the delta layer does).
+    private func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool, _ q: UnsafePointer<Float>?) {
         let y = ctx.slots[output]
         if dense || inputs.contains(where: { ctx.slots[$0].all }) {
-            computeAll(ctx, y, record: false)
-            y.all = true
+            if q != nil { y.beginSparse() }
+            computeAll(ctx, y, record: q != nil, q)
+            if q == nil { y.all = true }
             return
         }
         // Changed outputs at most: a broadcast input's change reaches every position.
@@ -1159,7 +1220,7 @@ final class MergeStep: Step {
         if reach * 4 > count {
             // Most of the frame: recompute it all, in vectors, and list what changed.
             y.beginSparse()
-            computeAll(ctx, y, record: true)
+            computeAll(ctx, y, record: true, q)
             return
         }
         let marks = (state as! MarkState).marks
@@ -1170,7 +1231,7 @@ final class MergeStep: Step {
             for k in 0..<x.changed.count {
                 // A broadcast input's change reaches its channel at every position.
                 let first = Int(x.changed.p[k]), end = width == count ? first + 1 : count
-                for i in stride(from: first, to: end, by: width) where marks.mark(i) { y.set(i, compute(ctx, i)) }
+                for i in stride(from: first, to: end, by: width) where marks.mark(i) { y.set(i, finish(compute(ctx, i), i, q)) }
             }
         }
     }

@@ -265,6 +265,16 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
                 steps.remove(at: j)
             }
         }
+        if let m = steps[k] as? MergeStep {
+            if let j = soleReader(m.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.fusesIntoEpilogue {
+                m.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
+                steps.remove(at: j)
+            }
+            if let j = soleReader(m.output), let d = steps[j] as? DeltaStep {
+                m.fuse(delta: d)
+                steps.remove(at: j)
+            }
+        }
         if let c = steps[k] as? TemporalConvStep, c.activation.isClamp {
             if c.activation.isIdentity, let j = soleReader(c.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.isClamp {
                 c.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
