@@ -984,7 +984,9 @@ final class DenseStep: LinearStep {
 
 // MARK: - Element-wise, merge and pooling
 
-/// An element-wise layer (activation, per-channel map): recomputed where its input changed.
+/// An element-wise layer (activation, per-channel map): recomputed where its
+/// input changed. It may take over the activation and the delta layer that
+/// alone read it (a batch normalization, its rectifier and its delta layer in one pass).
 final class PointwiseStep: Step {
     /// A per-channel map, with the float operations of the layer it stands for.
     enum ChannelMap {
@@ -998,9 +1000,11 @@ final class PointwiseStep: Step {
         case prelu(alpha: [Float])
     }
 
-    let function: Pointwise
-    /// Applied instead of `function` when given.
+    /// Applied after ``channelMap``.
+    private(set) var function: Pointwise
     let channelMap: ChannelMap?
+    /// The steps of a delta layer fused after it (its output is then the delta layer's), else nil.
+    private(set) var fusedStep: [Float]?
 
     /// Elements of a frame.
     let count: Int
@@ -1022,12 +1026,31 @@ final class PointwiseStep: Step {
         }
     }
 
+    /// Takes over the element-wise activation that alone reads this per-channel map's output.
+    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
+        precondition(function.isIdentity && fusedStep == nil)
+        function = f
+        self.name += "+" + name
+        self.kind += ", " + kind
+        self.output = output
+    }
+
+    /// Takes over the delta layer that alone reads this step's output.
+    func fuse(delta: DeltaStep) {
+        precondition(fusedStep == nil && delta.fullStep.count == count)
+        fusedStep = delta.fullStep
+        name += "+" + delta.name
+        kind += ", delta"
+        output = delta.output
+    }
+
     /// Scratch for a frame where most of the input changed.
     override func makeState() -> AnyObject? { FloatBuffer(count) }
 
     private func applyAll(_ x: Slot, into y: UnsafeMutablePointer<Float>) throws {
         if channelMap != nil {
             for i in 0..<x.count { y[i] = value(x.value.p[i], i) }
+            if !function.isIdentity { try function.applyAll(y, y, count: x.count) }
         } else {
             try function.applyAll(x.value.p, y, count: x.count)
         }
@@ -1035,16 +1058,32 @@ final class PointwiseStep: Step {
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
-        if dense || x.all {
+        if fusedStep == nil, dense || x.all {
             try applyAll(x, into: y.value.p)
             y.all = true
             return
         }
+        // A fused delta layer lists every change, as the delta layer does.
+        defer {
+            if fusedStep != nil {
+                ctx.deltaNonZero += y.changed.count
+                ctx.deltaElements += y.count
+            }
+        }
         y.beginSparse()
-        if x.changed.count * 4 > x.count {
+        if dense || x.all || x.changed.count * 4 > x.count {
             // Most of the frame: the whole-frame function (one call, not a gather), then one vector compare.
             let scratch = (state as! FloatBuffer).p
             try applyAll(x, into: scratch)
+            if let fusedStep {
+                fusedStep.withUnsafeBufferPointer { qs in
+                    let q = qs.baseAddress!
+                    var i = 0
+                    while i + 8 <= count { y.set8(i, quantize(load8(scratch + i), load8(q + i))); i += 8 }
+                    while i < count { y.set(i, quantize(scratch[i], q[i])); i += 1 }
+                }
+                return
+            }
             var i = 0
             while i + 8 <= count { y.set8(i, load8(scratch + i)); i += 8 }
             while i < count { y.set(i, scratch[i]); i += 1 }
@@ -1054,8 +1093,12 @@ final class PointwiseStep: Step {
         for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
         if channelMap != nil {
             for k in 0..<n { let i = Int(idx[k]); yv[i] = value(x.value.p[i], i) }
+            if !function.isIdentity { try function.apply(yv, yv, indices: idx, count: n) }
         } else {
             try function.apply(x.value.p, yv, indices: idx, count: n)
+        }
+        if let fusedStep {
+            for k in 0..<n { let i = Int(idx[k]); yv[i] = quantize(yv[i], fusedStep[i]) }
         }
         for k in 0..<n {
             let i = Int(idx[k])

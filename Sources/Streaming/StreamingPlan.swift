@@ -265,6 +265,17 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
                 steps.remove(at: j)
             }
         }
+        if let p = steps[k] as? PointwiseStep {
+            if p.function.isIdentity, p.channelMap != nil, let j = soleReader(p.output), let f = steps[j] as? PointwiseStep,
+               f.channelMap == nil, f.fusedStep == nil {
+                p.fuse(activation: f.function, name: f.name, kind: f.kind, output: f.output)
+                steps.remove(at: j)
+            }
+            if let j = soleReader(p.output), let d = steps[j] as? DeltaStep {
+                p.fuse(delta: d)
+                steps.remove(at: j)
+            }
+        }
         if let m = steps[k] as? MergeStep {
             if let j = soleReader(m.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.fusesIntoEpilogue {
                 m.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)

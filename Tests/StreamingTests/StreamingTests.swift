@@ -387,6 +387,30 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(steps.contains("add+tanh+tanh_delta"), "\(steps)")
     }
 
+    /// Pre-activation chains (DenseNet's and ResNetV2's): a batch normalization
+    /// after a concatenation or a sum cannot fold into a convolution, so it
+    /// runs as a per-channel map, and it takes over its rectifier and delta
+    /// layer: one pass that maps, clamps, quantizes and compares. Coarse steps
+    /// (0.05) and frames with small changes take the sparse path.
+    func testNormalizationChainsFuseIntoOneStep() throws {
+        let delta = try Self.smallDeltaModel(seed: 33, weightSeed: 21, threshold: 0.05, inputStep: 2) { x in
+            let a = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu", name: "conv_a")(x)
+            let b = try Conv2D(filters: 8, kernelSize: [3], padding: "same", activation: "relu", name: "conv_b")(a)
+            var h = try Concatenate(name: "concat")([a, b])[0]
+            h = try BatchNormalization(name: "bn")(h)
+            h = try ReLU(name: "relu")(h)
+            h = try Conv2D(filters: 16, kernelSize: [3], padding: "same", activation: "relu", name: "conv_c")(h)
+            h = try Add(name: "sum")([h, try Conv2D(filters: 16, kernelSize: [1], name: "shortcut")(a)])[0]
+            h = try BatchNormalization(name: "post_bn")(h)
+            return try ActivationLayer("swish", name: "post_act")(h)
+        }
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 12)
+        try checkStepsSparseAndExact(delta, frames: frames)
+        let steps = try StreamingPlan(delta).steps.map(\.name)
+        XCTAssertTrue(steps.contains("bn+relu+relu_delta"), "\(steps)")
+        XCTAssertTrue(steps.contains("post_bn+post_act+post_act_delta"), "\(steps)")
+    }
+
     /// Grouped convolutions: RegNet's (groups of 8 channels, one strided) and
     /// ConvNeXt's 7×7 with one channel a group, which streams as a depthwise step.
     func testGroupedConvolutionsMatchClipForward() throws {
