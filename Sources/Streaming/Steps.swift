@@ -72,6 +72,24 @@ class Step {
     /// `dense` (a key frame) or an input changed everywhere, else only where
     /// the inputs changed.
     func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {}
+
+    /// Takes the name and the output of a step that this one now runs as well.
+    func absorb(_ step: Step) {
+        name += "+" + step.name
+        kind += ", " + step.kind
+        output = step.output
+    }
+}
+
+/// A step that can take over the element-wise activation and then the delta
+/// layer that alone read its output, and run them in the same pass.
+protocol FusingStep: Step {
+    /// Whether it can apply `f` after its own operation.
+    func takesActivation(_ f: Pointwise) -> Bool
+    /// Whether it can quantize its output (after the activation it has).
+    var takesDelta: Bool { get }
+    func fuse(activation step: PointwiseStep)
+    func fuse(delta: DeltaStep)
 }
 
 // MARK: - Delta layer
@@ -232,7 +250,7 @@ struct ScatterPart {
 /// When the plan fuses the element-wise activation and the delta layer that
 /// follow it, the step also quantizes (``fusedStep``) and its output is the
 /// delta layer's: one vector pass over each touched output group.
-class LinearStep: Step {
+class LinearStep: Step, FusingStep {
     private(set) var activation: Pointwise
     /// An activation over each output group as a whole (softmax over the
     /// channels), applied to the whole output after any change; `activation` is then the identity.
@@ -275,27 +293,24 @@ class LinearStep: Step {
         }
     }
 
-    /// Takes over an element-wise step that reads only this step's output.
-    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
-        precondition(activation.isIdentity && groupActivation == nil && fusedStep == nil && f.fusesIntoEpilogue)
-        activation = f
-        self.name += "+" + name
-        self.kind += ", " + kind
-        self.output = output
+    func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && clamp != nil && fusedStep == nil && f.fusesIntoEpilogue }
+    var takesDelta: Bool { clamp != nil && fusedStep == nil }
+
+    func fuse(activation step: PointwiseStep) {
+        precondition(takesActivation(step.function))
+        activation = step.function
+        absorb(step)
     }
 
-    /// Takes over the delta layer that reads only this step's output.
     func fuse(delta: DeltaStep) {
-        precondition(clamp != nil && fusedStep == nil && delta.fullStep.count == outputCount)
+        precondition(takesDelta && delta.fullStep.count == outputCount)
         // One group's steps when every group has the same (a step per channel or per layer), which stay in cache.
         let q = delta.fullStep, w = groupWidth
         fusedStepRepeats = (w..<outputCount).allSatisfy { q[$0] == q[$0 % w] }
         let count = fusedStepRepeats ? w : outputCount
         fusedStep = .allocate(capacity: count)
         fusedStep!.initialize(from: q, count: count)
-        name += "+" + delta.name
-        kind += ", delta"
-        output = delta.output
+        absorb(delta)
     }
 
     /// Sets `acc` to `W·x + b` from the input's value.
@@ -987,7 +1002,7 @@ final class DenseStep: LinearStep {
 /// An element-wise layer (activation, per-channel map): recomputed where its
 /// input changed. It may take over the activation and the delta layer that
 /// alone read it (a batch normalization, its rectifier and its delta layer in one pass).
-final class PointwiseStep: Step {
+final class PointwiseStep: Step, FusingStep {
     /// A per-channel map, with the float operations of the layer it stands for.
     enum ChannelMap {
         /// `x · scale + shift`: an unfolded batch normalization, an inverted `Normalization`.
@@ -1026,22 +1041,20 @@ final class PointwiseStep: Step {
         }
     }
 
-    /// Takes over the element-wise activation that alone reads this per-channel map's output.
-    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
-        precondition(function.isIdentity && fusedStep == nil)
-        function = f
-        self.name += "+" + name
-        self.kind += ", " + kind
-        self.output = output
+    /// A per-channel map takes any element-wise activation after it.
+    func takesActivation(_ f: Pointwise) -> Bool { channelMap != nil && function.isIdentity && fusedStep == nil }
+    var takesDelta: Bool { fusedStep == nil }
+
+    func fuse(activation step: PointwiseStep) {
+        precondition(takesActivation(step.function))
+        function = step.function
+        absorb(step)
     }
 
-    /// Takes over the delta layer that alone reads this step's output.
     func fuse(delta: DeltaStep) {
-        precondition(fusedStep == nil && delta.fullStep.count == count)
+        precondition(takesDelta && delta.fullStep.count == count)
         fusedStep = delta.fullStep
-        name += "+" + delta.name
-        kind += ", delta"
-        output = delta.output
+        absorb(delta)
     }
 
     /// Scratch for a frame where most of the input changed.
@@ -1114,7 +1127,7 @@ final class MarkState {
 }
 
 /// `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` of same-shape inputs, recomputed where any input changed.
-final class MergeStep: Step {
+final class MergeStep: Step, FusingStep {
     enum Operation: String { case add, subtract, multiply, average, maximum, minimum }
     let operation: Operation
     let count: Int
@@ -1139,22 +1152,20 @@ final class MergeStep: Step {
 
     override func makeState() -> AnyObject? { MarkState(count) }
 
-    /// Takes over an activation that a linear epilogue could apply (a clamp or a function on lanes) and reads only this step's output.
-    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
-        precondition(activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue)
-        activation = f
-        self.name += "+" + name
-        self.kind += ", " + kind
-        self.output = output
+    /// A clamp or a function on lanes, as a linear epilogue applies them.
+    func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue }
+    var takesDelta: Bool { fusedStep == nil }
+
+    func fuse(activation step: PointwiseStep) {
+        precondition(takesActivation(step.function))
+        activation = step.function
+        absorb(step)
     }
 
-    /// Takes over the delta layer that reads only this step's output.
     func fuse(delta: DeltaStep) {
-        precondition(fusedStep == nil && delta.fullStep.count == count)
+        precondition(takesDelta && delta.fullStep.count == count)
         fusedStep = delta.fullStep
-        name += "+" + delta.name
-        kind += ", delta"
-        output = delta.output
+        absorb(delta)
     }
 
     /// The activation and quantization of the fused steps, with their float operations.

@@ -240,9 +240,10 @@ public final class StreamingPlan: @unchecked Sendable {
     }
 }
 
-/// Fuses into each linear step the rectifier and then the delta layer that
-/// alone read its output, so that one vector pass over each touched output
-/// group computes, quantizes and compares (the fused values are the same floats).
+/// Fuses into each step that can take them (a linear, temporal, merge or
+/// per-channel step: ``FusingStep``) the activation and then the delta layer
+/// that alone read its output, so that one pass computes, activates,
+/// quantizes and compares (the fused values are the same floats).
 private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
     var steps = steps
     let kept = Set(outputs)
@@ -254,45 +255,14 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
     }
     var k = 0
     while k < steps.count {
-        if let l = steps[k] as? LinearStep, l.clamp != nil {
-            if l.activation.isIdentity, let j = soleReader(l.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil,
-               p.function.fusesIntoEpilogue {
-                l.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
+        if let f = steps[k] as? FusingStep {
+            if let j = soleReader(f.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.fusedStep == nil,
+               f.takesActivation(p.function) {
+                f.fuse(activation: p)
                 steps.remove(at: j)
             }
-            if let j = soleReader(l.output), let d = steps[j] as? DeltaStep {
-                l.fuse(delta: d)
-                steps.remove(at: j)
-            }
-        }
-        if let p = steps[k] as? PointwiseStep {
-            if p.function.isIdentity, p.channelMap != nil, let j = soleReader(p.output), let f = steps[j] as? PointwiseStep,
-               f.channelMap == nil, f.fusedStep == nil {
-                p.fuse(activation: f.function, name: f.name, kind: f.kind, output: f.output)
-                steps.remove(at: j)
-            }
-            if let j = soleReader(p.output), let d = steps[j] as? DeltaStep {
-                p.fuse(delta: d)
-                steps.remove(at: j)
-            }
-        }
-        if let m = steps[k] as? MergeStep {
-            if let j = soleReader(m.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.fusesIntoEpilogue {
-                m.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
-                steps.remove(at: j)
-            }
-            if let j = soleReader(m.output), let d = steps[j] as? DeltaStep {
-                m.fuse(delta: d)
-                steps.remove(at: j)
-            }
-        }
-        if let c = steps[k] as? TemporalConvStep, c.activation.isClamp {
-            if c.activation.isIdentity, let j = soleReader(c.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.function.isClamp {
-                c.fuse(activation: p.function, name: p.name, kind: p.kind, output: p.output)
-                steps.remove(at: j)
-            }
-            if c.activation.isClamp, let j = soleReader(c.output), let d = steps[j] as? DeltaStep {
-                c.fuse(delta: d)
+            if f.takesDelta, let j = soleReader(f.output), let d = steps[j] as? DeltaStep {
+                f.fuse(delta: d)
                 steps.remove(at: j)
             }
         }

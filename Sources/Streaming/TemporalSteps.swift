@@ -33,7 +33,7 @@ extension Slot {
 /// Output `t` waits for input `t + kt − 1 − p` (the plan's latency); the
 /// taps that read padding are left out of the sum, so a clip boundary costs
 /// no extra multiply.
-final class TemporalConvStep: Step {
+final class TemporalConvStep: Step, FusingStep {
     /// The 2-D convolution of each temporal tap (no bias; its input and output slots unused).
     let taps: [ConvStep]
     /// The bias, widened to double: the sum of the taps starts from it.
@@ -65,22 +65,20 @@ final class TemporalConvStep: Step {
         super.init(name: name, kind: "conv over time", inputs: [input], output: output)
     }
 
-    /// Takes over the rectifier that reads only this step's output (as ``LinearStep/fuse(activation:name:kind:output:)``).
-    func fuse(activation f: Pointwise, name: String, kind: String, output: Int) {
-        precondition(activation.isIdentity && fusedStep == nil && f.isClamp)
-        activation = f
-        self.name += "+" + name
-        self.kind += ", " + kind
-        self.output = output
+    /// A rectifier only: its taps' epilogue clamps.
+    func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.isClamp }
+    var takesDelta: Bool { activation.isClamp && fusedStep == nil }
+
+    func fuse(activation step: PointwiseStep) {
+        precondition(takesActivation(step.function))
+        activation = step.function
+        absorb(step)
     }
 
-    /// Takes over the delta layer that reads only this step's (rectified) output.
     func fuse(delta: DeltaStep) {
-        precondition(activation.isClamp && fusedStep == nil && delta.fullStep.count == outputCount)
+        precondition(takesDelta && delta.fullStep.count == outputCount)
         fusedStep = delta.fullStep
-        name += "+" + delta.name
-        kind += ", delta"
-        output = delta.output
+        absorb(delta)
     }
 
     /// Frames an output waits for after its own input frame.
