@@ -172,6 +172,21 @@ extension IndexList {
 }
 
 extension Slot {
+    /// Sets every element to `src` (quantized to the steps `q` when given, as a
+    /// delta layer quantizes), eight lanes at a time, recording those that change.
+    func setAll(_ src: UnsafePointer<Float>, quantizedTo q: UnsafePointer<Float>?) {
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(src + i)
+            set8(i, q.map { quantize(v, load8($0 + i)) } ?? v)
+            i += 8
+        }
+        while i < count {
+            set(i, q.map { quantize(src[i], $0[i]) } ?? src[i])
+            i += 1
+        }
+    }
+
     /// Sets elements `i..<i+8` to `v`, recording those that differ in `changes`
     /// (``changed`` by default; each element at most once a frame).
     @inline(__always) func set8(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {

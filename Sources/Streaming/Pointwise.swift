@@ -85,12 +85,7 @@ enum Pointwise {
         case .lanes(let f):
             var i = 0
             while i + 8 <= count { store8(f(load8(src + i)), dst + i); i += 8 }
-            if i < count {
-                var v = Float8()
-                for l in 0..<(count - i) { v[l] = src[i + l] }
-                v = f(v)
-                for l in 0..<(count - i) { dst[i + l] = v[l] }
-            }
+            for i in i..<count { dst[i] = epilogue(src[i]) }
         case .tensor(let f):
             let y = try f(Tensor(shape: [count], scalars: Array(UnsafeBufferPointer(start: src, count: count))))
             y.scalars.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: count) }
@@ -117,5 +112,24 @@ enum Pointwise {
     var laneFunction: ((Float8) -> Float8)? {
         if case .lanes(let f) = self { return f }
         return nil
+    }
+
+    /// A function a vector epilogue applies (``fusesIntoEpilogue``) on eight
+    /// lanes, with the float operations of ``applyAll(_:_:count:)``; others pass `v` through.
+    @inline(__always) func epilogue(_ v: Float8) -> Float8 {
+        switch self {
+        case .relu(let cap): return clampAndQuantize(v, (0, cap), clamps: true, nil)
+        case .lanes(let f): return f(v)
+        default: return v
+        }
+    }
+
+    /// ``epilogue(_:)-(Float8)`` on one element (in lane 0, so it rounds as the lanes do).
+    @inline(__always) func epilogue(_ v: Float) -> Float {
+        switch self {
+        case .relu(let cap): return Swift.min(Swift.max(v, 0), cap)
+        case .lanes(let f): return f(Float8(repeating: v))[0]
+        default: return v
+        }
     }
 }

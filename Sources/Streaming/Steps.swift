@@ -39,6 +39,12 @@ final class FrameContext {
         self.macs += macs
         deltaMACs += macs
     }
+
+    /// Counts the deltas a delta layer (or a step it is fused into) emitted in `y`.
+    func countDeltas(_ y: Slot) {
+        deltaNonZero += y.changed.count
+        deltaElements += y.count
+    }
 }
 
 /// The per-frame work of one node of the model (or of a node and the batch
@@ -120,13 +126,7 @@ final class DeltaStep: Step {
         fullStep.withUnsafeBufferPointer { qs in
             let q = qs.baseAddress!, xv = x.value.p
             if x.all || dense || x.changed.count * 4 > x.count {
-                // Whole rows of eight: quantize, compare, record the lanes that changed.
-                var i = 0
-                while i + 8 <= x.count {
-                    y.set8(i, quantize(load8(xv + i), load8(q + i)))
-                    i += 8
-                }
-                while i < x.count { y.set(i, quantize(xv[i], q[i])); i += 1 }
+                y.setAll(xv, quantizedTo: q)
             } else {
                 let idx = x.changed.p
                 for k in 0..<x.changed.count {
@@ -135,8 +135,7 @@ final class DeltaStep: Step {
                 }
             }
         }
-        ctx.deltaNonZero += y.changed.count
-        ctx.deltaElements += y.count
+        ctx.countDeltas(y)
     }
 }
 
@@ -356,8 +355,7 @@ class LinearStep: Step, FusingStep {
                 // The fused delta layer emits what changed against its previous output.
                 y.beginSparse()
                 finish(nil, outputCount / groupWidth, s, y, clamp, parts: ctx.parts(forEpilogueOver: outputCount))
-                ctx.deltaNonZero += y.changed.count
-                ctx.deltaElements += y.count
+                ctx.countDeltas(y)
                 return
             }
             try activation.applyAll(acc, y.value.p, count: outputCount)
@@ -369,10 +367,7 @@ class LinearStep: Step, FusingStep {
         let w = groupWidth
         if let clamp {
             finish(s.touched.p, s.touched.count, s, y, clamp, parts: ctx.parts(forEpilogueOver: s.touched.count * groupWidth))
-            if fusedStep != nil {
-                ctx.deltaNonZero += y.changed.count
-                ctx.deltaElements += y.count
-            }
+            if fusedStep != nil { ctx.countDeltas(y) }
             return
         }
         // Outputs of the touched groups: new value act(acc), recorded where it changed.
@@ -443,7 +438,7 @@ class LinearStep: Step, FusingStep {
             }
             while j < end {
                 var v = Float(wide[j])
-                if let lanes { v = lanes(Float8(repeating: v))[0] }
+                if lanes != nil { v = activation.epilogue(v) }
                 y.set(j, clampAndQuantize(v, clamp, clamps: clamps, q?[j &- first]), recordingIn: changes)
                 j &+= 1
             }
@@ -1077,29 +1072,17 @@ final class PointwiseStep: Step, FusingStep {
             return
         }
         // A fused delta layer lists every change, as the delta layer does.
-        defer {
-            if fusedStep != nil {
-                ctx.deltaNonZero += y.changed.count
-                ctx.deltaElements += y.count
-            }
-        }
+        defer { if fusedStep != nil { ctx.countDeltas(y) } }
         y.beginSparse()
         if dense || x.all || x.changed.count * 4 > x.count {
             // Most of the frame: the whole-frame function (one call, not a gather), then one vector compare.
             let scratch = (state as! FloatBuffer).p
             try applyAll(x, into: scratch)
             if let fusedStep {
-                fusedStep.withUnsafeBufferPointer { qs in
-                    let q = qs.baseAddress!
-                    var i = 0
-                    while i + 8 <= count { y.set8(i, quantize(load8(scratch + i), load8(q + i))); i += 8 }
-                    while i < count { y.set(i, quantize(scratch[i], q[i])); i += 1 }
-                }
-                return
+                fusedStep.withUnsafeBufferPointer { y.setAll(scratch, quantizedTo: $0.baseAddress!) }
+            } else {
+                y.setAll(scratch, quantizedTo: nil)
             }
-            var i = 0
-            while i + 8 <= count { y.set8(i, load8(scratch + i)); i += 8 }
-            while i < count { y.set(i, scratch[i]); i += 1 }
             return
         }
         let n = x.changed.count, idx = x.changed.p, yv = y.value.p, old = y.previous.p
@@ -1170,26 +1153,14 @@ final class MergeStep: Step, FusingStep {
 
     /// The activation and quantization of the fused steps, with their float operations.
     @inline(__always) private func finish(_ v: Float, _ i: Int, _ q: UnsafePointer<Float>?) -> Float {
-        var v = v
-        switch activation {
-        case .relu(let cap): v = Swift.min(Swift.max(v, 0), cap)
-        case .lanes(let f): v = f(Float8(repeating: v))[0]
-        default: break
-        }
-        if let q { v = quantize(v, q[i]) }
-        return v
+        let v = activation.epilogue(v)
+        return q.map { quantize(v, $0[i]) } ?? v
     }
 
     /// ``finish(_:_:_:)`` on elements `i..<i+8`.
     @inline(__always) private func finish8(_ v: Float8, _ i: Int, _ q: UnsafePointer<Float>?) -> Float8 {
-        var v = v
-        switch activation {
-        case .relu(let cap): v = clampAndQuantize(v, (0, cap), clamps: true, nil)
-        case .lanes(let f): v = f(v)
-        default: break
-        }
-        if let q { v = quantize(v, load8(q + i)) }
-        return v
+        let v = activation.epilogue(v)
+        return q.map { quantize(v, load8($0 + i)) } ?? v
     }
 
     @inline(__always) private func value(_ ctx: FrameContext, _ j: Int, _ i: Int) -> Float {
@@ -1252,9 +1223,7 @@ final class MergeStep: Step, FusingStep {
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         if let fusedStep {
             fusedStep.withUnsafeBufferPointer { run(ctx, state: state, dense: dense, $0.baseAddress!) }
-            let y = ctx.slots[output]
-            ctx.deltaNonZero += y.changed.count
-            ctx.deltaElements += y.count
+            ctx.countDeltas(ctx.slots[output])
         } else {
             run(ctx, state: state, dense: dense, nil)
         }

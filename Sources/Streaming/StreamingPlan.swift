@@ -441,16 +441,11 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
                              inDim: inDim, units: dense.units, rows: inShapes[0].reduce(1, *) / inDim)
         if act == nil { step.groupActivation = dense.activation }
         return step
-    case let bn as BatchNormalization where bn.axis == -1 || bn.axis == layerRank - 1:
-        let c = inShapes[0].last!
-        let mean = bn.movingMean.value.scalars, variance = bn.movingVariance.value.scalars
-        var scale = [Float](repeating: 1, count: c), shift = [Float](repeating: 0, count: c)
-        for j in 0..<c {
-            let rstd = 1 / ((variance[j] + Float(bn.epsilon)).squareRoot())
-            scale[j] = rstd * (bn.gamma?.value.scalars[j] ?? 1)
-            shift[j] = (bn.beta?.value.scalars[j] ?? 0) - mean[j] * scale[j]
-        }
-        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, channelMap: .affine(scale: scale, shift: shift),
+    case let bn as BatchNormalization:
+        // Not after a linear layer: the map that would fold, `x·scale + (shift − mean·scale)`.
+        guard let map = FoldedScale(bn, rank: layerRank) else { break }
+        let shift = map.scale.indices.map { map.shift[$0] - map.mean[$0] * map.scale[$0] }
+        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, channelMap: .affine(scale: map.scale, shift: shift),
                              input: args[0], output: output, count: outShape.reduce(1, *))
     case let m as Merge where inShapes.allSatisfy({ $0 == outShape || isChannelBroadcast($0, to: outShape) }):
         let op: MergeStep.Operation? = switch m {

@@ -155,10 +155,7 @@ final class TemporalConvStep: Step, FusingStep {
                 }
             }
         }
-        if fusedStep != nil {
-            ctx.deltaNonZero += y.changed.count
-            ctx.deltaElements += y.count
-        }
+        if fusedStep != nil { ctx.countDeltas(y) }
         if dense { y.all = true }
     }
 
