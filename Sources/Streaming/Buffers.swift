@@ -116,8 +116,10 @@ typealias Double4 = SIMD4<Double>
 
 /// Bit `k` set where lane `k` of `m` is true.
 @inline(__always) func laneBits(_ m: SIMDMask<SIMD8<Int32>>) -> UInt32 {
-    let v = unsafeBitCast(m, to: SIMD8<Int32>.self) & SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
-    return UInt32(truncatingIfNeeded: v.wrappedSum())
+    // The lanes (0 or −1) narrowed to bytes; byte k keeps bit k, and the
+    // multiply sums the eight bytes into the top one.
+    let bytes = unsafeBitCast(SIMD8<Int8>(truncatingIfNeeded: unsafeBitCast(m, to: SIMD8<Int32>.self)), to: UInt64.self)
+    return UInt32(truncatingIfNeeded: ((bytes & 0x8040_2010_0804_0201) &* 0x0101_0101_0101_0101) >> 56)
 }
 
 /// ``roundHalfEven(_:)`` on eight lanes, with the same float operations.
@@ -196,5 +198,15 @@ extension Slot {
         store8(old, previous.p + i)
         store8(v, value.p + i)
         (changes ?? changed).append(lanes: laneBits(differ), base: i)
+    }
+
+    /// ``set8(_:_:recordingIn:)`` without a branch: the stores happen even
+    /// when no lane differs. Where changes come and go from one vector to the
+    /// next (a linear step's epilogue), that costs less than the mispredicted branch.
+    @inline(__always) func set8Unconditionally(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {
+        let old = load8(value.p + i)
+        store8(old, previous.p + i)
+        store8(v, value.p + i)
+        (changes ?? changed).append(lanes: laneBits(v .!= old), base: i)
     }
 }

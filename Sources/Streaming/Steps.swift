@@ -433,7 +433,7 @@ class LinearStep: Step, FusingStep {
             while j &+ 8 <= end {
                 var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
                 if let lanes { v = lanes(v) }
-                y.set8(j, clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) }), recordingIn: changes)
+                y.set8Unconditionally(j, clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) }), recordingIn: changes)
                 j &+= 8
             }
             while j < end {
