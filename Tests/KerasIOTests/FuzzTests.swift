@@ -408,7 +408,8 @@ final class FuzzTests: XCTestCase {
         for url in try Self.fixtures("models", ".weights_only.h5") {
             sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))))
         }
-        if let url = try deltaizedApplication() { sources.append((url, nil)) }
+        let applications = try deltaizedApplications()
+        for url in applications { sources.append((url, nil)) }
         var jobs: [CLIFuzzRunner.Job] = []
         var descriptions: [String] = []
         for (source, model) in sources {
@@ -417,7 +418,9 @@ final class FuzzTests: XCTestCase {
             let members = isZip ? try StoredZipArchive.members(data) : []
             let spots = ByteMutation.hotspots(data)
             let memberSpots = members.map { ByteMutation.hotspots($0.1) }
-            for i in 0..<perFile {
+            let isDelta = source.deletingLastPathComponent().lastPathComponent == "delta"
+            // A deltaized application has the most kinds of layer to reach: four times the cases.
+            for i in 0..<(applications.contains(source) ? 4 * perFile : perFile) {
                 var mutated: [UInt8], how: String
                 if isZip && rng.chance(0.6) {
                     // Inside a member, with a valid checksum, to reach the JSON and HDF5 readers.
@@ -432,8 +435,7 @@ final class FuzzTests: XCTestCase {
                 let path = folder.appendingPathComponent(Self.caseFile(source, i)).path
                 try Data(mutated).write(to: URL(fileURLWithPath: path))
                 // A delta model streams: its damaged weights and thresholds reach the streaming plan.
-                let command: CLIFuzzRunner.Job.Command = model.map { .convert(model: $0.path) }
-                    ?? (source.deletingLastPathComponent().lastPathComponent == "delta" ? .stream : .summary)
+                let command: CLIFuzzRunner.Job.Command = model.map { .convert(model: $0.path) } ?? (isDelta ? .stream : .summary)
                 jobs.append(CLIFuzzRunner.Job(file: path, command: command))
                 descriptions.append("\(Self.label(source)) #\(i): \(how)")
             }
@@ -442,19 +444,28 @@ final class FuzzTests: XCTestCase {
     }
 
     /// MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`),
-    /// deltaized and written by this package as `folder/delta/mobilenetv3small_delta.h5`,
-    /// so that its damaged copies stream (padding, residual adds,
-    /// squeeze-and-excitation gates, hard-swish, a softmax head). Nil when the
-    /// suite was not generated (`make test` generates it; ApplicationModelTests
-    /// fails without it). One format only: mutating a 5 MB file costs seconds in a debug build.
-    private func deltaizedApplication() throws -> URL? {
+    /// deltaized and written by this package into `folder/delta/`, so that their
+    /// damaged copies stream (padding, residual adds, squeeze-and-excitation
+    /// gates, hard-swish, a softmax head): as `.h5` with the delta layers after
+    /// the non-linearities, and as `.keras` with delta layers at every MAC input
+    /// (on the residual sums and the gated products too). Empty when the suite
+    /// was not generated (`make test` generates it; ApplicationModelTests fails
+    /// without it). One model only: mutating a 5 MB file costs seconds in a debug build.
+    private func deltaizedApplications() throws -> [URL] {
         let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
-        guard FileManager.default.fileExists(atPath: source.path) else { return nil }
+        guard FileManager.default.fileExists(atPath: source.path) else { return [] }
         let dir = folder.appendingPathComponent("delta")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let url = dir.appendingPathComponent("mobilenetv3small_delta.h5")
-        try KerasModelFile.save(try deltaize(try KerasModelFile.load(source.path).model).model, to: url.path)
-        return url
+        let model = try KerasModelFile.load(source.path).model
+        var macInputs = DeltaizeOptions()
+        macInputs.placement = .macInputs
+        var urls: [URL] = []
+        for (name, options) in [("mobilenetv3small_delta.h5", DeltaizeOptions()), ("mobilenetv3small_delta_mac_inputs.keras", macInputs)] {
+            let url = dir.appendingPathComponent(name)
+            try KerasModelFile.save(try deltaize(model, options: options).model, to: url.path)
+            urls.append(url)
+        }
+        return urls
     }
 
     /// Runs the CLI on every job in child processes and checks the contract:
