@@ -171,16 +171,24 @@ func topClasses(_ output: Tensor, clips: Int) throws -> [Int] {
 }
 
 /// A delta-free model measured the way its deltaized form would be: delta
-/// layers go where `deltaize` puts them, with a step (1e-6) far below any
-/// activation's scale, so the figures are the dense model's own.
+/// layers go where `deltaize` put those of `delta` (the placement whose delta
+/// layers' names match most of them, then the one with fewest others), with a step (1e-6) far below any
+/// activation's scale, so the figures are the dense model's own, over the same MAC layers.
 public func baselineModel(_ dense: Model, like delta: Model) throws -> Model {
     if dense.executionOrder.contains(where: { $0.layer is DeltaActivation }) { return dense }
     var options = DeltaizeOptions()
     options.thresholdInit = Double(DeltaActivation.stepFloor)
     let deltas = delta.executionOrder.compactMap { $0.layer as? DeltaActivation }
+    let names = Set(deltas.map(\.name))
     options.clipLength = deltas.compactMap { $0.clipLength }.first ?? 8
     options.inputDelta = delta.executionOrder.contains { node in
         node.layer is DeltaActivation && node.inputs.contains { t in delta.inputs.contains { $0.id == t.id } }
     }
-    return try deltaize(dense, options: options).model
+    let candidates = try DeltaizeOptions.Placement.allCases.map { placement in
+        options.placement = placement
+        let model = try deltaize(dense, options: options).model
+        let placed = model.executionOrder.compactMap { ($0.layer as? DeltaActivation)?.name }
+        return (model: model, shared: placed.filter(names.contains).count, others: placed.filter { !names.contains($0) }.count)
+    }
+    return candidates.max { ($0.shared, -$0.others) < ($1.shared, -$1.others) }!.model
 }

@@ -1442,7 +1442,7 @@ final class PoolStep: Step {
         super.init(name: name, kind: isMax ? "max pooling" : "average pooling", inputs: [input], output: output)
     }
 
-    override func makeState() -> AnyObject? { MarkState(outputCount) }
+    override func makeState() -> AnyObject? { WindowBits(outputCount / channels) }
 
     /// The pooled channels of output position `o`, eight at a time: written to `y`
     /// directly (`record` false) or recorded where they change.
@@ -1492,18 +1492,44 @@ final class PoolStep: Step {
             for o in 0..<(outputCount / channels) { poolRow(x.value.p, o, y, record: true) }
             return
         }
-        // Every window that holds a changed input position, once, all its channels.
-        let marks = (state as! MarkState).marks
-        marks.clear()
+        // Every window that holds a changed input position, once, all its
+        // channels, in the order of the windows: reads and the changes it lists go forward.
+        let windows = state as! WindowBits
         let div = FastDivider(channels)
         var last = -1
         for k in 0..<x.changed.count {
             let pos = div.quotient(Int(x.changed.p[k]))
             if pos == last { continue }
             last = pos
-            for t in scatter.rows(pos) {
-                let o = scatter[t, 0]
-                if marks.mark(o) { poolRow(x.value.p, o, y, record: true) }
+            for t in scatter.rows(pos) { windows.insert(scatter[t, 0]) }
+        }
+        windows.removeAll { o in poolRow(x.value.p, o, y, record: true) }
+    }
+}
+
+/// A set of window indices as bits: inserted in any order, visited in increasing order.
+final class WindowBits {
+    private let words: UnsafeMutablePointer<UInt64>
+    private let wordCount: Int
+
+    init(_ count: Int) {
+        wordCount = (count + 63) / 64
+        words = .allocate(capacity: Swift.max(wordCount, 1))
+        words.initialize(repeating: 0, count: Swift.max(wordCount, 1))
+    }
+
+    deinit { words.deallocate() }
+
+    @inline(__always) func insert(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
+
+    /// Calls `body` on each index in increasing order and empties the set.
+    @inline(__always) func removeAll(_ body: (Int) -> Void) {
+        for w in 0..<wordCount where words[w] != 0 {
+            var bits = words[w]
+            words[w] = 0
+            while bits != 0 {
+                body(w &* 64 &+ bits.trailingZeroBitCount)
+                bits &= bits &- 1
             }
         }
     }

@@ -96,6 +96,24 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertThrowsError(try deltaize(result.model, options: options))
     }
 
+    /// `sparsity --baseline` measures the dense model over the MAC layers the
+    /// delta model's layers feed: its delta layers sit where they sit in the
+    /// delta model, for either placement (the names of the previous test's
+    /// derivation), with the dense model's own tiny step.
+    func testBaselineModelFollowsTheDeltaModelsPlacement() throws {
+        let model = try blockModel()
+        for (placement, expected) in [(DeltaizeOptions.Placement.nonLinearities, ["frames_delta", "conv1_delta"]),
+                                      (.macInputs, ["frames_delta", "conv1_delta", "add_delta", "pool_delta", "norm_delta"])] {
+            var options = DeltaizeOptions()
+            options.placement = placement
+            let delta = try deltaize(model, options: options).model
+            let baseline = try baselineModel(model, like: delta)
+            let deltas = baseline.executionOrder.compactMap { $0.layer as? DeltaActivation }
+            XCTAssertEqual(deltas.map(\.name), expected, placement.rawValue)
+            XCTAssertTrue(deltas.allSatisfy { $0.stepValues.allSatisfy { $0 == DeltaActivation.stepFloor } }, placement.rawValue)
+        }
+    }
+
     func testTinyThresholdPredictsTheOriginalAndWeightsAreUntouched() throws {
         let model = try frameModel()
         let before = model.getWeights()

@@ -9,8 +9,10 @@ CNN whose residual sums are linear, which this script trains with real Keras
 on the same set the bundled model was trained on (cached in .build/placement).
 Each placement is deltaized, measured unrefined, refined with
 REPRODUCTION.md's recipe (`tools/reproduce.py`: 6 epochs on 160 clips,
-λ 1e-2, calibration, teacher and labels), measured on the 96 held-out clips,
-and streamed on 40 held-out clips (delta ÷ dense per-frame, same engine).
+λ 1e-2, calibration, teacher and labels) and with its longer refinement (24
+epochs, cosine decay, the teacher's KL weighing 0.8), measured on the 96
+held-out clips, and streamed on 40 held-out clips (delta ÷ dense per-frame,
+same engine).
 
     make build
     .venv/bin/python tools/bench/placement_refine.py [--models frame,mobilenetv2] [--json tools/bench/results/placement_refine.json]
@@ -32,6 +34,8 @@ keras = bundled.keras
 ROOT = reproduce.ROOT
 WORK = ROOT / ".build" / "placement"
 PLACEMENTS = ("non-linearities", "mac-inputs")
+# REPRODUCTION.md's recipe (6 epochs), and its longer refinement (24 epochs, cosine decay, teacher KL weighing 0.8).
+RECIPES = {"recipe": {}, "longer": reproduce.LONG}
 INVERTED = {"stem": 24, "blocks": [[4, 24, 1], [4, 32, 2], [4, 32, 1], [4, 64, 2], [4, 64, 1]], "head": 128,
             "epochs": 10, "learning_rate": 3e-3}
 
@@ -94,7 +98,9 @@ def train_inverted():
 
 
 def measure(model, placement):
-    """Deltaize at `placement`, then the unrefined and the refined model's figures and the refined model's streaming."""
+    """Deltaize at `placement`, then the unrefined model's figures, and those of
+    the model refined with each recipe (REPRODUCTION.md's, and its longer
+    refinement), and how the latter streams."""
     m = reproduce.MODELS[model]
     teacher = ROOT / m["path"]
     stem = WORK / f"{model}_{placement}"
@@ -106,27 +112,29 @@ def measure(model, placement):
                 "--clips", reproduce.HELD_OUT, "--baseline", teacher, "--json", unrefined]
     reproduce.cached(sparsity, unrefined)
     u = json.loads(unrefined.read_text())
-    out, report = stem.with_name(stem.name + "_refined.h5"), stem.with_name(stem.name + "_refined.json")
-    refine = reproduce.refine_args(model, {}, delta, out, report)
-    reproduce.cached(refine, report)
-    r = json.loads(report.read_text())
-    streamed = stem.with_name(stem.name + "_stream.json")
-    stream = ["stream", out, "--data", f"{m['synth']},clips=40,seed=1000", "--frames", 320, "--json", streamed]
-    reproduce.cached(stream, streamed)
-    s = json.loads(streamed.read_text())
-    result = {
-        "placement": placement, "delta_layers": r.get("delta_layers"),
-        "dense_accuracy": u["accuracy"]["baseline"], "unrefined_accuracy": u["accuracy"]["model"],
-        "unrefined_reduction": u["density_reduction"],
-        "accuracy": r["accuracy"]["after"], "density_reduction": r["density_reduction"],
-        "delta_density": r["delta_density"]["after"], "agreement": r["agreement"]["after"],
-        "stream": {k: s[k] for k in ("speedup", "speedup_cpu", "theoretical_speedup", "delta_density", "max_deviation")},
-        "commands": [reproduce.display(a) for a in (deltaize, sparsity, refine, stream)],
-    }
-    print(f"{model} {placement}: dense {result['dense_accuracy']:.3f}, unrefined {result['unrefined_accuracy']:.3f} "
-          f"at {result['unrefined_reduction']:.2f}x, refined {result['accuracy']:.3f} at {result['density_reduction']:.2f}x "
-          f"(delta density {result['delta_density']:.3f}); streams at {s['speedup']:.2f}x dense "
-          f"({s['theoretical_speedup']:.2f}x theoretical, max deviation {s['max_deviation']:.1e})", flush=True)
+    result = {"placement": placement, "dense_accuracy": u["accuracy"]["baseline"],
+              "unrefined_accuracy": u["accuracy"]["model"], "unrefined_reduction": u["density_reduction"],
+              "commands": [reproduce.display(a) for a in (deltaize, sparsity)], "recipes": {}}
+    for recipe, settings in RECIPES.items():
+        out = stem.with_name(f"{stem.name}_{recipe}.h5")
+        report = out.with_suffix(".json")
+        refine = reproduce.refine_args(model, settings, delta, out, report)
+        reproduce.cached(refine, report)
+        r = json.loads(report.read_text())
+        streamed = out.with_name(out.stem + "_stream.json")
+        stream = ["stream", out, "--data", f"{m['synth']},clips=40,seed=1000", "--frames", 320, "--json", streamed]
+        reproduce.cached(stream, streamed)
+        st = json.loads(streamed.read_text())
+        result["recipes"][recipe] = {
+            "accuracy": r["accuracy"]["after"], "density_reduction": r["density_reduction"],
+            "delta_density": r["delta_density"]["after"], "agreement": r["agreement"]["after"],
+            "stream": {k: st[k] for k in ("speedup", "speedup_cpu", "theoretical_speedup", "delta_density", "max_deviation")},
+            "commands": [reproduce.display(a) for a in (refine, stream)],
+        }
+        print(f"{model} {placement} {recipe}: dense {result['dense_accuracy']:.3f}, unrefined {result['unrefined_accuracy']:.3f} "
+              f"at {result['unrefined_reduction']:.2f}x, refined {r['accuracy']['after']:.3f} at {r['density_reduction']:.2f}x "
+              f"(delta density {r['delta_density']['after']:.3f}); streams at {st['speedup']:.2f}x dense "
+              f"({st['theoretical_speedup']:.2f}x theoretical, max deviation {st['max_deviation']:.1e})", flush=True)
     return result
 
 
