@@ -144,7 +144,7 @@ final class DeltaStep: Step {
 /// Per-stream state of a linear step: the pre-activation output, kept in
 /// double precision so that thousands of `W·Δ` updates do not drift (a drift
 /// of a few float ulps is enough to move a value across a rounding boundary
-/// of the next delta layer), its float value, marks, and scratch for the
+/// of the next delta layer), its float value, the touched output groups, and scratch for the
 /// changes at one input position. A frame's scatter sums its `W·Δ` in float
 /// (``pending``), at twice the lanes of double, and ``fold(width:)`` then adds
 /// that sum to the double output: each frame rounds once, relative to its own
@@ -154,7 +154,8 @@ final class LinearState {
     /// This frame's `W·Δ` at the touched outputs (zero elsewhere and between frames).
     let pending: UnsafeMutablePointer<Float>
     let accumulator: FloatBuffer
-    let marks: Marks
+    /// The output groups this frame's scatter touched, then listed in increasing order in ``touched``.
+    let touchedGroups: IndexBits
     let touched: IndexList
     let outputs: IndexList
     /// Channels and deltas of the changes at one input position, one
@@ -181,7 +182,7 @@ final class LinearState {
         pending = .allocate(capacity: Swift.max(count, 1))
         pending.initialize(repeating: 0, count: Swift.max(count, 1))
         accumulator = FloatBuffer(count)
-        marks = Marks(groups)
+        touchedGroups = IndexBits(groups)
         touched = IndexList(capacity: groups)
         outputs = IndexList(capacity: count)
         self.positionWidth = Swift.max(positionWidth, 1)
@@ -227,20 +228,20 @@ final class LinearState {
             let start = part == 0 ? 0 : (width * part / parts) & ~7
             let end = part == parts - 1 ? width : (width * (part + 1) / parts) & ~7
             body(ScatterPart(channels: start..<end, changedChannels: channels + part * positionWidth,
-                             deltas: deltas + part * positionWidth, marks: part == 0 ? marks : nil))
+                             deltas: deltas + part * positionWidth, touched: part == 0 ? touchedGroups : nil))
         }
     }
 }
 
 /// One part of a scatter: its run of output channels, its scratch for the
-/// changes at one input position, and (part 0 only) the marks through which it
-/// lists the touched outputs and counts the MACs.
+/// changes at one input position, and (part 0 only) the set in which it
+/// records the touched outputs (and counts the MACs).
 struct ScatterPart {
     let channels: Range<Int>
     let changedChannels: UnsafeMutablePointer<Int32>
     let deltas: UnsafeMutablePointer<Float>
-    let marks: Marks?
-    var isFirst: Bool { marks != nil }
+    let touched: IndexBits?
+    var isFirst: Bool { touched != nil }
 }
 
 /// A linear layer `act(W·x + b)` (batch normalization folded in) that adds
@@ -320,8 +321,8 @@ class LinearStep: Step, FusingStep {
     /// overhead sooner, so it goes dense at a lower fraction of changes.
     var cutoffFactor: Double { 1 }
 
-    /// Adds `W·Δ` for the changed inputs to `state.pending`, appending each
-    /// touched output group once to `state.touched`; returns the MACs done.
+    /// Adds `W·Δ` for the changed inputs to `state.pending`, inserting each
+    /// touched output group in `state.touchedGroups`; returns the MACs done.
     /// A step may split the work into up to `parts` parts on the worker pool.
     func scatter(_ x: Slot, state: LinearState, parts: Int) -> Int { 0 }
 
@@ -340,8 +341,9 @@ class LinearStep: Step, FusingStep {
             ctx.macs += denseMACs
             return true
         }
-        s.marks.clear()
         ctx.macs += scatter(x, state: s, parts: ctx.parts(for: Int(estimate)))
+        // In increasing order: the fold, the epilogue and the changes it lists go forward through memory.
+        s.touchedGroups.removeAll { s.touched.append($0) }
         s.fold(width: groupWidth)
         return false
     }
@@ -674,13 +676,13 @@ final class WindowTable {
     @inline(__always) func rows(_ p: Int) -> Range<Int> { Int(offsets[p])..<Int(offsets[p + 1]) }
 
     /// Calls `body(outputPosition, tap)` for each pair of scatter-table position `p`,
-    /// then (given `marks`) marks the output position touched; returns the number of pairs.
-    @inline(__always) func forEachTap(of p: Int, marks: Marks?, touched: IndexList, _ body: (Int, Int) -> Void) -> Int {
+    /// then (given `touched`) inserts the output position there; returns the number of pairs.
+    @inline(__always) func forEachTap(of p: Int, touched: IndexBits?, _ body: (Int, Int) -> Void) -> Int {
         let r = rows(p)
         for t in r {
             let o = self[t, 0]
             body(o, self[t, 1])
-            if let marks, marks.mark(o) { touched.append(o) }
+            touched?.insert(o)
         }
         return r.count
     }
@@ -771,7 +773,7 @@ final class ConvStep: WindowedStep {
                     while end < count && group.quotient(Int(s.channels[end])) == g { end += 1 }
                     // Row c of the group's slice `K[tap, c − g·cin, g·cout ..< (g+1)·cout]`, read through the global channel c.
                     let rows = k + g * cout - g * cin * f, out = acc + g * cout
-                    let taps = table.forEachTap(of: pos, marks: r == 0 ? s.marks : nil, touched: s.touched) { o, tap in
+                    let taps = table.forEachTap(of: pos, touched: r == 0 ? s.touchedGroups : nil) { o, tap in
                         addRows(out + o * f, cout, rows + tap * cin * f, ldw: f, s.channels + r, s.deltas + r, end - r)
                     }
                     macs += taps * (end - r) * cout
@@ -797,7 +799,7 @@ private func scatterKernelRows(_ x: Slot, state s: LinearState, table: WindowTab
         s.forEachPart(parts, width: cout) { p in
             let lo = p.channels.lowerBound, n = p.channels.count
             forEachChangedPosition(x, width: cin, p.changedChannels, p.deltas) { pos, count in
-                let taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
+                let taps = table.forEachTap(of: pos, touched: p.touched) { o, tap in
                     addRows(acc + o * cout + lo, n, k + tap * cin * cout + lo, ldw: cout, p.changedChannels, p.deltas, count)
                 }
                 if p.isFirst { macs += taps * count * cout }
@@ -915,7 +917,7 @@ final class DepthwiseStep: WindowedStep {
                         // times each tap's kernel row, eight channels at a time.
                         let row = s.row
                         for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = deltas[r] }
-                        taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
+                        taps = table.forEachTap(of: pos, touched: p.touched) { o, tap in
                             let out = acc + o * ch, w = k + tap * ch
                             var c = lo
                             while c + 8 <= hi { store8(load8(out + c).addingProduct(load8(row + c), load8(w + c)), out + c); c += 8 }
@@ -923,7 +925,7 @@ final class DepthwiseStep: WindowedStep {
                         }
                         for r in 0..<count where p.channels.contains(Int(channels[r])) { row[Int(channels[r])] = 0 }
                     } else {
-                        taps = table.forEachTap(of: pos, marks: p.marks, touched: s.touched) { o, tap in
+                        taps = table.forEachTap(of: pos, touched: p.touched) { o, tap in
                             let out = acc + o * ch * m, w = k + tap * ch * m
                             for r in 0..<count where p.channels.contains(Int(channels[r])) {
                                 let c = Int(channels[r]) * m, dv = deltas[r]
@@ -981,8 +983,8 @@ final class DenseStep: LinearStep {
                 let lo = p.channels.lowerBound
                 forEachChangedPosition(x, width: inDim, p.changedChannels, p.deltas) { row, changes in
                     addRows(acc + row * n + lo, p.channels.count, ws.baseAddress! + lo, ldw: n, p.changedChannels, p.deltas, changes)
-                    if let marks = p.marks {
-                        if marks.mark(row) { s.touched.append(row) }
+                    if let touched = p.touched {
+                        touched.insert(row)
                         macs += changes * n
                     }
                 }
@@ -1442,7 +1444,7 @@ final class PoolStep: Step {
         super.init(name: name, kind: isMax ? "max pooling" : "average pooling", inputs: [input], output: output)
     }
 
-    override func makeState() -> AnyObject? { WindowBits(outputCount / channels) }
+    override func makeState() -> AnyObject? { IndexBits(outputCount / channels) }
 
     /// The pooled channels of output position `o`, eight at a time: written to `y`
     /// directly (`record` false) or recorded where they change.
@@ -1494,7 +1496,7 @@ final class PoolStep: Step {
         }
         // Every window that holds a changed input position, once, all its
         // channels, in the order of the windows: reads and the changes it lists go forward.
-        let windows = state as! WindowBits
+        let windows = state as! IndexBits
         let div = FastDivider(channels)
         var last = -1
         for k in 0..<x.changed.count {
@@ -1507,8 +1509,8 @@ final class PoolStep: Step {
     }
 }
 
-/// A set of window indices as bits: inserted in any order, visited in increasing order.
-final class WindowBits {
+/// A set of indices as bits: inserted in any order, visited in increasing order.
+final class IndexBits {
     private let words: UnsafeMutablePointer<UInt64>
     private let wordCount: Int
 
@@ -1523,12 +1525,12 @@ final class WindowBits {
     @inline(__always) func insert(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
 
     /// Calls `body` on each index in increasing order and empties the set.
-    @inline(__always) func removeAll(_ body: (Int) -> Void) {
+    @inline(__always) func removeAll(_ body: (Int) throws -> Void) rethrows {
         for w in 0..<wordCount where words[w] != 0 {
             var bits = words[w]
             words[w] = 0
             while bits != 0 {
-                body(w &* 64 &+ bits.trailingZeroBitCount)
+                try body(w &* 64 &+ bits.trailingZeroBitCount)
                 bits &= bits &- 1
             }
         }

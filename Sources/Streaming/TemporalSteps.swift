@@ -92,8 +92,8 @@ final class TemporalConvStep: Step, FusingStep {
         let delayed: [Slot]
         let taps: [LinearState]
         let sum: FloatBuffer
-        /// Output positions already recomputed in this frame.
-        let marks: Marks
+        /// Output positions to recompute in this frame.
+        let positions: IndexBits
         /// The taps summed for the previous output frame.
         var lastValid: [Int] = []
         var received = 0
@@ -102,7 +102,7 @@ final class TemporalConvStep: Step, FusingStep {
             delayed = step.taps.map { _ in Slot(step.taps[0].inputCount) }
             taps = step.taps.map { $0.makeState() as! LinearState }
             sum = FloatBuffer(step.outputCount)
-            marks = Marks(step.outputCount / step.bias.count)
+            positions = IndexBits(step.outputCount / step.bias.count)
         }
     }
 
@@ -144,15 +144,12 @@ final class TemporalConvStep: Step, FusingStep {
                     for base in stride(from: 0, to: outputCount, by: c) { try emit(base, out) }
                     return
                 }
-                // Only the positions a summed tap touched can change.
-                s.marks.clear()
+                // Only the positions a summed tap touched can change, in increasing order.
                 for tau in valid {
                     let ts = s.taps[tau]
-                    for k in 0..<ts.touched.count {
-                        let p = Int(ts.touched.p[k])
-                        if s.marks.mark(p) { try emit(p * c, out) }
-                    }
+                    for k in 0..<ts.touched.count { s.positions.insert(Int(ts.touched.p[k])) }
                 }
+                try s.positions.removeAll { p in try emit(p * c, out) }
             }
         }
         if fusedStep != nil { ctx.countDeltas(y) }
