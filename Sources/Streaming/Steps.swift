@@ -1135,7 +1135,7 @@ final class MergeStep: Step, FusingStep {
         super.init(name: name, kind: secondScale == nil ? operation.rawValue : "scaled add", inputs: inputs, output: output)
     }
 
-    override func makeState() -> AnyObject? { MarkState(count) }
+    override func makeState() -> AnyObject? { IndexBits(count) }
 
     /// A clamp or a function on lanes, as a linear epilogue applies them.
     func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue }
@@ -1248,17 +1248,18 @@ final class MergeStep: Step, FusingStep {
             computeAll(ctx, y, record: true, q)
             return
         }
-        let marks = (state as! MarkState).marks
-        marks.clear()
+        // The elements the changes reach, recomputed in increasing order.
+        let reached = state as! IndexBits
         y.beginSparse()
         for (input, width) in zip(inputs, widths) {
             let x = ctx.slots[input]
             for k in 0..<x.changed.count {
                 // A broadcast input's change reaches its channel at every position.
                 let first = Int(x.changed.p[k]), end = width == count ? first + 1 : count
-                for i in stride(from: first, to: end, by: width) where marks.mark(i) { y.set(i, finish(compute(ctx, i), i, q)) }
+                for i in stride(from: first, to: end, by: width) { reached.insert(i) }
             }
         }
+        reached.removeAll { i in y.set(i, finish(compute(ctx, i), i, q)) }
     }
 }
 
