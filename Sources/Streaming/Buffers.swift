@@ -38,31 +38,31 @@ final class IndexList {
     }
 }
 
-/// Marks that clear in O(1): an element is marked when its stamp equals the current one.
-final class Marks {
-    let p: UnsafeMutablePointer<UInt32>
-    let count: Int
-    private(set) var current: UInt32 = 0
+/// A set of indices as bits: inserted in any order, visited in increasing order.
+final class IndexBits {
+    private let words: UnsafeMutablePointer<UInt64>
+    private let wordCount: Int
 
     init(_ count: Int) {
-        self.count = count
-        p = .allocate(capacity: Swift.max(count, 1))
-        p.initialize(repeating: 0, count: Swift.max(count, 1))
+        wordCount = (count + 63) / 64
+        words = .allocate(capacity: Swift.max(wordCount, 1))
+        words.initialize(repeating: 0, count: Swift.max(wordCount, 1))
     }
 
-    deinit { p.deallocate() }
+    deinit { words.deallocate() }
 
-    /// Starts a new set of marks.
-    func clear() {
-        if current == .max { p.update(repeating: 0, count: count); current = 0 }
-        current += 1
-    }
+    @inline(__always) func insert(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
 
-    /// Marks `i`; true when it was not marked yet.
-    @inline(__always) func mark(_ i: Int) -> Bool {
-        if p[i] == current { return false }
-        p[i] = current
-        return true
+    /// Calls `body` on each index in increasing order and empties the set.
+    @inline(__always) func removeAll(_ body: (Int) throws -> Void) rethrows {
+        for w in 0..<wordCount where words[w] != 0 {
+            var bits = words[w]
+            words[w] = 0
+            while bits != 0 {
+                try body(w &* 64 &+ bits.trailingZeroBitCount)
+                bits &= bits &- 1
+            }
+        }
     }
 }
 

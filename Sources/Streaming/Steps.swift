@@ -1105,12 +1105,6 @@ final class PointwiseStep: Step, FusingStep {
     }
 }
 
-/// Per-stream marks of a step that unites changes.
-final class MarkState {
-    let marks: Marks
-    init(_ count: Int) { marks = Marks(count) }
-}
-
 /// `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` of same-shape inputs, recomputed where any input changed.
 final class MergeStep: Step, FusingStep {
     enum Operation: String { case add, subtract, multiply, average, maximum, minimum }
@@ -1306,16 +1300,14 @@ class ChannelStep: Step {
         super.init(name: name, kind: kind, inputs: [input], output: output)
     }
 
-    /// Calls `body(position, channel)` for each changed element of `x` whose `unit` (its
-    /// position or its channel) has not come up yet in this frame (`marks` over the units).
-    @inline(__always) func forEachNewUnit(_ x: Slot, _ marks: Marks, unit: (_ position: Int, _ channel: Int) -> Int,
-                                          _ body: (_ position: Int, _ channel: Int) -> Void) {
-        marks.clear()
+    /// Calls `body` once for each position (`byPosition`) or channel of `x` with a change, in increasing order.
+    @inline(__always) func forEachChangedUnit(_ x: Slot, _ units: IndexBits, byPosition: Bool, _ body: (Int) -> Void) {
         let div = FastDivider(channels)
         for k in 0..<x.changed.count {
-            let i = Int(x.changed.p[k]), p = div.quotient(i), j = i - p * channels
-            if marks.mark(unit(p, j)) { body(p, j) }
+            let i = Int(x.changed.p[k]), p = div.quotient(i)
+            units.insert(byPosition ? p : i - p * channels)
         }
+        units.removeAll(body)
     }
 }
 
@@ -1329,8 +1321,8 @@ final class GlobalAverageStep: ChannelStep {
 
     final class SumState {
         let sums: UnsafeMutablePointer<Double>
-        let marks: Marks
-        init(_ c: Int) { sums = .allocate(capacity: c); sums.initialize(repeating: 0, count: c); marks = Marks(c) }
+        let changed: IndexBits
+        init(_ c: Int) { sums = .allocate(capacity: c); sums.initialize(repeating: 0, count: c); changed = IndexBits(c) }
         deinit { sums.deallocate() }
     }
 
@@ -1345,14 +1337,13 @@ final class GlobalAverageStep: ChannelStep {
             y.all = true
             return
         }
-        s.marks.clear()
         y.beginSparse()
         for k in 0..<x.changed.count {
             let i = Int(x.changed.p[k])
             sum[i % c] += Double(x.value.p[i]) - Double(x.previous.p[i])
-            _ = s.marks.mark(i % c)
+            s.changed.insert(i % c)
         }
-        for j in 0..<c where s.marks.p[j] == s.marks.current { y.set(j, Float(sum[j] / n)) }
+        s.changed.removeAll { j in y.set(j, Float(sum[j] / n)) }
     }
 }
 
@@ -1362,7 +1353,7 @@ final class GlobalMaxStep: ChannelStep {
         super.init(name: name, kind: "global max pooling", input: input, output: output, shape: shape)
     }
 
-    override func makeState() -> AnyObject? { MarkState(channels) }
+    override func makeState() -> AnyObject? { IndexBits(channels) }
 
     /// The maximum of channel `j` over the positions, from −∞ as `Tensor.max`.
     @inline(__always) private func maximum(_ x: UnsafeMutablePointer<Float>, _ j: Int) -> Float {
@@ -1379,7 +1370,7 @@ final class GlobalMaxStep: ChannelStep {
             return
         }
         y.beginSparse()
-        forEachNewUnit(x, (state as! MarkState).marks, unit: { $1 }) { _, j in y.set(j, maximum(x.value.p, j)) }
+        forEachChangedUnit(x, state as! IndexBits, byPosition: false) { j in y.set(j, maximum(x.value.p, j)) }
     }
 }
 
@@ -1510,38 +1501,10 @@ final class PoolStep: Step {
     }
 }
 
-/// A set of indices as bits: inserted in any order, visited in increasing order.
-final class IndexBits {
-    private let words: UnsafeMutablePointer<UInt64>
-    private let wordCount: Int
-
-    init(_ count: Int) {
-        wordCount = (count + 63) / 64
-        words = .allocate(capacity: Swift.max(wordCount, 1))
-        words.initialize(repeating: 0, count: Swift.max(wordCount, 1))
-    }
-
-    deinit { words.deallocate() }
-
-    @inline(__always) func insert(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
-
-    /// Calls `body` on each index in increasing order and empties the set.
-    @inline(__always) func removeAll(_ body: (Int) throws -> Void) rethrows {
-        for w in 0..<wordCount where words[w] != 0 {
-            var bits = words[w]
-            words[w] = 0
-            while bits != 0 {
-                try body(w &* 64 &+ bits.trailingZeroBitCount)
-                bits &= bits &- 1
-            }
-        }
-    }
-}
-
 /// A layer over the channels of each position: recomputes every channel of a
 /// position where any changed.
 class ChannelRowStep: ChannelStep {
-    override func makeState() -> AnyObject? { MarkState(positions) }
+    override func makeState() -> AnyObject? { IndexBits(positions) }
 
     /// Computes the channels of the position at `base`, recording changes or (`record` false) writing directly.
     func compute(_ x: UnsafeMutablePointer<Float>, _ base: Int, _ y: Slot, record: Bool) {}
@@ -1554,7 +1517,7 @@ class ChannelRowStep: ChannelStep {
             return
         }
         y.beginSparse()
-        forEachNewUnit(x, (state as! MarkState).marks, unit: { p, _ in p }) { p, _ in compute(x.value.p, p * c, y, record: true) }
+        forEachChangedUnit(x, state as! IndexBits, byPosition: true) { p in compute(x.value.p, p * c, y, record: true) }
     }
 }
 
