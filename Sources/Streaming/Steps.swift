@@ -427,6 +427,8 @@ class LinearStep: Step, FusingStep {
                                           _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
                                           _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
         let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction
+        // Touched groups change here and there: no branch. A whole frame mostly keeps its quantized values: a branch.
+        let branchless = groups != nil
         for g in range {
             var j = (groups.map { Int($0[g]) } ?? g) &* w
             let end = j &+ w
@@ -435,7 +437,8 @@ class LinearStep: Step, FusingStep {
             while j &+ 8 <= end {
                 var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
                 if let lanes { v = lanes(v) }
-                y.set8Unconditionally(j, clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) }), recordingIn: changes)
+                v = clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) })
+                if branchless { y.set8Unconditionally(j, v, recordingIn: changes) } else { y.set8(j, v, recordingIn: changes) }
                 j &+= 8
             }
             while j < end {
