@@ -172,8 +172,9 @@ func topClasses(_ output: Tensor, clips: Int) throws -> [Int] {
 
 /// A delta-free model measured the way its deltaized form would be: delta
 /// layers go where `deltaize` put those of `delta` (the placement whose delta
-/// layers' names match most of them, then the one with fewest others), with a step (1e-6) far below any
-/// activation's scale, so the figures are the dense model's own, over the same MAC layers.
+/// layers' names match most of them, then the one with fewest others), with
+/// a step (1e-6) far below any activation's scale, so the figures are the
+/// dense model's own, over the same MAC layers.
 public func baselineModel(_ dense: Model, like delta: Model) throws -> Model {
     if dense.executionOrder.contains(where: { $0.layer is DeltaActivation }) { return dense }
     var options = DeltaizeOptions()

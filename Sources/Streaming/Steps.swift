@@ -144,8 +144,8 @@ final class DeltaStep: Step {
 /// Per-stream state of a linear step: the pre-activation output, kept in
 /// double precision so that thousands of `W·Δ` updates do not drift (a drift
 /// of a few float ulps is enough to move a value across a rounding boundary
-/// of the next delta layer), its float value, the touched output groups, and scratch for the
-/// changes at one input position. A frame's scatter sums its `W·Δ` in float
+/// of the next delta layer), its float value, the touched output groups, and
+/// scratch for the changes at one input position. A frame's scatter sums its `W·Δ` in float
 /// (``pending``), at twice the lanes of double, and ``fold(width:)`` then adds
 /// that sum to the double output: each frame rounds once, relative to its own
 /// update, so the drift stays far below the output's float rounding.
