@@ -272,18 +272,21 @@ def check_in_swift(cli, path, inputs, tolerance=1e-4):
     return diff
 
 
-def train(kind, folder, args):
-    plan = MODES[kind]
+def train(kind, folder, args, plan=None, build=None):
+    """Trains, saves and checks the model of `kind`; `plan` and `build` (a
+    model function taking the input shape, the class count and plan["model"])
+    replace MODES[kind] and the bundled architecture, for other models trained the same way."""
+    plan = plan or MODES[kind]
     epochs = args.epochs or plan["epochs"]
     (train_x, train_y), (test_x, test_y), names = load_synth(folder, args.test_fraction, args.seed)
     keras.utils.set_random_seed(args.seed)
     classes = len(names)
     if kind == "appearance":
-        model = frame_mobilenet(train_x.shape[2:], classes, **plan["model"])
+        model = (build or frame_mobilenet)(train_x.shape[2:], classes, **plan["model"])
         fit_data = frame_dataset(train_x, train_y, plan["batch"], plan["frames_per_clip"], args.seed, augment=True)
         val_data = clip_frames(test_x, test_y, 8)
     else:
-        model = clip_temporal(train_x.shape[1:], classes, **plan["model"])
+        model = (build or clip_temporal)(train_x.shape[1:], classes, **plan["model"])
         fit_data = (tf.data.Dataset.from_tensor_slices((train_x, train_y))
                     .shuffle(len(train_x), seed=args.seed, reshuffle_each_iteration=True).batch(plan["batch"])
                     .map(lambda c, y: augment_clips(c, y, names)).prefetch(2))

@@ -192,12 +192,8 @@ extension Slot {
     /// Sets elements `i..<i+8` to `v`, recording those that differ in `changes`
     /// (``changed`` by default; each element at most once a frame).
     @inline(__always) func set8(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {
-        let old = load8(value.p + i)
-        let differ = v .!= old
-        guard any(differ) else { return }
-        store8(old, previous.p + i)
-        store8(v, value.p + i)
-        (changes ?? changed).append(lanes: laneBits(differ), base: i)
+        guard any(v .!= load8(value.p + i)) else { return }
+        set8Unconditionally(i, v, recordingIn: changes)
     }
 
     /// ``set8(_:_:recordingIn:)`` without a branch: the stores happen even

@@ -90,12 +90,29 @@ class Step {
 /// A step that can take over the element-wise activation and then the delta
 /// layer that alone read its output, and run them in the same pass.
 protocol FusingStep: Step {
+    /// The element-wise activation it applies after its own operation.
+    var activation: Pointwise { get set }
+    var outputCount: Int { get }
     /// Whether it can apply `f` after its own operation.
     func takesActivation(_ f: Pointwise) -> Bool
     /// Whether it can quantize its output (after the activation it has).
     var takesDelta: Bool { get }
-    func fuse(activation step: PointwiseStep)
-    func fuse(delta: DeltaStep)
+    /// Keeps a fused delta layer's steps, one per output element.
+    func keep(fusedSteps: [Float])
+}
+
+extension FusingStep {
+    func fuse(activation step: PointwiseStep) {
+        precondition(takesActivation(step.activation))
+        activation = step.activation
+        absorb(step)
+    }
+
+    func fuse(delta: DeltaStep) {
+        precondition(takesDelta && delta.fullStep.count == outputCount)
+        keep(fusedSteps: delta.fullStep)
+        absorb(delta)
+    }
 }
 
 // MARK: - Delta layer
@@ -251,7 +268,7 @@ struct ScatterPart {
 /// follow it, the step also quantizes (``fusedStep``) and its output is the
 /// delta layer's: one vector pass over each touched output group.
 class LinearStep: Step, FusingStep {
-    private(set) var activation: Pointwise
+    var activation: Pointwise
     /// An activation over each output group as a whole (softmax over the
     /// channels), applied to the whole output after any change; `activation` is then the identity.
     var groupActivation: ActivationFunction?
@@ -296,21 +313,13 @@ class LinearStep: Step, FusingStep {
     func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && clamp != nil && fusedStep == nil && f.fusesIntoEpilogue }
     var takesDelta: Bool { clamp != nil && fusedStep == nil }
 
-    func fuse(activation step: PointwiseStep) {
-        precondition(takesActivation(step.function))
-        activation = step.function
-        absorb(step)
-    }
-
-    func fuse(delta: DeltaStep) {
-        precondition(takesDelta && delta.fullStep.count == outputCount)
+    func keep(fusedSteps q: [Float]) {
         // One group's steps when every group has the same (a step per channel or per layer), which stay in cache.
-        let q = delta.fullStep, w = groupWidth
+        let w = groupWidth
         fusedStepRepeats = (w..<outputCount).allSatisfy { q[$0] == q[$0 % w] }
         let count = fusedStepRepeats ? w : outputCount
         fusedStep = .allocate(capacity: count)
         fusedStep!.initialize(from: q, count: count)
-        absorb(delta)
     }
 
     /// Sets `acc` to `W·x + b` from the input's value.
@@ -1016,16 +1025,17 @@ final class PointwiseStep: Step, FusingStep {
     }
 
     /// Applied after ``channelMap``.
-    private(set) var function: Pointwise
+    var activation: Pointwise
     let channelMap: ChannelMap?
     /// The steps of a delta layer fused after it (its output is then the delta layer's), else nil.
     private(set) var fusedStep: [Float]?
 
     /// Elements of a frame.
     let count: Int
+    var outputCount: Int { count }
 
-    init(name: String, kind: String, function: Pointwise, channelMap: ChannelMap? = nil, input: Int, output: Int, count: Int) {
-        self.function = function
+    init(name: String, kind: String, activation: Pointwise, channelMap: ChannelMap? = nil, input: Int, output: Int, count: Int) {
+        self.activation = activation
         self.channelMap = channelMap
         self.count = count
         super.init(name: name, kind: kind, inputs: [input], output: output)
@@ -1042,20 +1052,10 @@ final class PointwiseStep: Step, FusingStep {
     }
 
     /// A per-channel map takes any element-wise activation after it.
-    func takesActivation(_ f: Pointwise) -> Bool { channelMap != nil && function.isIdentity && fusedStep == nil }
+    func takesActivation(_ f: Pointwise) -> Bool { channelMap != nil && activation.isIdentity && fusedStep == nil }
     var takesDelta: Bool { fusedStep == nil }
 
-    func fuse(activation step: PointwiseStep) {
-        precondition(takesActivation(step.function))
-        function = step.function
-        absorb(step)
-    }
-
-    func fuse(delta: DeltaStep) {
-        precondition(takesDelta && delta.fullStep.count == count)
-        fusedStep = delta.fullStep
-        absorb(delta)
-    }
+    func keep(fusedSteps: [Float]) { fusedStep = fusedSteps }
 
     /// Scratch for a frame where most of the input changed.
     override func makeState() -> AnyObject? { FloatBuffer(count) }
@@ -1063,9 +1063,9 @@ final class PointwiseStep: Step, FusingStep {
     private func applyAll(_ x: Slot, into y: UnsafeMutablePointer<Float>) throws {
         if channelMap != nil {
             for i in 0..<x.count { y[i] = value(x.value.p[i], i) }
-            if !function.isIdentity { try function.applyAll(y, y, count: x.count) }
+            if !activation.isIdentity { try activation.applyAll(y, y, count: x.count) }
         } else {
-            try function.applyAll(x.value.p, y, count: x.count)
+            try activation.applyAll(x.value.p, y, count: x.count)
         }
     }
 
@@ -1094,9 +1094,9 @@ final class PointwiseStep: Step, FusingStep {
         for k in 0..<n { let i = Int(idx[k]); old[i] = yv[i] }
         if channelMap != nil {
             for k in 0..<n { let i = Int(idx[k]); yv[i] = value(x.value.p[i], i) }
-            if !function.isIdentity { try function.apply(yv, yv, indices: idx, count: n) }
+            if !activation.isIdentity { try activation.apply(yv, yv, indices: idx, count: n) }
         } else {
-            try function.apply(x.value.p, yv, indices: idx, count: n)
+            try activation.apply(x.value.p, yv, indices: idx, count: n)
         }
         if let fusedStep {
             for k in 0..<n { let i = Int(idx[k]); yv[i] = quantize(yv[i], fusedStep[i]) }
@@ -1113,6 +1113,7 @@ final class MergeStep: Step, FusingStep {
     enum Operation: String { case add, subtract, multiply, average, maximum, minimum }
     let operation: Operation
     let count: Int
+    var outputCount: Int { count }
     /// Elements of each input: `count`, or fewer for the channels of an
     /// input broadcast over every position (a squeeze-and-excitation gate).
     let widths: [Int]
@@ -1120,7 +1121,7 @@ final class MergeStep: Step, FusingStep {
     let secondScale: Float?
 
     /// An element-wise activation after the merge, taken over from the step that alone read it.
-    private(set) var activation: Pointwise = .identity
+    var activation: Pointwise = .identity
     /// The steps of a delta layer fused after it (its output is then the delta layer's), else nil.
     private(set) var fusedStep: [Float]?
 
@@ -1138,17 +1139,7 @@ final class MergeStep: Step, FusingStep {
     func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue }
     var takesDelta: Bool { fusedStep == nil }
 
-    func fuse(activation step: PointwiseStep) {
-        precondition(takesActivation(step.function))
-        activation = step.function
-        absorb(step)
-    }
-
-    func fuse(delta: DeltaStep) {
-        precondition(takesDelta && delta.fullStep.count == count)
-        fusedStep = delta.fullStep
-        absorb(delta)
-    }
+    func keep(fusedSteps: [Float]) { fusedStep = fusedSteps }
 
     /// The activation and quantization of the fused steps, with their float operations.
     @inline(__always) private func finish(_ v: Float, _ i: Int, _ q: UnsafePointer<Float>?) -> Float {

@@ -257,7 +257,7 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
     while k < steps.count {
         if let f = steps[k] as? FusingStep {
             if let j = soleReader(f.output), let p = steps[j] as? PointwiseStep, p.channelMap == nil, p.fusedStep == nil,
-               f.takesActivation(p.function) {
+               f.takesActivation(p.activation) {
                 f.fuse(activation: p)
                 steps.remove(at: j)
             }
@@ -445,7 +445,7 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         // Not after a linear layer: the map that would fold, `x·scale + (shift − mean·scale)`.
         guard let map = FoldedScale(bn, rank: layerRank) else { break }
         let shift = map.scale.indices.map { map.shift[$0] - map.mean[$0] * map.scale[$0] }
-        return PointwiseStep(name: name, kind: "batch normalization", function: .identity, channelMap: .affine(scale: map.scale, shift: shift),
+        return PointwiseStep(name: name, kind: "batch normalization", activation: .identity, channelMap: .affine(scale: map.scale, shift: shift),
                              input: args[0], output: output, count: outShape.reduce(1, *))
     case let m as Merge where inShapes.allSatisfy({ $0 == outShape || isChannelBroadcast($0, to: outShape) }):
         let op: MergeStep.Operation? = switch m {
@@ -488,10 +488,10 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let p as PReLU where p.alpha.shape.count == inShapes[0].count:
         // α over the frame's shape, its shared axes broadcast (by the tensor product with ones, exact).
         guard let alpha = try? Tensor.ones(inShapes[0]) * p.alpha.value else { break }
-        return PointwiseStep(name: name, kind: "PReLU", function: .identity, channelMap: .prelu(alpha: alpha.scalars),
+        return PointwiseStep(name: name, kind: "PReLU", activation: .identity, channelMap: .prelu(alpha: alpha.scalars),
                              input: args[0], output: output, count: outShape.reduce(1, *))
     case let l as LayerScale:
-        return PointwiseStep(name: name, kind: "layer scale", function: .identity, channelMap: .scale(l.gamma.value.scalars),
+        return PointwiseStep(name: name, kind: "layer scale", activation: .identity, channelMap: .scale(l.gamma.value.scalars),
                              input: args[0], output: output, count: outShape.reduce(1, *))
     case let n as Normalization:
         // Per channel, or one mean and variance for all (`axis=None`): the channel map repeats them either way.
@@ -499,14 +499,14 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         let mean = m.scalars
         // Keras's float operations: std = max(√variance, 1e-7); (x − mean) / std, or mean + x·std inverted.
         let std = v.scalars.map { Swift.max($0.squareRoot(), 1e-7) }
-        return PointwiseStep(name: name, kind: "normalization", function: .identity,
+        return PointwiseStep(name: name, kind: "normalization", activation: .identity,
                              channelMap: n.invert ? .affine(scale: std, shift: mean) : .standardize(mean: mean, std: std),
                              input: args[0], output: output, count: outShape.reduce(1, *))
     case let m as SpatialMarginLayer where m.margins.count == inShapes[0].count - 1 && (m is BaseZeroPadding || m is BaseCropping):
         return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape, margins: m.margins)
     default:
         if args.count == 1, let f = Pointwise(layer: layer) {
-            return PointwiseStep(name: name, kind: type(of: layer).className, function: f, input: args[0], output: output, count: outShape.reduce(1, *))
+            return PointwiseStep(name: name, kind: type(of: layer).className, activation: f, input: args[0], output: output, count: outShape.reduce(1, *))
         }
     }
     return LayerStep(name: name, layer: layer, inputs: args, output: output, inputShapes: inShapes)

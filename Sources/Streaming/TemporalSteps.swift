@@ -38,7 +38,7 @@ final class TemporalConvStep: Step, FusingStep {
     let taps: [ConvStep]
     /// The bias, widened to double: the sum of the taps starts from it.
     let bias: [Double]
-    private(set) var activation: Pointwise
+    var activation: Pointwise
     /// The step of every output element of a delta layer fused into this step, else nil.
     private(set) var fusedStep: [Float]?
     /// Frames of zero padding before a clip (0 for `valid`).
@@ -69,17 +69,7 @@ final class TemporalConvStep: Step, FusingStep {
     func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.isClamp }
     var takesDelta: Bool { activation.isClamp && fusedStep == nil }
 
-    func fuse(activation step: PointwiseStep) {
-        precondition(takesActivation(step.function))
-        activation = step.function
-        absorb(step)
-    }
-
-    func fuse(delta: DeltaStep) {
-        precondition(takesDelta && delta.fullStep.count == outputCount)
-        fusedStep = delta.fullStep
-        absorb(delta)
-    }
+    func keep(fusedSteps: [Float]) { fusedStep = fusedSteps }
 
     /// Frames an output waits for after its own input frame.
     var lag: Int { taps.count - 1 - padBefore }

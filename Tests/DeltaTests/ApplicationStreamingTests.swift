@@ -134,7 +134,9 @@ final class ApplicationStreamingTests: XCTestCase {
     /// (squeeze-and-excitation gates, Normalization, padding, grouped
     /// convolutions, LayerNormalization, LayerScale): for the first layer of each
     /// class, NaN, +∞, 0 or the largest float in its first element and its whole
-    /// last weight (EfficientNetB0 also at `.macInputs`, delta layers after its sums and gates). The plan compiles, streams a key frame and a delta frame, or throws; it never crashes.
+    /// last weight (EfficientNetB0 also at `.macInputs`, delta layers after its
+    /// sums and gates). The plan compiles, streams a key frame and a delta
+    /// frame, or throws; it never crashes.
     func testHostileWeightValuesStream() throws {
         let values: [Float] = [.nan, .infinity, 0, .greatestFiniteMagnitude]
         var cases = 0, streamed = 0

@@ -37,7 +37,6 @@ same floats here, these tests pin `OPENBLAS_CORETYPE=Haswell` for the CLI.
 
 Needs the release binary (`make test` builds it first)."""
 import json
-import os
 import pathlib
 import sys
 
@@ -59,16 +58,10 @@ def _has_avx2():
 @pytest.fixture(scope="module", autouse=True)
 def same_blas_kernels_everywhere():
     """OpenBLAS's Haswell kernels for the CLI runs of this module, where the CPU has them."""
-    if not _has_avx2():
+    with pytest.MonkeyPatch.context() as patch:
+        if _has_avx2():
+            patch.setenv("OPENBLAS_CORETYPE", "Haswell")
         yield
-        return
-    old = os.environ.get("OPENBLAS_CORETYPE")
-    os.environ["OPENBLAS_CORETYPE"] = "Haswell"
-    yield
-    if old is None:
-        del os.environ["OPENBLAS_CORETYPE"]
-    else:
-        os.environ["OPENBLAS_CORETYPE"] = old
 
 
 def deltaize(folder, model):

@@ -36,8 +36,9 @@ WORK = ROOT / ".build" / "placement"
 PLACEMENTS = ("non-linearities", "mac-inputs")
 # REPRODUCTION.md's recipe (6 epochs), and its longer refinement (24 epochs, cosine decay, teacher KL weighing 0.8).
 RECIPES = {"recipe": {}, "longer": reproduce.LONG}
-INVERTED = {"stem": 24, "blocks": [[4, 24, 1], [4, 32, 2], [4, 32, 1], [4, 64, 2], [4, 64, 1]], "head": 128,
-            "epochs": 10, "learning_rate": 3e-3}
+# frame_mobilenetv2: the bundled per-frame model's training (set, split, augmentation, schedule), 10 epochs.
+INVERTED = {**bundled.MODES["appearance"], "epochs": 10,
+            "model": {"stem": 24, "blocks": [[4, 24, 1], [4, 32, 2], [4, 32, 1], [4, 64, 2], [4, 64, 1]], "head": 128}}
 
 
 def frame_mobilenetv2(frame_shape, classes, stem, blocks, head, momentum=0.9):
@@ -70,31 +71,15 @@ def frame_mobilenetv2(frame_shape, classes, stem, blocks, head, momentum=0.9):
 
 
 def train_inverted():
-    """frame_mobilenetv2 trained as the bundled per-frame model is (same set, split, augmentation, schedule)."""
-    path = WORK / "frame_mobilenetv2.h5"
+    """frame_mobilenetv2, trained by gen_bundled_models.train as the bundled per-frame model is (cached)."""
     figures_path = WORK / "frame_mobilenetv2.json"
-    if path.exists() and figures_path.exists() and json.loads(figures_path.read_text()).get("plan") == INVERTED:
+    if figures_path.exists() and json.loads(figures_path.read_text()).get("architecture") == INVERTED["model"]:
         return json.loads(figures_path.read_text())
-    plan = bundled.MODES["appearance"]
     folder = WORK / "appearance"
-    bundled.synthesize(reproduce.CLI, folder, plan["synth"])
-    (train_x, train_y), (test_x, test_y), names = bundled.load_synth(folder, 0.2, 7)
-    keras.utils.set_random_seed(7)
-    model = frame_mobilenetv2(train_x.shape[2:], len(names), INVERTED["stem"], INVERTED["blocks"], INVERTED["head"])
-    model.compile(optimizer=keras.optimizers.Adam(INVERTED["learning_rate"]), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    start = time.time()
-    model.fit(bundled.frame_dataset(train_x, train_y, plan["batch"], plan["frames_per_clip"], 7, augment=True),
-              validation_data=bundled.clip_frames(test_x, test_y, 8), epochs=INVERTED["epochs"],
-              callbacks=[bundled.cosine(INVERTED["learning_rate"], INVERTED["epochs"])], verbose=2)
-    figures = bundled.evaluate_frames(model, test_x, test_y)
-    figures.update({"plan": INVERTED, "parameters": int(model.count_params()),
-                    "training_seconds": round(time.time() - start, 1)})
-    model.save(path)
-    figures["swift_predict_max_difference"] = bundled.check_in_swift(
-        reproduce.CLI, path, test_x[:4].reshape((-1,) + test_x.shape[2:]))
-    figures_path.write_text(json.dumps(figures, indent=1) + "\n")
-    return figures
+    bundled.synthesize(reproduce.CLI, folder, INVERTED["synth"])
+    args = argparse.Namespace(epochs=None, test_fraction=0.2, seed=7, out=str(WORK), cli=str(reproduce.CLI),
+                              synth_settings={"appearance": INVERTED["synth"]})
+    return bundled.train("appearance", folder, args, plan=INVERTED, build=frame_mobilenetv2)
 
 
 def measure(model, placement):
@@ -146,7 +131,6 @@ def main():
     if not reproduce.CLI.exists():
         sys.exit(f"placement_refine: {reproduce.CLI} is missing: run `make build`")
     WORK.mkdir(parents=True, exist_ok=True)
-    reproduce.WORK = WORK
     results = {"date": time.strftime("%Y-%m-%d %H:%M"), "recipe": reproduce.RECIPE, "models": {}}
     for model in a.models.split(","):
         entry = {}
