@@ -106,9 +106,10 @@ final class ClipStreamingTests: XCTestCase {
     }
 
     /// Layers that read the whole clip and keep no time axis run once per clip
-    /// on the gathered frames: a TimeDistributed CNN with an LSTM and a GRU
-    /// head (one of them bidirectional), and a C3D-style stack (pooling over
-    /// time in windows of 2 frames, max and average) with a Flatten + Dense head.
+    /// on the gathered frames: a TimeDistributed CNN with a bidirectional GRU
+    /// head (beside an LSTM returning its last output, which steps frame by
+    /// frame), and a C3D-style stack (pooling over time in windows of 2
+    /// frames, max and average) with a Flatten + Dense head.
     func testRecurrentAndFlattenHeadsMatchClipForward() throws {
         RandomState.seed(23)
         let x = Input(shape: [6, 16, 16, 3])
@@ -135,7 +136,7 @@ final class ClipStreamingTests: XCTestCase {
         try StreamingTests.randomize(flat, seed: 4)
 
         let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 44)
-        for (model, gathered) in [(rnn, ["lstm", "bidirectional"]), (flat, ["flat", "tpool", "tavg"])] {
+        for (model, gathered) in [(rnn, ["bidirectional"]), (flat, ["flat", "tpool", "tavg"])] {
             let delta = try StreamingTests.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: nil)
             let (stats, plan) = try checkClips(delta, frames: frames, time: 6)
             for name in gathered {
@@ -144,11 +145,15 @@ final class ClipStreamingTests: XCTestCase {
             }
             XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
         }
-        // A recurrent step on 8 features: LSTM(8) has 4 gates (8·32 + 8·32 MACs), each direction of GRU(4) 3 gates (8·12 + 4·12).
+        // A recurrent step on 8 features: LSTM(8) has 4 gates (8·32 MACs on its input, in the input
+        // transform's dense step, and 8·32 on its state); each direction of GRU(4) 3 gates (8·12 + 4·12).
         let plan = try StreamingPlan(try StreamingTests.withDeltas(rnn, threshold: 0.05, inputStep: 4, clipLength: nil))
         let macs = Dictionary(plan.steps.map { ($0.name, $0.denseMACs) }, uniquingKeysWith: +)
-        XCTAssertEqual(macs["lstm"], 8 * 32 + 8 * 32)
+        XCTAssertEqual(macs["lstm/input_transform"], 8 * 32)
+        XCTAssertEqual(macs["lstm"], 8 * 32)
         XCTAssertEqual(macs["bidirectional"], 2 * (8 * 12 + 4 * 12))
+        XCTAssertEqual(plan.steps.first { $0.name == "lstm" }?.kind, "recurrent step", plan.description)
+        XCTAssertEqual(plan.steps.first { $0.name == "lstm/input_transform" }?.kind, "dense", plan.description)
     }
 
     /// `ZeroPadding3D` and `Cropping3D` over space only (C3D pads `(0, 1, 1)`
@@ -171,17 +176,20 @@ final class ClipStreamingTests: XCTestCase {
         XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
     }
 
-    /// Recurrent layers that return their sequence step once per frame, their
-    /// state reset at each clip: a ConvLSTM2D (its joint input and recurrent
-    /// convolution) before a ConvLSTM2D returning its last output, and an LSTM
-    /// and a GRU whose per-frame outputs reach a TimeDistributed head.
+    /// Recurrent layers step once per frame, their state reset at each clip,
+    /// and their input transform is a linear step that adds `W·Δ`: a
+    /// ConvLSTM2D returning its sequence before one returning its last output
+    /// (strided, `valid`),
+    /// and an LSTM, two GRUs (with `reset_after`, whose input transform adds
+    /// the bias's input row, and without) and a SimpleRNN
+    /// whose per-frame outputs reach a TimeDistributed head.
     func testRecurrentSequencesStepFrameByFrame() throws {
         RandomState.seed(25)
         let x = Input(shape: [6, 16, 16, 3])
         var h = try Rescaling(scale: 1.0 / 255)(x)
         h = try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", returnSequences: true, name: "seq")(h)
         h = try BatchNormalization()(h)
-        h = try ConvLSTM2D(filters: 8, kernelSize: [3], padding: "same", name: "last")(h)
+        h = try ConvLSTM2D(filters: 8, kernelSize: [3], strides: [2], padding: "valid", name: "last")(h)
         h = try GlobalAveragePooling2D()(h)
         let conv = try Model(inputs: [x], outputs: [try Dense(units: 3)(h)])
         try StreamingTests.randomize(conv, seed: 5)
@@ -193,18 +201,28 @@ final class ClipStreamingTests: XCTestCase {
         f = try TimeDistributed(try Flatten())(f)
         f = try LSTM(units: 8, returnSequences: true, name: "lstm_seq")(f)
         f = try GRU(units: 6, returnSequences: true, name: "gru_seq")(f)
+        f = try GRU(units: 6, resetAfter: false, returnSequences: true, name: "gru_v1_seq")(f)
+        f = try SimpleRNN(units: 5, returnSequences: true, name: "rnn_seq")(f)
         let perFrame = try Model(inputs: [y], outputs: [try TimeDistributed(try Dense(units: 2))(f)])
         try StreamingTests.randomize(perFrame, seed: 6)
 
         let frames = try StreamingTests.syntheticFrames(count: 18, size: 16, seed: 45)
         let delta = try StreamingTests.withDeltas(conv, threshold: 0.05, inputStep: 4, clipLength: nil)
-        let (_, plan) = try checkClips(delta, frames: frames, time: 6)
-        XCTAssertTrue(plan.steps.contains { $0.name == "seq" && $0.kind == "recurrent step" }, plan.description)
-        // A step of a ConvLSTM2D (4 gates of 8 filters, 3×3, "same" over 16×16) does, per pixel,
-        // 3·3·C·32 MACs on its input (C = 3 for seq, 8 for last) and 3·3·8·32 on its state.
+        let (stats, plan) = try checkClips(delta, frames: frames, time: 6)
+        for name in ["seq", "last"] {
+            XCTAssertEqual(plan.steps.first { $0.name == name }?.kind, "recurrent step", plan.description)
+            XCTAssertEqual(plan.steps.first { $0.name == name + "/input_transform" }?.kind, "conv", plan.description)
+        }
+        // A step of a ConvLSTM2D (4 gates of 8 filters, 3×3) does, per output pixel (16×16 for seq,
+        // "same"; 7×7 for last, "valid" with stride 2), 3·3·C·32 MACs on its input (C = 3 for seq,
+        // 8 for last) and 3·3·8·32 on its state.
         let macs = Dictionary(plan.steps.map { ($0.name, $0.denseMACs) }, uniquingKeysWith: +)
-        XCTAssertEqual(macs["seq"], 256 * (9 * 3 * 32 + 9 * 8 * 32))
-        XCTAssertEqual(macs["last"], 256 * (9 * 8 * 32 + 9 * 8 * 32))
+        XCTAssertEqual(macs["seq/input_transform"], 256 * 9 * 3 * 32)
+        XCTAssertEqual(macs["seq"], 256 * 9 * 8 * 32)
+        XCTAssertEqual(macs["last/input_transform"], 49 * 9 * 8 * 32)
+        XCTAssertEqual(macs["last"], 49 * 9 * 8 * 32)
+        // The input transforms add W·Δ: fewer MACs than dense on every frame.
+        XCTAssertLessThan(stats.macs, stats.denseMACs, plan.description)
 
         // Per-frame outputs: every frame of every clip, as the clip forward's [clips, time, 2].
         let deltaPerFrame = try StreamingTests.withDeltas(perFrame, threshold: 0.05, inputStep: 4, clipLength: nil)
@@ -213,7 +231,9 @@ final class ClipStreamingTests: XCTestCase {
         let outputs = try Self.stream(streamPlan.makeStream(), frames)
         XCTAssertEqual(outputs.count, 18)
         XCTAssertLessThanOrEqual(StreamingTests.deviation(outputs, try reference.reshaped(to: [18, 2])), 1e-4, streamPlan.description)
-        XCTAssertEqual(streamPlan.steps.filter { $0.kind == "recurrent step" }.count, 2, streamPlan.description)
+        XCTAssertEqual(streamPlan.steps.filter { $0.kind == "recurrent step" }.count, 4, streamPlan.description)
+        XCTAssertEqual(streamPlan.steps.filter { $0.name.hasSuffix("/input_transform") && $0.kind == "dense" }.count, 4,
+                       streamPlan.description)
     }
 
     func testPartialLastClipGivesNoOutput() throws {
