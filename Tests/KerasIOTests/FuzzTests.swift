@@ -443,29 +443,54 @@ final class FuzzTests: XCTestCase {
         try runInChildProcesses(jobs, descriptions, "byte mutations")
     }
 
-    /// MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`),
-    /// deltaized and written by this package into `folder/delta/`, so that their
-    /// damaged copies stream (padding, residual adds, squeeze-and-excitation
-    /// gates, hard-swish, a softmax head): as `.h5` with the delta layers after
-    /// the non-linearities, and as `.keras` with delta layers at every MAC input
-    /// (on the residual sums and the gated products too). Empty when the suite
-    /// was not generated (`make test` generates it; ApplicationModelTests fails
-    /// without it). One model only: mutating a 5 MB file costs seconds in a debug build.
+    /// Delta models written by this package into `folder/delta/`, so that their
+    /// damaged copies stream:
+    /// - MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`;
+    ///   padding, residual adds, squeeze-and-excitation gates, hard-swish, a
+    ///   softmax head), deltaized as `.h5` with the delta layers after the
+    ///   non-linearities and as `.keras` with delta layers at every MAC input
+    ///   (on the residual sums and the gated products too). Left out when the
+    ///   suite was not generated (`make test` generates it; ApplicationModelTests
+    ///   fails without it). One application only: mutating a 5 MB file costs
+    ///   seconds in a debug build.
+    /// - A small clip model with delta layers before its recurrent layers, whose
+    ///   input transforms then stream as linear steps (``recurrentClipModel()``).
     private func deltaizedApplications() throws -> [URL] {
-        let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
-        guard FileManager.default.fileExists(atPath: source.path) else { return [] }
         let dir = folder.appendingPathComponent("delta")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let recurrent = dir.appendingPathComponent("recurrent_clip_delta.keras")
+        let clipModel = try Self.recurrentClipModel()
+        let plan = try StreamingPlan(clipModel)
+        for name in ["conv_lstm/input_transform", "lstm/input_transform"] {
+            XCTAssertTrue(plan.steps.contains { $0.name == name }, "the undamaged clip model reaches \(name)\n\(plan.description)")
+        }
+        try KerasModelFile.save(clipModel, to: recurrent.path)
+        let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
+        guard FileManager.default.fileExists(atPath: source.path) else { return [recurrent] }
         let model = try KerasModelFile.load(source.path).model
         var macInputs = DeltaizeOptions()
         macInputs.placement = .macInputs
-        var urls: [URL] = []
+        var urls = [recurrent]
         for (name, options) in [("mobilenetv3small_delta.h5", DeltaizeOptions()), ("mobilenetv3small_delta_mac_inputs.keras", macInputs)] {
             let url = dir.appendingPathComponent(name)
             try KerasModelFile.save(try deltaize(model, options: options).model, to: url.path)
             urls.append(url)
         }
         return urls
+    }
+
+    /// Clips of 4 frames of 8×8: a delta layer on the input, a ConvLSTM2D
+    /// returning its sequence, a delta layer, per-frame global pooling, an LSTM
+    /// returning its last output, a Dense head.
+    static func recurrentClipModel() throws -> Model {
+        RandomState.seed(31)
+        let x = Input(shape: [4, 8, 8, 3])
+        var h = try DeltaActivation(thresholdInit: 0.05, clipLength: nil, name: "frames_delta")(x)
+        h = try ConvLSTM2D(filters: 4, kernelSize: [3], padding: "same", returnSequences: true, name: "conv_lstm")(h)
+        h = try DeltaActivation(thresholdInit: 0.05, clipLength: nil, name: "conv_lstm_delta")(h)
+        h = try TimeDistributed(try GlobalAveragePooling2D())(h)
+        h = try LSTM(units: 4, name: "lstm")(h)
+        return try Model(inputs: [x], outputs: [try Dense(units: 2)(h)])
     }
 
     /// Runs the CLI on every job in child processes and checks the contract:
