@@ -149,11 +149,13 @@ public final class StreamingPlan: @unchecked Sendable {
             var outTiming = time
             outTiming.overTime = outTimed
             if overTime, !(node.layer is TimeDistributed), let r = layer as? RNN, !r.goBackwards {
+                // Forwards in time, whether it returns its sequence or its last output: one step per frame.
+                guard !r.timeMajor else {
+                    throw StreamingError.unsupported(layer: r.name, "is time-major; the engine steps recurrent layers over axis 1")
+                }
                 let out = newSlot(outShape, dense: dense, timing: outTiming)
-                var inner = time
-                inner.overTime = true
-                steps += try recurrentSteps(r, input: args[0], inShape: inShapes[0], outShape: outShape, output: out,
-                                            clipLength: time.clip, sparseInput: !dense) { newSlot($0, dense: false, timing: inner) }
+                steps.append(try RecurrentStep(name: r.name, layer: r, input: args[0], output: out, frameShape: inShapes[0],
+                                               outShape: outShape, clipLength: time.clip))
                 return [out]
             }
             if perClip, !(layer is GlobalAveragePooling3D || layer is GlobalAveragePooling1D) {
@@ -277,43 +279,6 @@ private func fuse(_ steps: [Step], outputs: [Int]) -> [Step] {
         k += 1
     }
     return steps
-}
-
-/// The steps of a recurrent layer stepped forwards over a clip's time axis.
-/// Given a sparse input (a delta layer before it): the linear step of its
-/// cell's input transform (a `Dense` for LSTM, GRU and SimpleRNN cells, a
-/// `Conv1D`/`Conv2D` for ConvLSTM1D/2D ones) into a slot of its own from
-/// `intermediate`, then the recurrent step. Otherwise, or for other cells,
-/// the recurrent step alone, transforming its input itself (ConvLSTM: in one
-/// convolution with its state).
-private func recurrentSteps(_ r: RNN, input: Int, inShape: [Int], outShape: [Int], output: Int, clipLength: Int,
-                            sparseInput: Bool, intermediate: ([Int]) -> Int) throws -> [Step] {
-    guard !r.timeMajor else {
-        throw StreamingError.unsupported(layer: r.name, "is time-major; the engine steps recurrent layers over axis 1, frame by frame")
-    }
-    let cell = r.cell, name = r.name + "/input_transform"
-    let kernel = cell.kernel.value
-    let units = kernel.shape.last!
-    let bias = try cell.inputBias()?.scalars ?? [Float](repeating: 0, count: units)
-    var projection: (step: LinearStep, shape: [Int])?
-    switch (sparseInput, cell) {
-    case (true, is LSTMCell), (true, is GRUCell), (true, is SimpleRNNCell):
-        guard inShape.count == 1 else { break }
-        let step = DenseStep(name: name, input: input, output: intermediate([units]), activation: .identity, kernel: kernel.scalars,
-                             bias: bias, inDim: inShape[0], units: units, rows: 1)
-        projection = (step, [units])
-    case (true, let c as ConvLSTMCell) where c.rank <= 2:
-        let shape = try c.stateShapes(stepInputShape: inShape.map { $0 })[0].dropLast().map { $0! } + [units]
-        let step = ConvStep(name: name, input: input, output: intermediate(shape), activation: .identity, kernel: kernel, bias: bias,
-                            inShape: inShape, outShape: shape, strides: c.strides, dilation: c.dilationRate, padding: c.padding)
-        projection = (step, shape)
-    default:
-        break
-    }
-    let step = try RecurrentStep(name: r.name, layer: r, input: projection?.step.output ?? input, output: output,
-                                 frameShape: projection?.shape ?? inShape, outShape: outShape, clipLength: clipLength,
-                                 projected: projection != nil, layerInputShape: inShape)
-    return (projection.map { [$0.step] } ?? []) + [step]
 }
 
 /// Layers over a clip's time axis whose output keeps none: global pooling

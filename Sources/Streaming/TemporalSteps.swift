@@ -353,41 +353,32 @@ final class TemporalPoolStep: FrameGatheringStep {
 }
 
 /// A recurrent layer stepped forwards in time, frame by frame: one dense step
-/// of its cell per frame, its state carried from frame to frame and reset at
-/// each clip's first frame. With `return_sequences` it emits every frame,
-/// recording which outputs changed; else only each clip's last output.
-///
-/// Given `projected`, its input is the cell's input transform, which a linear
-/// step before it keeps up to date with `W·Δ` (``inputProjection(of:…)``):
-/// only the recurrent transform runs densely. Otherwise it transforms the frame itself.
+/// of its cell per frame (ConvLSTM: its input and recurrent convolutions as
+/// one), its state carried from frame to frame and reset at each clip's first
+/// frame. With `return_sequences` it emits every frame, recording which
+/// outputs changed; else only each clip's last output.
 final class RecurrentStep: Step {
     let cell: RecurrentCell
-    /// The shape of the step's input frame: the input transform's with `projected`, else the layer's input.
     let frameShape: [Int]
     let clipLength: Int
-    let projected: Bool
     let returnsSequences: Bool
-    /// The weights a step reads (the joint input and recurrent transform's, when the cell has one and transforms its input).
+    /// The weights a step reads (the joint input and recurrent transform's, when the cell has one).
     let weights: [Tensor]
     let joint: Bool
     let stateShapes: [[Int]]
-    /// MACs of one dense step (the recurrent transform only, with `projected`).
+    /// MACs of one step of the cell, dense on every frame.
     let macsPerFrame: Int
 
-    init(name: String, layer: RNN, input: Int, output: Int, frameShape: [Int], outShape: [Int], clipLength: Int,
-         projected: Bool, layerInputShape: [Int]) throws {
+    init(name: String, layer: RNN, input: Int, output: Int, frameShape: [Int], outShape: [Int], clipLength: Int) throws {
+        macsPerFrame = recurrentMACsPerStep(layer, stepOutputShape: outShape)
         cell = layer.cell
         self.frameShape = frameShape
         self.clipLength = clipLength
-        self.projected = projected
         returnsSequences = layer.returnSequences
-        let positions = outShape.reduce(1, *) / Swift.max(outShape.last ?? 1, 1)
-        macsPerFrame = projected ? positions * layer.cell.recurrentKernel.value.count
-                                 : recurrentMACsPerStep(layer, stepOutputShape: outShape)
-        let jointWeights = projected ? nil : try layer.cell.jointStepWeights()
+        let jointWeights = try layer.cell.jointStepWeights()
         joint = jointWeights != nil
         weights = try jointWeights ?? layer.cell.recurrentWeights()
-        stateShapes = try layer.cell.stateShapes(stepInputShape: layerInputShape.map { $0 }).map { $0.map { $0 ?? 1 } }
+        stateShapes = try layer.cell.stateShapes(stepInputShape: frameShape.map { $0 }).map { $0.map { $0 ?? 1 } }
         super.init(name: name, kind: "recurrent step", inputs: [input], output: output)
     }
 
@@ -408,8 +399,8 @@ final class RecurrentStep: Step {
         if k == 0 { s.states = stateShapes.map { Tensor.zeros([1] + $0) } }
         s.received += 1
         let frame = Tensor(shape: [1, 1] + frameShape, scalars: x.value.array)   // [time 1, batch 1, step...]
-        let (out, next) = projected ? try cell.step(sequence: frame, at: 0, states: s.states, weights: weights)
-            : joint ? try cell.jointStep(sequence: frame, at: 0, states: s.states, weights: weights)
+        let (out, next) = joint
+            ? try cell.jointStep(sequence: frame, at: 0, states: s.states, weights: weights)
             : try cell.step(sequence: try cell.projectInputs(try frame.reshaped(to: [1] + frameShape)).expandingDims(at: 0),
                             at: 0, states: s.states, weights: weights)
         s.states = next

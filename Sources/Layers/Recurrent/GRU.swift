@@ -52,10 +52,10 @@ public final class GRUCell: RecurrentCell {
         return (try rows[0].reshaped(to: [3 * units]), try rows[1].reshaped(to: [3 * units]))
     }
 
-    /// With `reset_after`, the input row of the bias; the default ``projectInputs(_:)`` adds it.
-    public override func inputBias() throws -> Tensor? {
-        guard let bias else { return nil }
-        return resetAfter ? try biasRows()!.input : bias.read()
+    public override func projectInputs(_ x: Tensor) throws -> Tensor {
+        let projected = try Tensor.matmul(x, kernel.read())
+        guard let bias else { return projected }
+        return try projected + (resetAfter ? try biasRows()!.input : bias.read())
     }
 
     /// `[U, recurrent bias]` with `reset_after`, else `[U_zr, U_h]`.

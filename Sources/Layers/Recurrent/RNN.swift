@@ -93,11 +93,8 @@ open class RecurrentCell: Layer {
     /// `x · kernel + bias`.
     open func projectInputs(_ x: Tensor) throws -> Tensor {
         let projected = try Tensor.matmul(x, kernel.read())
-        return try inputBias().map { try projected + $0 } ?? projected
+        return try bias.map { try projected + $0.read() } ?? projected
     }
-
-    /// The bias ``projectInputs(_:)`` adds after applying `kernel`, nil without one.
-    open func inputBias() throws -> Tensor? { bias?.read() }
 
     /// The weights a step uses, read once per sequence (by default the recurrent kernel).
     open func recurrentWeights() throws -> [Tensor] { [recurrentKernel.read()] }
