@@ -288,8 +288,8 @@ class FrameGatheringStep: Step {
     }
 }
 
-/// A layer that reads a whole clip and keeps no time axis (a recurrent layer
-/// returning its last output, `Flatten`, global max pooling): the step
+/// A layer that reads a whole clip and keeps no time axis (a Bidirectional or
+/// backwards recurrent layer returning its last output, `Flatten`, global max pooling): the step
 /// gathers the clip's frames and calls the layer once, densely, when the
 /// clip's last frame is in.
 final class ClipGatherStep: FrameGatheringStep {
@@ -366,6 +366,7 @@ final class RecurrentStep: Step {
     let weights: [Tensor]
     let joint: Bool
     let stateShapes: [[Int]]
+
     /// MACs of one step of the cell, dense on every frame.
     let macsPerFrame: Int
 

@@ -162,9 +162,15 @@ struct StreamReport {
     var streamsDeltaCPUFPS = 0.0, streamsDenseCPUFPS = 0.0
     var theoreticalSpeedup = 0.0
     var deltaDensity = 0.0
-    var maxDeviation = 0.0
-    /// Outputs (frames, or clips of a clip model) deviating more than 1e-4·(1+|y|), and all outputs compared.
-    var outputsBeyondTolerance = 0, outputsCompared = 0
+    /// The streamed outputs against the clip forward.
+    var deviation = Deviation()
+    /// Dense per-frame inference (a batch of one frame, no delta update)
+    /// against the clip forward: how far the model's own outputs move with
+    /// the order of float sums, when a value sits at a delta layer's rounding boundary.
+    var denseDeviation = Deviation()
+    /// The streamed outputs against dense per-frame inference: what the delta updates add.
+    var deviationFromDense = Deviation()
+    var maxDeviation: Double { deviation.max }
     var keyFrameEvery = 0
     var denseMACs = 0, deltaMACs = 0, macsDone = 0
     var thresholdScale: Double?
@@ -233,7 +239,7 @@ struct StreamReport {
         report.passes = (deltaPasses, densePasses)
         // Delta and dense alternately, best of three (the machine is shared).
         var deltaBest = Double.infinity, denseBest = Double.infinity, deltaCPU = Double.infinity, denseCPU = Double.infinity
-        var outputs: [[Float]] = []
+        var outputs: [[Float]] = [], denseOutputs: [[Float]] = []
         var statistics = StreamStatistics()
         for _ in 0..<3 {
             let s = plan.makeStream()
@@ -243,7 +249,8 @@ struct StreamReport {
             deltaCPU = min(deltaCPU, c)
             let d = plan.makeStream()
             d.alwaysDense = true
-            let dense = try run(d, keep: false, passes: densePasses)
+            let dense = try run(d, keep: denseOutputs.isEmpty, passes: densePasses)
+            if denseOutputs.isEmpty { denseOutputs = dense.outputs }
             denseBest = min(denseBest, dense.seconds)
             denseCPU = min(denseCPU, dense.cpu)
         }
@@ -307,7 +314,6 @@ struct StreamReport {
         let clip = plan.clipLength ?? model.executionOrder.compactMap { ($0.layer as? DeltaActivation)?.clipLength }.first ?? 1
         let chunk = max(clip, (64 / clip) * clip)
         let outputsPerFrame = plan.clipLength == nil
-        var worst = 0.0
         var start = 0
         while start + clip <= count {
             let n = min(chunk, (count - start) / clip * clip)
@@ -316,18 +322,33 @@ struct StreamReport {
             let y = try model.predictOnBatch([batch])[0]
             let rows = y.shape[0], outPer = y.count / rows, first = outputsPerFrame ? start : start / clip
             for t in 0..<rows {
-                var row = 0.0
-                for j in 0..<outPer {
-                    row = max(row, relativeDeviation(outputs[first + t][j], from: y.scalars[t * outPer + j]))
-                }
-                worst = max(worst, row)
-                if !(row <= 1e-4) { report.outputsBeyondTolerance += 1 }
-                report.outputsCompared += 1
+                let reference = Array(y.scalars[(t * outPer)..<((t + 1) * outPer)])
+                report.deviation.add(outputs[first + t], reference)
+                report.denseDeviation.add(denseOutputs[first + t], reference)
+                report.deviationFromDense.add(outputs[first + t], denseOutputs[first + t])
             }
             start += n
         }
-        report.maxDeviation = worst
         return report
+    }
+
+    /// The largest relative deviation of outputs from their references, and
+    /// how many outputs (frames, or clips of a clip model) exceed 1e-4·(1+|y|).
+    struct Deviation {
+        var max = 0.0
+        var beyondTolerance = 0, compared = 0
+
+        mutating func add(_ output: [Float], _ reference: [Float]) {
+            let row = zip(output, reference).reduce(0.0) { Swift.max($0, relativeDeviation($1.0, from: $1.1)) }
+            max = Swift.max(max, row)
+            if !(row <= 1e-4) { beyondTolerance += 1 }
+            compared += 1
+        }
+
+        var summary: String { String(format: "%.2e (%d of %d outputs beyond 1e-4)", max, beyondTolerance, compared) }
+        var json: JSONValue {
+            ["max": max.isFinite ? .double(max) : .null, "outputs_beyond_tolerance": .int(beyondTolerance), "outputs_compared": .int(compared)]
+        }
     }
 
     func printSummary() {
@@ -335,8 +356,10 @@ struct StreamReport {
                      frames, passes.delta, passes.dense, deltaFPS, denseFPS, speedup))
         print(String(format: "per CPU-second: delta %.1f, dense %.1f frames: %.2fx (load average %.1f)",
                      deltaCPUFPS, denseCPUFPS, deltaCPUFPS / denseCPUFPS, loadAverage))
-        print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation %.2e (%d of %d outputs beyond 1e-4)",
-                     theoreticalSpeedup, 100 * achievedFraction, deltaDensity, maxDeviation, outputsBeyondTolerance, outputsCompared))
+        print(String(format: "theoretical %.2fx (dense MACs / delta MACs), achieved %.0f %%, delta density %.4f, max deviation ",
+                     theoreticalSpeedup, 100 * achievedFraction, deltaDensity) + deviation.summary)
+        print("deviation of dense per-frame inference from the clip forward \(denseDeviation.summary); "
+              + "of the streamed outputs from dense per-frame \(deviationFromDense.summary)")
         if !stepProfile.isEmpty {
             print("microseconds per frame by step (delta, dense) and the fraction of its output changed per frame (delta):")
             let rows = stepProfile.map { [$0.name, String(format: "%.2f", $0.delta), String(format: "%.2f", $0.dense), String(format: "%.4f", $0.changed)] }
@@ -365,7 +388,8 @@ struct StreamReport {
             "frames_per_second": ["delta": number(deltaFPS), "dense": number(denseFPS)],
             "speedup": number(speedup), "theoretical_speedup": number(theoreticalSpeedup), "achieved_fraction": number(achievedFraction),
             "delta_density": number(deltaDensity), "max_deviation": number(maxDeviation),
-            "outputs_beyond_tolerance": .int(outputsBeyondTolerance), "outputs_compared": .int(outputsCompared),
+            "outputs_beyond_tolerance": .int(deviation.beyondTolerance), "outputs_compared": .int(deviation.compared),
+            "dense_deviation": denseDeviation.json, "deviation_from_dense": deviationFromDense.json,
             "key_frame_every": .int(keyFrameEvery),
             "macs": ["dense": .int(denseMACs), "delta": .int(deltaMACs), "done": .int(macsDone)],
             "streams": .int(streams),

@@ -147,10 +147,29 @@ def test_stream_keras_trained_clip_model_on_ffmpeg_video(tmp_path):
     report = json.loads((tmp_path / "s.json").read_text())
     assert report["frames"] == 40 and report["max_deviation"] <= 1e-4, report
     assert report["outputs_compared"] == 5 and report["outputs_beyond_tolerance"] == 0, report   # 5 clips of 8 frames
+    for key in ("dense_deviation", "deviation_from_dense"):   # the same clips, against the clip forward and against each other
+        assert report[key]["outputs_compared"] == 5 and report[key]["max"] <= 1e-4, report
     assert 0 < report["delta_density"] < 0.5 and report["macs"]["done"] < report["macs"]["dense"], report
     assert "conv over time" in r.stdout and "latency 3 frame(s)" in r.stdout, r.stdout
     model = keras.models.load_model(delta, compile=False)
     assert model.input_shape == (None, 8, 32, 32, 3)
+
+
+def test_stream_with_a_key_frame_on_every_frame_is_dense_per_frame_inference(tmp_path):
+    """With a key frame on every frame, `stream` runs no delta update: its
+    outputs are dense per-frame inference's, float for float, so the JSON's
+    `deviation_from_dense` is exactly 0 on every frame."""
+    import json
+    delta = tmp_path / "frame_delta.h5"
+    r = cli("deltaize", ROOT / "models" / "frame_cnn.h5", delta, "--calibrate", "synthetic:mode=appearance,classes=6,clips=4")
+    assert r.returncode == 0, r.stderr
+    r = cli("stream", delta, "--data", "synthetic:mode=appearance,classes=6,clips=3", "--frames", "24", "--key-frame-every", "1",
+            "--json", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["deviation_from_dense"] == {"max": 0.0, "outputs_beyond_tolerance": 0, "outputs_compared": 24}, report
+    assert report["dense_deviation"]["outputs_compared"] == 24 and report["dense_deviation"]["max"] == report["max_deviation"], report
+    assert "deviation of dense per-frame inference from the clip forward" in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("activation,loss", [("softmax", "sparse_categorical_crossentropy"),

@@ -1,0 +1,44 @@
+"""How far Keras's own outputs of a delta model move with the batch size:
+the frames of a video predicted in batches of 8 against one at a time, with
+the streaming engine's measure |a − b| / (1 + |b|). A delta layer rounds to
+its steps, so a value at a rounding boundary can land on either side with
+another order of float sums; this is the floor that `bench stream`'s
+`dense_deviation` and `max_deviation` are read against.
+
+Run:
+  keras-delta deltaize MODEL.h5 DELTA.keras --calibrate VIDEO --threshold-scale 1
+  .venv/bin/python tools/bench/batch_sensitivity.py --model DELTA.keras --video VIDEO [--frames 64]
+"""
+import argparse
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "keras_delta"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True)
+    p.add_argument("--video", required=True)
+    p.add_argument("--frames", type=int, default=64, help="a multiple of 8")
+    a = p.parse_args()
+    import keras
+    import keras_delta  # noqa: F401  (registers DeltaActivation)
+    model = keras.models.load_model(a.model, compile=False)
+    h, w, c = model.input_shape[1:]
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", a.video, "-frames:v", str(a.frames), "-vf", f"scale={w}:{h}",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    x = np.frombuffer(raw, np.uint8).reshape(-1, h, w, c).astype("float32")
+    batched = np.concatenate([model.predict_on_batch(x[i:i + 8]) for i in range(0, len(x) - len(x) % 8, 8)])
+    single = np.concatenate([model.predict_on_batch(x[i:i + 1]) for i in range(len(batched))])
+    rows = (np.abs(single - batched) / (1 + np.abs(batched))).reshape(len(batched), -1).max(axis=1)
+    print(f"Keras, batches of 8 against one frame at a time: max deviation {rows.max():.2e}, "
+          f"{int((rows > 1e-4).sum())} of {len(rows)} frames beyond 1e-4")
+
+
+if __name__ == "__main__":
+    main()
