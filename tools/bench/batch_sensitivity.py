@@ -1,11 +1,12 @@
-"""How far Keras's own outputs of a delta model move with the batch size:
-the frames of a video predicted in batches of 8 against one at a time, with
-the streaming engine's measure |a − b| / (1 + |b|). A delta layer rounds to
-its steps, so a value at a rounding boundary can land on either side with
-another order of float sums; this is the floor that `bench stream`'s
-`dense_deviation` and `max_deviation` are read against.
+"""How far a delta model's outputs move with the order of float sums: the
+frames of a video predicted by Keras and by `keras-delta predict`, each in
+batches of 8 and one frame at a time, compared pairwise with the streaming
+engine's measure |a − b| / (1 + |b|). A delta layer rounds to its steps, so a
+value at a rounding boundary can land on either side with another order of
+sums; this is the floor that `bench stream`'s `dense_deviation` and
+`max_deviation` are read against.
 
-Run:
+Run (after `make build`):
   keras-delta deltaize MODEL.h5 DELTA.keras --calibrate VIDEO --threshold-scale 1
   .venv/bin/python tools/bench/batch_sensitivity.py --model DELTA.keras --video VIDEO [--frames 64]
 """
@@ -13,6 +14,7 @@ import argparse
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -33,12 +35,24 @@ def main():
     raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", a.video, "-frames:v", str(a.frames), "-vf", f"scale={w}:{h}",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
     x = np.frombuffer(raw, np.uint8).reshape(-1, h, w, c).astype("float32")
-    batched = np.concatenate([model.predict_on_batch(x[i:i + 8]) for i in range(0, len(x) - len(x) % 8, 8)])
-    single = np.concatenate([model.predict_on_batch(x[i:i + 1]) for i in range(len(batched))])
-    rows = (np.abs(single - batched) / (1 + np.abs(batched))).reshape(len(batched), -1).max(axis=1)
-    print(f"Keras, batches of 8 against one frame at a time: max deviation {rows.max():.2e}, "
-          f"{int((rows > 1e-4).sum())} of {len(rows)} frames beyond 1e-4")
+    keras_8 = np.concatenate([model.predict_on_batch(x[i:i + 8]) for i in range(0, len(x) - len(x) % 8, 8)])
+    x = x[:len(keras_8)]
+    keras_1 = np.concatenate([model.predict_on_batch(x[i:i + 1]) for i in range(len(x))])
+    swift = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(f"{tmp}/x.npy", x)
+        for batch in (8, 1):
+            subprocess.run([str(ROOT / ".build/release/keras-delta"), "predict", a.model, "-i", f"{tmp}/x.npy",
+                            "-o", f"{tmp}/y{batch}.npy", "--batch-size", str(batch)], check=True, capture_output=True)
+            swift[batch] = np.load(f"{tmp}/y{batch}.npy")
 
+    def deviation(name, value, reference):
+        rows = (np.abs(value - reference) / (1 + np.abs(reference))).reshape(len(reference), -1).max(axis=1)
+        print(f"{name}: max deviation {rows.max():.2e}, {int((rows > 1e-4).sum())} of {len(rows)} frames beyond 1e-4")
+
+    deviation("Keras, one frame at a time against batches of 8", keras_1, keras_8)
+    deviation("keras-delta predict, one frame at a time against batches of 8", swift[1], swift[8])
+    deviation("keras-delta predict against Keras, batches of 8", swift[8], keras_8)
 
 if __name__ == "__main__":
     main()
