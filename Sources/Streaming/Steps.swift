@@ -1253,7 +1253,8 @@ final class MergeStep: Step, FusingStep {
 
 /// `Concatenate` on the last axis.
 final class ConcatenateStep: Step {
-    /// Channels of each input.
+    /// Elements of each input per block: its extent along the axis times those of the axes after it
+    /// (its channels, on the last axis).
     let widths: [Int]
     let total: Int
 
@@ -1281,6 +1282,40 @@ final class ConcatenateStep: Step {
             offset += width
         }
         if whole { y.all = true }
+    }
+}
+
+/// `Permute` over a frame's axes: a changed element moves to its place in the output.
+final class PermuteStep: Step {
+    /// For each input element, its output index.
+    let target: [Int32]
+
+    /// `permutation[k]`: the input axis that output axis `k` is.
+    init(name: String, input: Int, output: Int, inShape: [Int], permutation: [Int]) {
+        let outShape = permutation.map { inShape[$0] }
+        func strides(_ shape: [Int]) -> [Int] { shape.indices.map { shape[($0 + 1)...].reduce(1, *) } }
+        let inStrides = strides(inShape), outStrides = strides(outShape)
+        // Where a step along input axis a moves in the output.
+        var step = [Int](repeating: 0, count: inShape.count)
+        for (k, a) in permutation.enumerated() { step[a] = outStrides[k] }
+        target = (0..<inShape.reduce(1, *)).map { i in
+            Int32(inShape.indices.reduce(0) { $0 + (i / inStrides[$1]) % inShape[$1] * step[$1] })
+        }
+        super.init(name: name, kind: "permute", inputs: [input], output: output)
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        if dense || x.all {
+            for (i, o) in target.enumerated() { y.value.p[Int(o)] = x.value.p[i] }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        for k in 0..<x.changed.count {
+            let i = Int(x.changed.p[k])
+            y.set(Int(target[i]), x.value.p[i])
+        }
     }
 }
 

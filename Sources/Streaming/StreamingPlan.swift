@@ -474,8 +474,22 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
     case let c as CustomScaleLayer where inShapes.count == 2 && inShapes.allSatisfy({ $0 == outShape }):
         return MergeStep(name: name, operation: .add, inputs: args, output: output, count: outShape.reduce(1, *),
                          widths: inShapes.map { $0.reduce(1, *) }, secondScale: Float(c.scale))
-    case let c as Concatenate where c.axis == -1 || c.axis == layerRank - 1:
-        return ConcatenateStep(name: name, inputs: args, output: output, widths: inShapes.map { $0.last! })
+    case let c as Concatenate:
+        // The axis among the frame's (those before it, batch and time, are not the frame's).
+        let axis = (c.axis < 0 ? c.axis + layerRank : c.axis) - (layerRank - inShapes[0].count)
+        guard axis >= 0 && axis < inShapes[0].count else { break }
+        return ConcatenateStep(name: name, inputs: args, output: output,
+                               widths: inShapes.map { $0[axis...].reduce(1, *) })
+    case let p as Permute:
+        // Axes before the frame's (a clip's time) must stay in place.
+        let leading = layerRank - 1 - inShapes[0].count
+        guard leading >= 0, Array(p.dims.prefix(leading)) == Array(0..<leading).map({ $0 + 1 }) else { break }
+        return PermuteStep(name: name, input: args[0], output: output, inShape: inShapes[0],
+                           permutation: p.dims.dropFirst(leading).map { $0 - 1 - leading })
+    case let c as CenterCrop where !c.channelsFirst && inShapes[0].count == 3 && inShapes[0][0] >= c.height && inShapes[0][1] >= c.width:
+        // Keras's crop box: `(size − target) / 2` cut before (an image smaller than the target is resized instead).
+        return MarginStep(name: name, kind: "cropping", input: args[0], output: output, inShape: inShapes[0], outShape: outShape,
+                          offsets: [-(inShapes[0][0] - c.height) / 2, -(inShapes[0][1] - c.width) / 2])
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
         return GlobalAverageStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let g as BaseGlobalPooling where g is GlobalMaxPooling1D || g is GlobalMaxPooling2D:

@@ -260,6 +260,31 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// `CenterCrop` of a larger frame (an odd margin: Keras cuts the floor of
+    /// half before), `Permute` (the spatial axes swapped; the channels moved
+    /// first and back) and `Concatenate` along the rows and along the columns
+    /// move each changed element to its place: no layer is called on the whole frame.
+    func testCenterCropPermuteAndConcatenateOnAnyAxisMoveChangedElements() throws {
+        RandomState.seed(31)
+        let x = Input(shape: [16, 16, 3])
+        var h = try CenterCrop(height: 14, width: 11)(x)
+        h = try Rescaling(scale: 1.0 / 255)(h)
+        h = try Conv2D(filters: 6, kernelSize: [3], padding: "same", activation: "relu")(h)
+        let a = try Permute(dims: [2, 1, 3])(h)                                  // [11, 14, 6]
+        let b = try Permute(dims: [3, 2, 1])(try Permute(dims: [3, 2, 1])(a))     // through [6, 14, 11]
+        var g = try Concatenate(axis: 1)([a, b])[0]                               // [22, 14, 6]
+        g = try Concatenate(axis: -2)([g, try Conv2D(filters: 6, kernelSize: [1], activation: "relu")(g)])[0]   // [22, 28, 6]
+        g = try Conv2D(filters: 6, kernelSize: [3], strides: [2], activation: "relu")(g)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(try GlobalAveragePooling2D()(g))])
+        try Self.randomize(model, seed: 21)
+        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 17))
+        let kinds = try StreamingPlan(delta).steps.map(\.kind)
+        XCTAssertEqual(kinds.filter { $0 == "permute" }.count, 3, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "concatenate" }.count, 2, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "cropping" }.count, 1, "\(kinds)")
+    }
+
     /// The 1-D layers and merges no other test streams: Conv1D, LeakyReLU,
     /// a dilated DepthwiseConv1D, PReLU (α per step), SeparableConv1D and MaxPooling1D, and
     /// Subtract, Maximum, Minimum and Average of two branches, concatenated.
