@@ -1403,6 +1403,104 @@ final class GlobalMaxStep: ChannelStep {
     }
 }
 
+/// Bilinear `UpSampling2D` and `Resizing` (TensorFlow's half-pixel rule, along
+/// the width and then the height, as the layers compute it): recomputes the
+/// output positions whose interpolation reads a changed input position.
+final class BilinearResizeStep: Step {
+    /// Along one axis: for each output index the two input indices it reads
+    /// and the fraction between them; `copies` when the axis keeps its size
+    /// and the layer copies it (`Resizing`).
+    struct Axis {
+        let lower: [Int], upper: [Int], fraction: [Float]
+        let copies: Bool
+        /// For each input index, the output indices that read it.
+        let readers: [[Int]]
+
+        init(from n: Int, to count: Int, copies: Bool) {
+            let scale = Float(n) / Float(count)
+            var lower: [Int] = [], upper: [Int] = [], fraction: [Float] = []
+            for i in 0..<count {
+                let position = (Float(i) + 0.5) * scale - 0.5
+                let floor = position.rounded(.down)
+                lower.append(copies ? i : Swift.max(Int(floor), 0))
+                upper.append(copies ? i : Swift.min(Int(position.rounded(.up)), n - 1))
+                fraction.append(copies ? 0 : position - floor)
+            }
+            var readers = [[Int]](repeating: [], count: n)
+            for i in 0..<count {
+                readers[lower[i]].append(i)
+                if upper[i] != lower[i] { readers[upper[i]].append(i) }
+            }
+            (self.lower, self.upper, self.fraction, self.copies, self.readers) = (lower, upper, fraction, copies, readers)
+        }
+
+        /// `a + (b − a)·f` for output index `i`, one rounding per operation as the Tensor ops do.
+        @inline(__always) func interpolate(_ a: Float8, _ b: Float8, _ i: Int) -> Float8 {
+            copies ? a : a + (b - a) * Float8(repeating: fraction[i])
+        }
+
+        @inline(__always) func interpolate(_ a: Float, _ b: Float, _ i: Int) -> Float {
+            copies ? a : a + (b - a) * fraction[i]
+        }
+    }
+
+    let rows: Axis, columns: Axis
+    let inW: Int, channels: Int
+
+    /// `inShape` `[height, width, channels]`; an axis that keeps its size is copied when `copiesEqualSizes` (`Resizing`).
+    init(name: String, input: Int, output: Int, inShape: [Int], outHeight: Int, outWidth: Int, copiesEqualSizes: Bool) {
+        rows = Axis(from: inShape[0], to: outHeight, copies: copiesEqualSizes && inShape[0] == outHeight)
+        columns = Axis(from: inShape[1], to: outWidth, copies: copiesEqualSizes && inShape[1] == outWidth)
+        inW = inShape[1]
+        channels = inShape[2]
+        super.init(name: name, kind: "bilinear resize", inputs: [input], output: output)
+    }
+
+    override func makeState() -> AnyObject? { IndexBits(rows.lower.count * columns.lower.count) }
+
+    /// The channels of output position `o`, written to `y` directly (`record` false) or recorded where they change.
+    @inline(__always) private func compute(_ x: UnsafeMutablePointer<Float>, _ o: Int, _ y: Slot, record: Bool) {
+        let i = o / columns.lower.count, j = o % columns.lower.count, c = channels
+        let top = rows.lower[i] * inW, bottom = rows.upper[i] * inW
+        let left = columns.lower[j], right = columns.upper[j]
+        let p00 = x + (top + left) * c, p01 = x + (top + right) * c, p10 = x + (bottom + left) * c, p11 = x + (bottom + right) * c
+        let base = o * c
+        var k = 0
+        while k + 8 <= c {
+            let t = columns.interpolate(load8(p00 + k), load8(p01 + k), j), b = columns.interpolate(load8(p10 + k), load8(p11 + k), j)
+            let v = rows.interpolate(t, b, i)
+            if record { y.set8(base + k, v) } else { store8(v, y.value.p + base + k) }
+            k += 8
+        }
+        while k < c {
+            let v = rows.interpolate(columns.interpolate(p00[k], p01[k], j), columns.interpolate(p10[k], p11[k], j), i)
+            if record { y.set(base + k, v) } else { y.value.p[base + k] = v }
+            k += 1
+        }
+    }
+
+    override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
+        let x = ctx.slots[inputs[0]], y = ctx.slots[output]
+        let positions = rows.lower.count * columns.lower.count
+        if dense || x.all {
+            for o in 0..<positions { compute(x.value.p, o, y, record: false) }
+            y.all = true
+            return
+        }
+        y.beginSparse()
+        let touched = state as! IndexBits
+        let div = FastDivider(channels)
+        var last = -1
+        for k in 0..<x.changed.count {
+            let p = div.quotient(Int(x.changed.p[k]))
+            if p == last { continue }
+            last = p
+            for i in rows.readers[p / inW] { for j in columns.readers[p % inW] { touched.insert(i * columns.lower.count + j) } }
+        }
+        touched.removeAll { o in compute(x.value.p, o, y, record: true) }
+    }
+}
+
 /// `UpSampling1D/2D` with nearest neighbours: each changed input element is
 /// copied to the `size` block of outputs it fills.
 final class UpSamplingStep: Step {

@@ -494,6 +494,13 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         return GlobalAverageStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let g as BaseGlobalPooling where g is GlobalMaxPooling1D || g is GlobalMaxPooling2D:
         return GlobalMaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
+    case let u as UpSampling2D where u.interpolation == "bilinear" && inShapes[0].count == 3:
+        return BilinearResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
+                                  outHeight: outShape[0], outWidth: outShape[1], copiesEqualSizes: false)
+    case let r as Resizing where r.interpolation == .bilinear && !r.cropToAspectRatio && !r.padToAspectRatio && !r.channelsFirst
+        && inShapes[0].count == 3:
+        return BilinearResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
+                                  outHeight: r.height, outWidth: r.width, copiesEqualSizes: true)
     case let u as BaseUpSampling where (u is UpSampling1D || (u as? UpSampling2D)?.interpolation == "nearest")
         && inShapes[0].count == u.size.count + 1:
         return UpSamplingStep(name: name, input: args[0], output: output, inShape: inShapes[0], size: u.size)

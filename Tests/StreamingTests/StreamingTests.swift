@@ -285,6 +285,24 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(kinds.filter { $0 == "cropping" }.count, 1, "\(kinds)")
     }
 
+    /// Bilinear `Resizing` (to 20 rows; the columns keep their size, which the
+    /// layer copies) and bilinear `UpSampling2D` by 2 × 3 recompute the output
+    /// positions whose interpolation reads a changed input position.
+    func testBilinearResizingAndUpSamplingRecomputeTheOutputsAChangeReaches() throws {
+        RandomState.seed(32)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Resizing(height: 20, width: 16)(x)
+        h = try Rescaling(scale: 1.0 / 255)(h)
+        h = try Conv2D(filters: 10, kernelSize: [3], strides: [2], activation: "relu")(h)   // eight lanes and two
+        h = try UpSampling2D(size: [2, 3], interpolation: "bilinear")(h)
+        h = try Conv2D(filters: 6, kernelSize: [3], strides: [2], activation: "relu")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(try GlobalAveragePooling2D()(h))])
+        try Self.randomize(model, seed: 22)
+        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 18))
+        XCTAssertEqual(try StreamingPlan(delta).steps.filter { $0.kind == "bilinear resize" }.count, 2)
+    }
+
     /// The 1-D layers and merges no other test streams: Conv1D, LeakyReLU,
     /// a dilated DepthwiseConv1D, PReLU (α per step), SeparableConv1D and MaxPooling1D, and
     /// Subtract, Maximum, Minimum and Average of two branches, concatenated.
