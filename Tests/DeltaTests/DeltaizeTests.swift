@@ -37,6 +37,26 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertTrue(deltas.allSatisfy { $0.clipLength == 8 && $0.thresholdGradient == .lsq })
     }
 
+    /// Resizing, CenterCrop and up-sampling pass deltas on like a pooling
+    /// layer, scaled by their output pixels per input pixel (hand-derived):
+    /// - the 32×32 input reaches conv1 (3·3·8 = 72) through a bilinear
+    ///   resizing to 16×16 (¼) and a 12×12 center crop (144 / 256):
+    ///   72 · ¼ · 144/256 = 10.125;
+    /// - relu1 reaches conv2 (3·3·4 = 36) through a 2×2 up-sampling (4): 144.
+    func testResizingCroppingAndUpSamplingPassDeltas() throws {
+        let x = Input(shape: [32, 32, 3], name: "frames")
+        var h = try Resizing(height: 16, width: 16, name: "resize")(x)
+        h = try CenterCrop(height: 12, width: 12, name: "crop")(h)
+        h = try Conv2D(filters: 8, kernelSize: [3, 3], padding: "same", name: "conv1")(h)
+        h = try ReLU(name: "relu1")(h)
+        h = try UpSampling2D(size: [2, 2], interpolation: "bilinear", name: "up")(h)
+        h = try Conv2D(filters: 4, kernelSize: [3, 3], padding: "same", name: "conv2")(h)
+        let model = try Model(inputs: [x], outputs: [h], name: "resizing_model")
+        let result = try deltaize(model)
+        XCTAssertEqual(result.placements.map(\.after), ["frames", "relu1"])
+        XCTAssertEqual(result.placements.map(\.fanOut), [10.125, 144])
+    }
+
     /// frames → conv1(3×3, 8, relu) → [conv2(1×1, 8) → bn2] + conv1 → add;
     /// add → GAP → Dense(8, sigmoid) → Reshape → × add → excite → MaxPool(2)
     /// → conv3(3×3, 8) → LayerNormalization → Dense(4).

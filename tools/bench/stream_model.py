@@ -12,7 +12,12 @@ classes; 71×71 by default for Xception, 128×128 for the others), with the
 same random batch-norm statistics. Xception's separable convolutions stream
 as depthwise and pointwise steps.
 
-Run: .venv/bin/python tools/bench/stream_model.py [--architecture vgg|xception|…] [--size 112] [-o .fixtures/bench/stream_vgg112.h5]
+With `--resize-from N` (VGG-style only): frames of N×N that a bilinear
+`Resizing` layer brings to the model's size first, as a model that takes
+camera frames does.
+
+Run: .venv/bin/python tools/bench/stream_model.py [--architecture vgg|xception|…] [--size 112] [--resize-from 224]
+         [-o .fixtures/bench/stream_vgg112.h5]
 """
 import argparse
 import os
@@ -28,6 +33,7 @@ def main():
     p.add_argument("--architecture", choices=["vgg", *APPLICATIONS], default="vgg")
     p.add_argument("--size", type=int)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--resize-from", type=int, help="VGG-style: frames of this size, resized by the model")
     p.add_argument("-o", "--output", default=".fixtures/bench/stream_vgg112.h5")
     a = p.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,7 +47,7 @@ def main():
         size = a.size or size
         model = getattr(keras.applications, cls)(input_shape=(size, size, 3), weights=None, classes=6)
     else:
-        model = vgg(keras, layers, a.size or 112)
+        model = vgg(keras, layers, a.size or 112, a.resize_from)
     rng = np.random.default_rng(a.seed)
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
@@ -53,9 +59,10 @@ def main():
     print(f"wrote {a.output}: {model.count_params()} parameters")
 
 
-def vgg(keras, layers, size):
-    x = keras.Input((size, size, 3), name="frames")
-    h = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
+def vgg(keras, layers, size, resize_from=None):
+    x = keras.Input((resize_from or size, resize_from or size, 3), name="frames")
+    h = layers.Resizing(size, size, name="resize")(x) if resize_from else x
+    h = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(h)
     for i, filters in enumerate([32, 64, 128, 128]):
         h = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(h)
         h = layers.BatchNormalization(name=f"bn{i + 1}")(h)

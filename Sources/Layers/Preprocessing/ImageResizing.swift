@@ -56,6 +56,17 @@ func aspectCropBox(height: Int, width: Int, targetHeight: Int, targetWidth: Int)
 /// one image `[height, width, channels]` (channels first with
 /// `data_format="channels_first"`), each resized to `height × width`.
 public class ImageSizingLayer: UnaryLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``): an output is a copy
+    /// of an input or a weighted sum of its neighbours.
+    public override var passesDeltas: Bool { true }
+
+    /// Output pixels per input pixel.
+    public override func passThroughRatio(_ inputShape: Shape) -> Double {
+        let h = inputShape.count - (channelsFirst ? 2 : 3)
+        guard h >= 0, let inHeight = inputShape[h], let inWidth = inputShape[h + 1], inHeight > 0, inWidth > 0 else { return 1 }
+        return Double(height * width) / Double(inHeight * inWidth)
+    }
+
     public let height: Int
     public let width: Int
     public let channelsFirst: Bool

@@ -4,6 +4,11 @@ import Tensor
 /// repeating entries (nearest neighbour); ``UpSampling2D`` can also
 /// interpolate bilinearly.
 public class BaseUpSampling: SpatialLayer {
+    /// Deltas pass through (see ``Layer/passesDeltas``): an output is a copy
+    /// of an input, or (bilinear) a weighted sum of its neighbours.
+    public override var passesDeltas: Bool { true }
+    public override func passThroughRatio(_ inputShape: Shape) -> Double { Double(size.reduce(1, *)) }
+
     public let size: [Int]
 
     public required init(config: LayerConfig) throws {
