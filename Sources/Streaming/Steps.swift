@@ -571,6 +571,18 @@ class LinearStep: Step, FusingStep {
     }
 }
 
+/// Calls `body` with the position (`width` elements each) of each run of
+/// changes of `x` at one position: each changed position once when
+/// `x.changed` is in increasing order, as the steps list it.
+@inline(__always) func forEachChangedPosition(_ x: Slot, width: Int, _ body: (Int) -> Void) {
+    let div = FastDivider(width)
+    var last = -1
+    for k in 0..<x.changed.count {
+        let p = div.quotient(Int(x.changed.p[k]))
+        if p != last { last = p; body(p) }
+    }
+}
+
 /// The geometry of a 1-D or 2-D window (1-D as height 1).
 struct Window2D {
     let inH: Int, inW: Int, outH: Int, outW: Int
@@ -1489,12 +1501,7 @@ final class BilinearResizeStep: Step {
         }
         y.beginSparse()
         let touched = state as! IndexBits
-        let div = FastDivider(channels)
-        var last = -1
-        for k in 0..<x.changed.count {
-            let p = div.quotient(Int(x.changed.p[k]))
-            if p == last { continue }
-            last = p
+        forEachChangedPosition(x, width: channels) { p in
             for i in rows.readers[p / inW] { for j in columns.readers[p % inW] { touched.insert(i * columns.lower.count + j) } }
         }
         touched.removeAll { o in compute(x.value.p, o, y, record: true) }
@@ -1616,12 +1623,7 @@ final class PoolStep: Step {
         // Every window that holds a changed input position, once, all its
         // channels, in the order of the windows: reads and the changes it lists go forward.
         let windows = state as! IndexBits
-        let div = FastDivider(channels)
-        var last = -1
-        for k in 0..<x.changed.count {
-            let pos = div.quotient(Int(x.changed.p[k]))
-            if pos == last { continue }
-            last = pos
+        forEachChangedPosition(x, width: channels) { pos in
             for t in scatter.rows(pos) { windows.insert(scatter[t, 0]) }
         }
         windows.removeAll { o in poolRow(x.value.p, o, y, record: true) }
