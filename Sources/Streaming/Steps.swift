@@ -573,7 +573,9 @@ class LinearStep: Step, FusingStep {
 
 /// Calls `body` with the position (`width` elements each) of each run of
 /// changes of `x` at one position: each changed position once when
-/// `x.changed` is in increasing order, as the steps list it.
+/// `x.changed` is in increasing order, as most steps list it; after a
+/// permutation or a concatenation a position can come up again, so callers
+/// collect the positions in a set.
 @inline(__always) func forEachChangedPosition(_ x: Slot, width: Int, _ body: (Int) -> Void) {
     let div = FastDivider(width)
     var last = -1
@@ -1379,10 +1381,11 @@ final class GlobalAverageStep: ChannelStep {
             return
         }
         y.beginSparse()
+        let div = FastDivider(c)
         for k in 0..<x.changed.count {
-            let i = Int(x.changed.p[k])
-            sum[i % c] += Double(x.value.p[i]) - Double(x.previous.p[i])
-            s.changed.insert(i % c)
+            let i = Int(x.changed.p[k]), j = i - div.quotient(i) * c
+            sum[j] += Double(x.value.p[i]) - Double(x.previous.p[i])
+            s.changed.insert(j)
         }
         s.changed.removeAll { j in y.set(j, Float(sum[j] / n)) }
     }

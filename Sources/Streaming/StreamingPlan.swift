@@ -148,10 +148,12 @@ public final class StreamingPlan: @unchecked Sendable {
             }
             var outTiming = time
             outTiming.overTime = outTimed
-            if overTime, !(node.layer is TimeDistributed), let r = layer as? RNN, !r.goBackwards {
-                // Forwards in time, whether it returns its sequence or its last output: one step per frame.
-                guard !r.timeMajor else {
-                    throw StreamingError.unsupported(layer: r.name, "is time-major; the engine steps recurrent layers over axis 1")
+            // A recurrent layer steps once per frame, whether it returns its sequence or its last output;
+            // one that reads backwards and returns its last output is called once per clip (below).
+            if overTime, !(node.layer is TimeDistributed), let r = layer as? RNN, r.returnSequences || !r.goBackwards {
+                guard !r.goBackwards, !r.timeMajor else {
+                    throw StreamingError.unsupported(layer: r.name, "returns a sequence it reads backwards in time (go_backwards) "
+                                                     + "or is time-major; the engine steps recurrent layers forwards, frame by frame")
                 }
                 let out = newSlot(outShape, dense: dense, timing: outTiming)
                 steps.append(try RecurrentStep(name: r.name, layer: r, input: args[0], output: out, frameShape: inShapes[0],
@@ -580,9 +582,6 @@ private func makeTemporalStep(_ layer: Layer, args: [Int], inShapes: [[Int]], ou
         }
         return marginStep(m, name: name, input: args[0], output: output, inShape: inShapes[0], outShape: outShape,
                           margins: Array(m.margins.dropFirst()))
-    case let r as RNN where r.returnSequences:
-        throw StreamingError.unsupported(layer: layer.name, "returns a sequence it reads backwards in time (go_backwards); "
-                                         + "the engine steps recurrent layers forwards, frame by frame")
     case is GlobalAveragePooling3D, is GlobalAveragePooling1D:
         let c = inShapes[0].last!
         return ClipAverageStep(name: name, input: args[0], output: output, channels: c,

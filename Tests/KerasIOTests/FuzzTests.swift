@@ -476,7 +476,7 @@ final class FuzzTests: XCTestCase {
     /// Clips of 4 frames of 8×8: a delta layer on the input, a ConvLSTM2D
     /// returning its sequence, a delta layer, per-frame global pooling, an LSTM
     /// returning its last output, a Dense head.
-    static func recurrentClipModel() throws -> Model {
+    private static func recurrentClipModel() throws -> Model {
         RandomState.seed(31)
         let x = Input(shape: [4, 8, 8, 3])
         var h = try DeltaActivation(thresholdInit: 0.05, clipLength: nil, name: "frames_delta")(x)

@@ -259,6 +259,12 @@ final class ClipStreamingTests: XCTestCase {
         XCTAssertThrowsError(try plan { try Reshape(targetShape: [2, 2, 8, 8, 3], name: "fold")($0) }) { e in
             XCTAssertTrue("\(e)".contains("fold") && "\(e)".contains("time axis"), "\(e)")
         }
+        // A recurrent layer that reads backwards: its sequence is refused, its last output comes once per clip.
+        XCTAssertThrowsError(try plan { try LSTM(units: 2, returnSequences: true, goBackwards: true, name: "back")(try TimeDistributed(try Flatten())($0)) }) { e in
+            XCTAssertTrue("\(e)".contains("back") && "\(e)".contains("go_backwards"), "\(e)")
+        }
+        let back = try plan { try LSTM(units: 2, goBackwards: true, name: "back")(try TimeDistributed(try Flatten())($0)) }
+        XCTAssertEqual(back.steps.first { $0.name == "back" }?.kind, "clip layer call (LSTM)", back.description)
         // A per-frame TimeDistributed head needs no pooling: every frame gets its output.
         let p = try plan { try TimeDistributed(try Dense(units: 2))(try TimeDistributed(try Flatten())($0)) }
         XCTAssertEqual(p.outputShapes, [[2]])

@@ -27,6 +27,7 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--video", required=True)
     p.add_argument("--frames", type=int, default=64, help="a multiple of 8")
+    p.add_argument("--binary", default=str(ROOT / ".build/release/keras-delta"), help="the keras-delta executable")
     a = p.parse_args()
     import keras
     import keras_delta  # noqa: F401  (registers DeltaActivation)
@@ -42,7 +43,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         np.save(f"{tmp}/x.npy", x)
         for batch in (8, 1):
-            subprocess.run([str(ROOT / ".build/release/keras-delta"), "predict", a.model, "-i", f"{tmp}/x.npy",
+            subprocess.run([a.binary, "predict", a.model, "-i", f"{tmp}/x.npy",
                             "-o", f"{tmp}/y{batch}.npy", "--batch-size", str(batch)], check=True, capture_output=True)
             swift[batch] = np.load(f"{tmp}/y{batch}.npy")
 
@@ -53,6 +54,7 @@ def main():
     deviation("Keras, one frame at a time against batches of 8", keras_1, keras_8)
     deviation("keras-delta predict, one frame at a time against batches of 8", swift[1], swift[8])
     deviation("keras-delta predict against Keras, batches of 8", swift[8], keras_8)
+
 
 if __name__ == "__main__":
     main()
