@@ -1418,57 +1418,70 @@ final class GlobalMaxStep: ChannelStep {
     }
 }
 
-/// Bilinear `UpSampling2D` and `Resizing` (TensorFlow's half-pixel rule, along
-/// the width and then the height, as the layers compute it): recomputes the
-/// output positions whose interpolation reads a changed input position.
-final class BilinearResizeStep: Step {
+/// Bilinear `UpSampling2D`, and `Resizing` and `CenterCrop` (TensorFlow's
+/// half-pixel rule, along the width and then the height, as the layers compute
+/// it; bilinear or nearest, after an optional crop box): recomputes the output
+/// positions whose interpolation reads a changed input position.
+final class ResizeStep: Step {
     /// Along one axis: for each output index the two input indices it reads
-    /// and the fraction between them; `copies` when the axis keeps its size
-    /// and the layer copies it (`Resizing`).
+    /// and the fraction between them; `picks` when each output copies one
+    /// input (nearest, or an axis that keeps its size in `Resizing`).
     struct Axis {
         let lower: [Int], upper: [Int], fraction: [Float]
-        let copies: Bool
+        let picks: Bool
         /// For each input index, the output indices that read it.
         let readers: [[Int]]
 
-        init(from n: Int, to count: Int, copies: Bool) {
-            let scale = Float(n) / Float(count)
+        /// The `n` inputs from `offset` (of `inputSize`) resized to `count`;
+        /// an axis that keeps its size is copied when `copiesEqualSize`.
+        init(from n: Int, offset: Int = 0, of inputSize: Int, to count: Int, nearest: Bool, copiesEqualSize: Bool) {
+            let scale = Float(n) / Float(count), copies = copiesEqualSize && n == count
             var lower: [Int] = [], upper: [Int] = [], fraction: [Float] = []
             for i in 0..<count {
+                if copies || nearest {
+                    let pick = copies ? i : Swift.max(0, Swift.min(Int(((Float(i) + 0.5) * scale).rounded(.down)), n - 1))
+                    lower.append(offset + pick)
+                    upper.append(offset + pick)
+                    fraction.append(0)
+                    continue
+                }
                 let position = (Float(i) + 0.5) * scale - 0.5
                 let floor = position.rounded(.down)
-                lower.append(copies ? i : Swift.max(Int(floor), 0))
-                upper.append(copies ? i : Swift.min(Int(position.rounded(.up)), n - 1))
-                fraction.append(copies ? 0 : position - floor)
+                lower.append(offset + Swift.max(Int(floor), 0))
+                upper.append(offset + Swift.min(Int(position.rounded(.up)), n - 1))
+                fraction.append(position - floor)
             }
-            var readers = [[Int]](repeating: [], count: n)
+            var readers = [[Int]](repeating: [], count: inputSize)
             for i in 0..<count {
                 readers[lower[i]].append(i)
                 if upper[i] != lower[i] { readers[upper[i]].append(i) }
             }
-            (self.lower, self.upper, self.fraction, self.copies, self.readers) = (lower, upper, fraction, copies, readers)
+            (self.lower, self.upper, self.fraction, self.picks, self.readers) = (lower, upper, fraction, copies || nearest, readers)
         }
 
         /// `a + (b − a)·f` for output index `i`, one rounding per operation as the Tensor ops do.
         @inline(__always) func interpolate(_ a: Float8, _ b: Float8, _ i: Int) -> Float8 {
-            copies ? a : a + (b - a) * Float8(repeating: fraction[i])
+            picks ? a : a + (b - a) * Float8(repeating: fraction[i])
         }
 
         @inline(__always) func interpolate(_ a: Float, _ b: Float, _ i: Int) -> Float {
-            copies ? a : a + (b - a) * fraction[i]
+            picks ? a : a + (b - a) * fraction[i]
         }
     }
 
     let rows: Axis, columns: Axis
     let inW: Int, channels: Int
 
-    /// `inShape` `[height, width, channels]`; an axis that keeps its size is copied when `copiesEqualSizes` (`Resizing`).
-    init(name: String, input: Int, output: Int, inShape: [Int], outHeight: Int, outWidth: Int, copiesEqualSizes: Bool) {
-        rows = Axis(from: inShape[0], to: outHeight, copies: copiesEqualSizes && inShape[0] == outHeight)
-        columns = Axis(from: inShape[1], to: outWidth, copies: copiesEqualSizes && inShape[1] == outWidth)
+    /// `inShape` `[height, width, channels]`; `box` `(top, left, height, width)`
+    /// the part of the frame resized (the whole frame when nil).
+    init(name: String, input: Int, output: Int, inShape: [Int], box: (Int, Int, Int, Int)? = nil,
+         outHeight: Int, outWidth: Int, nearest: Bool = false, copiesEqualSizes: Bool) {
+        let (top, left, height, width) = box ?? (0, 0, inShape[0], inShape[1])
+        rows = Axis(from: height, offset: top, of: inShape[0], to: outHeight, nearest: nearest, copiesEqualSize: copiesEqualSizes)
+        columns = Axis(from: width, offset: left, of: inShape[1], to: outWidth, nearest: nearest, copiesEqualSize: copiesEqualSizes)
         inW = inShape[1]
         channels = inShape[2]
-        super.init(name: name, kind: "bilinear resize", inputs: [input], output: output)
+        super.init(name: name, kind: nearest ? "nearest resize" : "bilinear resize", inputs: [input], output: output)
     }
 
     override func makeState() -> AnyObject? { IndexBits(rows.lower.count * columns.lower.count) }

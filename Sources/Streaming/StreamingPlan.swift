@@ -488,21 +488,29 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         guard leading >= 0, Array(p.dims.prefix(leading)) == Array(0..<leading).map({ $0 + 1 }) else { break }
         return PermuteStep(name: name, input: args[0], output: output, inShape: inShapes[0],
                            permutation: p.dims.dropFirst(leading).map { $0 - 1 - leading })
-    case let c as CenterCrop where !c.channelsFirst && inShapes[0].count == 3 && inShapes[0][0] >= c.height && inShapes[0][1] >= c.width:
-        // Keras's crop box: `(size − target) / 2` cut before (an image smaller than the target is resized instead).
-        return MarginStep(name: name, kind: "cropping", input: args[0], output: output, inShape: inShapes[0], outShape: outShape,
-                          offsets: [-(inShapes[0][0] - c.height) / 2, -(inShapes[0][1] - c.width) / 2])
+    case let c as CenterCrop where !c.channelsFirst && inShapes[0].count == 3:
+        let (height, width) = (inShapes[0][0], inShapes[0][1])
+        if height >= c.height && width >= c.width {
+            // Keras's crop box: `(size − target) / 2` cut before.
+            return MarginStep(name: name, kind: "cropping", input: args[0], output: output, inShape: inShapes[0], outShape: outShape,
+                              offsets: [-(height - c.height) / 2, -(width - c.width) / 2])
+        }
+        // A frame smaller than the target: cropped to its aspect ratio and resized bilinearly (`smart_resize`).
+        return ResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
+                          box: aspectCropBox(height: height, width: width, targetHeight: c.height, targetWidth: c.width),
+                          outHeight: c.height, outWidth: c.width, copiesEqualSizes: true)
     case let g as BaseGlobalPooling where g is GlobalAveragePooling1D || g is GlobalAveragePooling2D:
         return GlobalAverageStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let g as BaseGlobalPooling where g is GlobalMaxPooling1D || g is GlobalMaxPooling2D:
         return GlobalMaxStep(name: name, input: args[0], output: output, shape: inShapes[0])
     case let u as UpSampling2D where u.interpolation == "bilinear" && inShapes[0].count == 3:
-        return BilinearResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
-                                  outHeight: outShape[0], outWidth: outShape[1], copiesEqualSizes: false)
-    case let r as Resizing where r.interpolation == .bilinear && !r.cropToAspectRatio && !r.padToAspectRatio && !r.channelsFirst
-        && inShapes[0].count == 3:
-        return BilinearResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
-                                  outHeight: r.height, outWidth: r.width, copiesEqualSizes: true)
+        return ResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0],
+                          outHeight: outShape[0], outWidth: outShape[1], copiesEqualSizes: false)
+    case let r as Resizing where !r.padToAspectRatio && !r.channelsFirst && inShapes[0].count == 3:
+        let (height, width) = (inShapes[0][0], inShapes[0][1])
+        let box = r.cropToAspectRatio ? aspectCropBox(height: height, width: width, targetHeight: r.height, targetWidth: r.width) : nil
+        return ResizeStep(name: name, input: args[0], output: output, inShape: inShapes[0], box: box,
+                          outHeight: r.height, outWidth: r.width, nearest: r.interpolation == .nearest, copiesEqualSizes: true)
     case let u as BaseUpSampling where (u is UpSampling1D || (u as? UpSampling2D)?.interpolation == "nearest")
         && inShapes[0].count == u.size.count + 1:
         return UpSamplingStep(name: name, input: args[0], output: output, inShape: inShapes[0], size: u.size)

@@ -303,6 +303,29 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(try StreamingPlan(delta).steps.filter { $0.kind == "bilinear resize" }.count, 2)
     }
 
+    /// Nearest `Resizing` after a crop to the target's aspect ratio (16×16 →
+    /// rows 3..<12 → 12×20), bilinear `Resizing` after such a crop, and
+    /// `CenterCrop` of a frame smaller than its target (Keras crops it to the
+    /// aspect ratio and resizes it bilinearly) recompute only the outputs a change reaches.
+    func testNearestAndAspectCroppedResizingRecomputeTheOutputsAChangeReaches() throws {
+        RandomState.seed(33)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Resizing(height: 12, width: 20, interpolation: .nearest, cropToAspectRatio: true)(x)
+        h = try Rescaling(scale: 1.0 / 255)(h)
+        h = try Conv2D(filters: 10, kernelSize: [3], activation: "relu")(h)                       // [10, 18, 10]
+        h = try Resizing(height: 7, width: 9, cropToAspectRatio: true)(h)                           // box (0, 3, 10, 12)
+        h = try Conv2D(filters: 9, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try CenterCrop(height: 9, width: 6)(h)                                                  // box (0, 2, 7, 4)
+        h = try Conv2D(filters: 6, kernelSize: [3], strides: [2], activation: "relu")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3)(try GlobalAveragePooling2D()(h))])
+        try Self.randomize(model, seed: 23)
+        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 19))
+        let kinds = try StreamingPlan(delta).steps.map(\.kind)
+        XCTAssertEqual(kinds.filter { $0 == "nearest resize" }.count, 1, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "bilinear resize" }.count, 2, "\(kinds)")
+    }
+
     /// The 1-D layers and merges no other test streams: Conv1D, LeakyReLU,
     /// a dilated DepthwiseConv1D, PReLU (α per step), SeparableConv1D and MaxPooling1D, and
     /// Subtract, Maximum, Minimum and Average of two branches, concatenated.

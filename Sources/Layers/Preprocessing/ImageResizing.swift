@@ -46,7 +46,7 @@ extension Tensor {
 /// The box `(top, left, height, width)` that crops an image of `height × width`
 /// to the aspect ratio of `targetHeight × targetWidth`, centered, as Keras's
 /// `crop_to_aspect_ratio` and `smart_resize` compute it.
-func aspectCropBox(height: Int, width: Int, targetHeight: Int, targetWidth: Int) -> (Int, Int, Int, Int) {
+public func aspectCropBox(height: Int, width: Int, targetHeight: Int, targetWidth: Int) -> (Int, Int, Int, Int) {
     let cropHeight = Swift.max(Swift.min(height, Int(Float(width * targetHeight) / Float(targetWidth))), 1)
     let cropWidth = Swift.max(Swift.min(width, Int(Float(height * targetWidth) / Float(targetHeight))), 1)
     return (Int(Float(height - cropHeight) / 2), Int(Float(width - cropWidth) / 2), cropHeight, cropWidth)
