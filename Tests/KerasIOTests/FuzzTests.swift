@@ -410,6 +410,12 @@ final class FuzzTests: XCTestCase {
         }
         let applications = try deltaizedApplications()
         for url in applications { sources.append((url, nil)) }
+        // Undamaged, each delta model streams: its damaged copies are not all rejected for another reason.
+        if let binary = CLIFuzzRunner.locateBinary() {
+            let clean = try CLIFuzzRunner(binary: binary).run(applications.map { CLIFuzzRunner.Job(file: $0.path, command: .stream) },
+                                                              in: folder)
+            for (url, outcome) in zip(applications, clean) { XCTAssertEqual(outcome, .loaded, url.lastPathComponent) }
+        }
         var jobs: [CLIFuzzRunner.Job] = []
         var descriptions: [String] = []
         for (source, model) in sources {
@@ -454,23 +460,60 @@ final class FuzzTests: XCTestCase {
     ///   fails without it). One application only: mutating a 5 MB file costs
     ///   seconds in a debug build.
     /// - A small clip model whose recurrent layers step frame by frame (``recurrentClipModel()``).
+    /// - Two small deltaized models with the streaming steps the others lack
+    ///   (``streamingStepsModel()``, ``convolutionClipModel()``).
     private func deltaizedApplications() throws -> [URL] {
         let dir = folder.appendingPathComponent("delta")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let recurrent = dir.appendingPathComponent("recurrent_clip_delta.keras")
-        try KerasModelFile.save(try Self.recurrentClipModel(), to: recurrent.path)
-        let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
-        guard FileManager.default.fileExists(atPath: source.path) else { return [recurrent] }
-        let model = try KerasModelFile.load(source.path).model
         var macInputs = DeltaizeOptions()
         macInputs.placement = .macInputs
-        var urls = [recurrent]
+        let recurrent = dir.appendingPathComponent("recurrent_clip_delta.keras")
+        try KerasModelFile.save(try Self.recurrentClipModel(), to: recurrent.path)
+        let steps = dir.appendingPathComponent("streaming_steps_delta.keras")
+        try KerasModelFile.save(try deltaize(try Self.streamingStepsModel(), options: macInputs).model, to: steps.path)
+        let clip = dir.appendingPathComponent("conv3d_clip_delta.h5")
+        try KerasModelFile.save(try deltaize(try Self.convolutionClipModel()).model, to: clip.path)
+        var urls = [recurrent, steps, clip]
+        let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
+        guard FileManager.default.fileExists(atPath: source.path) else { return urls }
+        let model = try KerasModelFile.load(source.path).model
         for (name, options) in [("mobilenetv3small_delta.h5", DeltaizeOptions()), ("mobilenetv3small_delta_mac_inputs.keras", macInputs)] {
             let url = dir.appendingPathComponent(name)
             try KerasModelFile.save(try deltaize(model, options: options).model, to: url.path)
             urls.append(url)
         }
         return urls
+    }
+
+    /// 12×12 frames through batch normalization, a depthwise residual, max
+    /// pooling, a transposed convolution, bilinear resizing, a separable
+    /// convolution with swish, layer normalization, a concatenation with a
+    /// GELU branch, a permutation, a center crop and a softmax head.
+    private static func streamingStepsModel() throws -> Model {
+        RandomState.seed(37)
+        let x = Input(shape: [12, 12, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try ReLU()(try BatchNormalization()(try Conv2D(filters: 8, kernelSize: [3], padding: "same")(h)))
+        h = try Add()([h, try DepthwiseConv2D(kernelSize: [3], padding: "same", activation: "relu")(h)])[0]
+        h = try MaxPooling2D(poolSize: [2])(h)                                                                  // [6, 6, 8]
+        h = try Conv2DTranspose(filters: 6, kernelSize: [3], strides: [2], padding: "same", activation: "relu")(h)  // [12, 12, 6]
+        h = try Resizing(height: 8, width: 10)(h)
+        h = try SeparableConv2D(filters: 8, kernelSize: [3], activation: "swish")(h)                           // [6, 8, 8]
+        h = try LayerNormalization()(h)
+        h = try Concatenate()([h, try Conv2D(filters: 4, kernelSize: [1], activation: "gelu")(h)])[0]
+        h = try CenterCrop(height: 6, width: 4)(try Permute(dims: [2, 1, 3])(h))
+        return try Model(inputs: [x], outputs: [try Dense(units: 3, activation: "softmax")(try GlobalAveragePooling2D()(h))])
+    }
+
+    /// Clips of 4 frames of 8×8: a Conv3D over time, max pooling over
+    /// space, a TimeDistributed convolution and pooling over the clip.
+    private static func convolutionClipModel() throws -> Model {
+        RandomState.seed(41)
+        let x = Input(shape: [4, 8, 8, 3])
+        var h = try Conv3D(filters: 6, kernelSize: [3], padding: "same", activation: "relu")(x)
+        h = try MaxPooling3D(poolSize: [1, 2, 2])(h)
+        h = try TimeDistributed(try Conv2D(filters: 6, kernelSize: [3], activation: "relu"))(h)
+        return try Model(inputs: [x], outputs: [try Dense(units: 2)(try GlobalAveragePooling3D()(h))])
     }
 
     /// Clips of 4 frames of 8×8: a delta layer on the input, a ConvLSTM2D
