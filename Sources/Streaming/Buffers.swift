@@ -36,6 +36,13 @@ final class IndexList {
         (p + count).update(from: other.p, count: other.count)
         count += other.count
     }
+
+    /// Whether the indices are in strictly increasing order (as most steps list their changes).
+    var isIncreasing: Bool {
+        var k = 1
+        while k < count && p[k - 1] < p[k] { k += 1 }
+        return k >= count
+    }
 }
 
 /// A set of indices as bits: inserted in any order, visited in increasing order.

@@ -184,6 +184,8 @@ final class LinearState {
     let row: UnsafeMutablePointer<Float>
     /// The changes that parts 1… of a split epilogue record, made on first use.
     private(set) var partChanges: [IndexList] = []
+    /// One output group's `W·Δ` per part of a positionwise frame (zero between uses), made on first use.
+    private var rows: UnsafeMutablePointer<Float>?
 
     deinit {
         wide.deallocate()
@@ -191,6 +193,16 @@ final class LinearState {
         channels.deallocate()
         deltas.deallocate()
         row.deallocate()
+        rows?.deallocate()
+    }
+
+    /// A row of `width` zeros per part of a positionwise frame, part `k`'s at `k · width`.
+    func groupRows(width: Int) -> UnsafeMutablePointer<Float> {
+        if let rows { return rows }
+        let new = UnsafeMutablePointer<Float>.allocate(capacity: Parallelism.cores * width)
+        new.initialize(repeating: 0, count: Parallelism.cores * width)
+        rows = new
+        return new
     }
 
     init(count: Int, groups: Int, positionWidth: Int) {
@@ -343,8 +355,7 @@ class LinearStep: Step, FusingStep {
         let estimate = Double(x.changed.count) * macsPerInputElement
         ctx.deltaMACs += x.all ? denseMACs : Int(estimate)
         s.touched.count = 0
-        let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
-        if dense || x.all || Double(x.changed.count) > cutoff * Double(x.count) {
+        if runsDense(x, ctx, dense: dense) {
             try computeDense(x.value.p, into: s.accumulator.p)
             for i in 0..<outputCount { s.wide[i] = Double(s.accumulator.p[i]) }
             ctx.macs += denseMACs
@@ -357,10 +368,31 @@ class LinearStep: Step, FusingStep {
         return false
     }
 
+    /// Whether this frame runs densely: a key frame, an input changed
+    /// everywhere, or more changes than the plan's cutoff for this step.
+    private func runsDense(_ x: Slot, _ ctx: FrameContext, dense: Bool) -> Bool {
+        let cutoff = ctx.denseCutoff < 1 ? ctx.denseCutoff * cutoffFactor : ctx.denseCutoff
+        return dense || x.all || Double(x.changed.count) > cutoff * Double(x.count)
+    }
+
+    /// The kernel `[positionWidth, groupWidth]` of a step whose input position
+    /// `p` feeds only output group `p` (a dense layer over rows, a 1×1
+    /// convolution with stride 1), else nil.
+    var positionwiseKernel: [Float]? { nil }
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! LinearState
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let acc = s.accumulator.p
+        if let clamp, let kernel = positionwiseKernel, !runsDense(x, ctx, dense: dense), x.changed.isIncreasing {
+            let estimate = Double(x.changed.count) * macsPerInputElement
+            ctx.deltaMACs += Int(estimate)
+            s.touched.count = 0
+            y.beginSparse()
+            ctx.macs += runPositionwise(kernel, x, s, y, clamp, parts: ctx.parts(for: Int(estimate)))
+            if fusedStep != nil { ctx.countDeltas(y) }
+            return
+        }
         if try accumulate(x, s, ctx, dense: dense) {
             if let clamp, fusedStep != nil {
                 // The fused delta layer emits what changed against its previous output.
@@ -459,6 +491,91 @@ class LinearStep: Step, FusingStep {
         }
     }
 
+    /// A positionwise step's sparse frame, position by position: the changes
+    /// at a position are summed into one row of float scratch (``addRows``, in
+    /// the order and with the roundings of ``scatter``), which is folded into
+    /// the double accumulator and finished (activated, clamped, quantized and
+    /// compared) at once while it is in cache, with no pass over `pending`
+    /// and no set of touched groups. Split into up to `parts` runs of
+    /// positions on the pool; the changes they record are then listed in
+    /// position order. Returns the MACs done.
+    private func runPositionwise(_ kernel: [Float], _ x: Slot, _ s: LinearState, _ y: Slot,
+                                 _ clamp: (low: Float, high: Float), parts: Int) -> Int {
+        let n = x.changed.count, idx = x.changed.p, position = FastDivider(positionWidth)
+        // Cut the changes into `parts` runs of whole positions.
+        let parts = Swift.max(1, Swift.min(parts, n))
+        var bounds = [Int](repeating: n, count: parts + 1)
+        bounds[0] = 0
+        for k in 1..<parts {
+            var e = Swift.max(n * k / parts, bounds[k - 1])
+            while e > 0 && e < n && position.quotient(Int(idx[e])) == position.quotient(Int(idx[e - 1])) { e += 1 }
+            bounds[k] = e
+        }
+        let lists = s.changeLists(parts)
+        var macs = [Int](repeating: 0, count: parts)
+        kernel.withUnsafeBufferPointer { k in
+            macs.withUnsafeMutableBufferPointer { macs in
+                Parallelism.perform(iterations: parts) { part in
+                    let changes = part == 0 ? y.changed : lists[part - 1]
+                    if part > 0 { changes.count = 0 }
+                    macs[part] = positionwisePart(k.baseAddress!, x, bounds[part]..<bounds[part + 1], s, part, y, clamp, changes)
+                }
+            }
+        }
+        for list in lists.prefix(parts - 1) { y.changed.append(contentsOf: list) }
+        return macs.reduce(0, +)
+    }
+
+    /// The positions of `changes` of the input, with part `part`'s scratch, recording in `list`.
+    private func positionwisePart(_ k: UnsafePointer<Float>, _ x: Slot, _ changes: Range<Int>, _ s: LinearState, _ part: Int,
+                                  _ y: Slot, _ clamp: (low: Float, high: Float), _ list: IndexList) -> Int {
+        let clamps = clamp.low > -.infinity || clamp.high < .infinity
+        switch (clamps, fusedStep) {
+        case (true, let q?): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: true, q, list)
+        case (false, let q?): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: false, q, list)
+        case (true, nil): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: true, nil, list)
+        case (false, nil): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: false, nil, list)
+        }
+    }
+
+    @inline(__always) private func positionwisePart(_ k: UnsafePointer<Float>, _ x: Slot, _ changes: Range<Int>, _ s: LinearState,
+                                                    _ part: Int, _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
+                                                    _ q: UnsafeMutablePointer<Float>?, _ list: IndexList) -> Int {
+        let w = groupWidth, width = positionWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction
+        let wide = s.wide, row = s.groupRows(width: w) + part * w
+        let channels = s.channels + part * width, deltas = s.deltas + part * width
+        var macs = 0
+        forEachChangedPosition(x, width: width, channels, deltas, changes: changes) { g, count in
+            addRows(row, w, k, ldw: w, channels, deltas, count)
+            macs += count * w
+            // wide += row (zeroing the row), then the epilogue of ``finish``.
+            let base = g &* w, first = repeats ? base : 0
+            var j = 0
+            while j &+ 8 <= w {
+                let r = load8(row + j), a = wide + (base &+ j)
+                store8(Float8(repeating: 0), row + j)
+                let low = load4(a) + Double4(r.lowHalf), high = load4(a + 4) + Double4(r.highHalf)
+                store4(low, a)
+                store4(high, a + 4)
+                var v = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
+                if let lanes { v = lanes(v) }
+                v = clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (base &+ j &- first)) })
+                y.set8Unconditionally(base &+ j, v, recordingIn: list)
+                j &+= 8
+            }
+            while j < w {
+                let i = base &+ j
+                wide[i] += Double(row[j])
+                row[j] = 0
+                var v = Float(wide[i])
+                if lanes != nil { v = activation.epilogue(v) }
+                y.set(i, clampAndQuantize(v, clamp, clamps: clamps, q?[i &- first]), recordingIn: list)
+                j &+= 1
+            }
+        }
+        return macs
+    }
+
     private func applyGroupActivation(_ acc: UnsafeMutablePointer<Float>, _ y: Slot) throws {
         guard let groupActivation else { return }
         if groupActivation.function == .softmax {
@@ -547,11 +664,13 @@ class LinearStep: Step, FusingStep {
 /// Walks the changes of `x` position by position (`width` elements each):
 /// calls `body(position, count)` with the channels and deltas `new − old`
 /// (rounded once) of the non-zero changes at that position in `channels`/`deltas`.
+/// Only the changes `changes` of the list when given.
 @inline(__always) func forEachChangedPosition(_ x: Slot, width: Int, _ channels: UnsafeMutablePointer<Int32>,
-                                              _ deltas: UnsafeMutablePointer<Float>, _ body: (Int, Int) -> Void) {
+                                              _ deltas: UnsafeMutablePointer<Float>, changes: Range<Int>? = nil,
+                                              _ body: (Int, Int) -> Void) {
     let div = FastDivider(width)
-    let idx = x.changed.p, xv = x.value.p, old = x.previous.p, n = x.changed.count
-    var e = 0
+    let idx = x.changed.p, xv = x.value.p, old = x.previous.p, n = changes?.upperBound ?? x.changed.count
+    var e = changes?.lowerBound ?? 0
     while e < n {
         let pos = div.quotient(Int(idx[e]))
         let start = pos * width, end = start + width
@@ -769,6 +888,10 @@ final class ConvStep: WindowedStep {
 
     override var denseMACs: Int { outputCount * window.kH * window.kW * inChannels / groups }
     override var cutoffFactor: Double { window.kH * window.kW == 1 || groups > 1 ? 0.4 : 1 }
+    override var positionwiseKernel: [Float]? {
+        window.kH * window.kW == 1 && window.strideH * window.strideW == 1 && groups == 1
+            && window.outH == window.inH && window.outW == window.inW ? kernelValues : nil
+    }
     override var macsPerInputElement: Double {
         Double(window.kH * window.kW * filters / groups) / Double(window.strideH * window.strideW)
     }
@@ -985,6 +1108,7 @@ final class DenseStep: LinearStep {
 
     override var denseMACs: Int { outputCount * inDim }
     override var macsPerInputElement: Double { Double(units) }
+    override var positionwiseKernel: [Float]? { kernel }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
         let rows = outputCount / units
