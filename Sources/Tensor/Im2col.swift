@@ -95,40 +95,51 @@ extension ColumnLayout {
         let width = self.width, runs = copiesRuns
         let firstLine = chunk.lines.lowerBound
         let grain = parallel ? Swift.max(1, 16_384 / Swift.max(1, ow * width)) : chunk.lines.count
+        // The output columns whose window lies inside the input along the width: all taps, no bounds to work out.
+        let (sw, dw, pw, iw) = (g.strides.w, g.dilations.w, g.padBefore.w, g.input.w)
+        let last = iw - 1 - (kw - 1) * dw + pw, first = (pw + sw - 1) / sw
+        let interior = first..<Swift.max(first, last >= 0 ? last / sw + 1 : 0)
         parallelFor(chunk.lines.count, grain: grain) { range in
+            // Per window row (a, b) of the line: the offset of its input row, or −1 inside the padding.
+            let rowOffsets = UnsafeMutablePointer<Int>.allocate(capacity: kd * kh)
+            defer { rowOffsets.deallocate() }
             for local in range {
                 let (n, od, oh) = g.outputCoordinates(firstLine + local)
+                for a in 0..<kd {
+                    let id = od * g.strides.d - g.padBefore.d + a * g.dilations.d
+                    for b in 0..<kh {
+                        let ih = oh * g.strides.h - g.padBefore.h + b * g.dilations.h
+                        let inside = id >= 0 && id < g.input.d && ih >= 0 && ih < g.input.h
+                        rowOffsets[a * kh + b] = inside ? ((n * g.input.d + id) * g.input.h + ih) * iw * cin : -1
+                    }
+                }
                 var dst = columns + local * ow * width
                 for x in 0..<ow {
-                    let start = x * g.strides.w - g.padBefore.w
-                    let taps = WindowGeometry.validTaps(start: start, taps: kw, dilation: g.dilations.w, size: g.input.w)
+                    let start = x &* sw &- pw
+                    let taps = interior.contains(x) ? 0..<kw : WindowGeometry.validTaps(start: start, taps: kw, dilation: dw, size: iw)
                     for group in 0..<groups {
-                        for a in 0..<kd {
-                            let id = od * g.strides.d - g.padBefore.d + a * g.dilations.d
-                            for b in 0..<kh {
-                                let ih = oh * g.strides.h - g.padBefore.h + b * g.dilations.h
-                                guard id >= 0, id < g.input.d, ih >= 0, ih < g.input.h, !taps.isEmpty else {
-                                    dst.update(repeating: 0, count: kw * cg)
-                                    dst += kw * cg
-                                    continue
-                                }
-                                let row = input + ((n * g.input.d + id) * g.input.h + ih) * g.input.w * cin + group * cg
-                                if runs {
-                                    dst.update(repeating: 0, count: taps.lowerBound * cin)
-                                    (dst + taps.lowerBound * cin)
-                                        .update(from: row + (start + taps.lowerBound) * cin, count: taps.count * cin)
-                                    (dst + taps.upperBound * cin).update(repeating: 0, count: (kw - taps.upperBound) * cin)
-                                } else {
-                                    for c in 0..<kw {
-                                        if taps.contains(c) {
-                                            (dst + c * cg).update(from: row + (start + c * g.dilations.w) * cin, count: cg)
-                                        } else {
-                                            (dst + c * cg).update(repeating: 0, count: cg)
-                                        }
+                        for ab in 0..<(kd &* kh) {
+                            let offset = rowOffsets[ab]
+                            guard offset >= 0, !taps.isEmpty else {
+                                zeroRun(dst, kw &* cg)
+                                dst += kw &* cg
+                                continue
+                            }
+                            let row = input + (offset &+ group &* cg)
+                            if runs {
+                                zeroRun(dst, taps.lowerBound &* cin)
+                                copyRun(dst + taps.lowerBound &* cin, row + (start &+ taps.lowerBound) &* cin, taps.count &* cin)
+                                zeroRun(dst + taps.upperBound &* cin, (kw &- taps.upperBound) &* cin)
+                            } else {
+                                for c in 0..<kw {
+                                    if taps.contains(c) {
+                                        copyRun(dst + c &* cg, row + (start &+ c &* dw) &* cin, cg)
+                                    } else {
+                                        zeroRun(dst + c &* cg, cg)
                                     }
                                 }
-                                dst += kw * cg
                             }
+                            dst += kw &* cg
                         }
                     }
                 }
@@ -184,4 +195,29 @@ extension ColumnLayout {
             }
         }
     }
+}
+
+/// Copies `count` floats: a short run (a window row of a first layer: 3×3
+/// taps of 3 channels copy 9 floats) in vector moves inline, a long one by
+/// `memmove`, whose call costs more than the copy of a few floats.
+@inline(__always) private func copyRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+    guard count < 64 else { dst.update(from: src, count: count); return }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                    as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = src[i]; i += 1 }
+}
+
+/// Zeroes `count` floats, a short run inline (none: no call at all).
+@inline(__always) private func zeroRun(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    guard count < 64 else { dst.update(repeating: 0, count: count); return }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = 0; i += 1 }
 }
