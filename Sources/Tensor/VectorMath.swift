@@ -111,6 +111,8 @@ extension VectorMath {
         let a = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
         let near = a .< 0.875
         let small = erfNearZero(x)
+        // Every lane near zero (GELU's inputs mostly are): the same values without erfc's division and exponential.
+        if all(near) { return (small, 1 + small) }
         // Far lanes only: a near lane gets a = 1 so that nothing there overflows;
         // above 10, erfc is 0 in float (and a² must not reach ∞).
         let c = erfcAwayFromZero(a.replacing(with: 1, where: near).replacing(with: 10, where: a .> 10))
