@@ -10,7 +10,7 @@ enum Pointwise {
     case relu(cap: Float)
     case scalar((Float) -> Float)
     /// Eight elements at a time, lane by lane as the Tensor op computes each (``Activation/lanes``).
-    case lanes((Float8) -> Float8)
+    case lanes(LaneActivation)
     case tensor((Tensor) throws -> Tensor)
 
     /// The function of a Keras activation name, or nil for one that is not element-wise.
@@ -109,7 +109,7 @@ enum Pointwise {
     }
 
     /// The function on lanes, if it is one.
-    var laneFunction: ((Float8) -> Float8)? {
+    var laneFunction: LaneActivation? {
         if case .lanes(let f) = self { return f }
         return nil
     }

@@ -349,24 +349,40 @@ public enum Activation: String, CaseIterable, Sendable {
     }
 }
 
-extension Activation {
-    /// The activation on eight lanes, with the float operations of its Tensor
-    /// op lane by lane (so a lane gives the element the op gives), for the
-    /// ones a streaming step applies in its vector loops; nil for the others.
-    public var lanes: ((SIMD8<Float>) -> SIMD8<Float>)? {
+/// An activation on eight lanes, with the float operations of its Tensor op
+/// lane by lane (so a lane gives the element the op gives): what a streaming
+/// step applies inside its vector loops. Inlinable, so that those loops
+/// inline it instead of calling it per vector.
+public enum LaneActivation: Sendable {
+    case sigmoid, tanh, silu, gelu, hardSilu
+
+    @inlinable @inline(__always)
+    public func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
         switch self {
-        case .sigmoid: return { VectorSigmoid()($0) }
-        case .tanh: return { VectorTanh()($0) }
-        case .swish, .silu: return { VectorSilu()($0) }
-        case .gelu: return { VectorGelu()($0) }
-        case .hardSilu, .hardSwish:
+        case .sigmoid: return VectorSigmoid()(x)
+        case .tanh: return VectorTanh()(x)
+        case .silu: return VectorSilu()(x)
+        case .gelu: return VectorGelu()(x)
+        case .hardSilu:
             // `x · min(max(x + 3, 0), 6) / 6` as `hardSilu()` computes it, NaN included.
-            return { x in
-                var h = x + 3
-                h = h.replacing(with: 0, where: h .<= 0)
-                h = h.replacing(with: 6, where: h .> 6)
-                return x * h / 6
-            }
+            var h = x + 3
+            h = h.replacing(with: 0, where: h .<= 0)
+            h = h.replacing(with: 6, where: h .> 6)
+            return x * h / 6
+        }
+    }
+}
+
+extension Activation {
+    /// The activation on eight lanes, for the ones a streaming step applies
+    /// in its vector loops; nil for the others.
+    public var lanes: LaneActivation? {
+        switch self {
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .swish, .silu: return .silu
+        case .gelu: return .gelu
+        case .hardSilu, .hardSwish: return .hardSilu
         default: return nil
         }
     }

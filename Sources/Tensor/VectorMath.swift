@@ -9,12 +9,12 @@ protocol VectorTernaryFunction {
     func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float>
 }
 
-enum VectorMath {
+@usableFromInline enum VectorMath {
     /// `eˣ` for `x ≤ 0` (0 below −87.3, where it would be denormal):
     /// `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor series to
     /// degree 7 (truncation below 1e-8 relative), times `2ⁿ` built in the
     /// exponent bits. Within 2 ulp of the exact value on the range.
-    @_transparent
+    @inlinable @inline(__always)
     static func expNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // (pointwiseMax compiles to a scalar loop; a compare and blend does not.)
         let underflows = x .< -87.3
@@ -34,7 +34,7 @@ enum VectorMath {
     }
 
     /// `1 / (1 + e⁻ˣ)`, from `e^−|x|` so that nothing overflows.
-    @_transparent
+    @inlinable @inline(__always)
     static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let negativeAbs = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) | 0x8000_0000, to: SIMD8<Float>.self)
         let e = expNonPositive(negativeAbs)
@@ -47,7 +47,7 @@ extension VectorMath {
     /// `eʸ − 1` for `y ≤ 0`: its Taylor series to degree 8 where `|y| < 0.35`
     /// (truncation below 1e-9 relative), else from ``expNonPositive(_:)``,
     /// whose result is then at least 0.3 away from 1.
-    @_transparent
+    @inlinable @inline(__always)
     static func expm1NonPositive(_ y: SIMD8<Float>) -> SIMD8<Float> {
         // y·(1 + y/2 + … + y⁷/8!) by Estrin's scheme.
         let y2 = y * y, y4 = y2 * y2
@@ -58,7 +58,7 @@ extension VectorMath {
     }
 
     /// `tanh x = sign(x) · (−m) / (2 + m)` with `m = e^(−2|x|) − 1`.
-    @_transparent
+    @inlinable @inline(__always)
     static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
         let magnitude = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
@@ -71,7 +71,7 @@ extension VectorMath {
 extension VectorMath {
     /// `erf(x)` for `|x| < 0.875`: `x + x·P(x²)`, within about 1 ulp.
     /// Coefficients from tools/derive/erf_coefficients.py.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func erfNearZero(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let s = x * x
         var p = SIMD8<Float>(repeating: 8.6946675e-05)
@@ -88,7 +88,7 @@ extension VectorMath {
     /// with `u = 1/a`, within 4e-7 relative down to where `e^(−a²)`
     /// underflows (a ≈ 9.3). `a²` is split into two floats, so `e^(−a²)` is
     /// exact to float rounding. Coefficients from tools/derive/erf_coefficients.py.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func erfcAwayFromZero(_ a: SIMD8<Float>) -> SIMD8<Float> {
         let u = 1 / a, w = u - 5.714286e-01
         // S by Estrin's scheme: as one 12-step Horner chain the compiler
@@ -105,7 +105,7 @@ extension VectorMath {
 
     /// `(erf(x), 1 + erf(x))`; the second keeps its relative accuracy where
     /// `erf(x)` is near −1 (GELU's negative tail) instead of cancelling.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func erfAndOnePlusErf(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, onePlus: SIMD8<Float>) {
         let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
         let a = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
@@ -137,8 +137,9 @@ struct VectorErfGradient: VectorTernaryFunction {
 }
 
 /// Exact GELU, `x/2 · (1 + erf(x/√2))`.
-struct VectorGelu: VectorUnaryFunction {
-    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
+@usableFromInline struct VectorGelu: VectorUnaryFunction {
+    @inlinable init() {}
+    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
         0.5 * x * VectorMath.erfAndOnePlusErf(x * 0.70710678118654752).onePlus
     }
 }
@@ -151,12 +152,14 @@ struct VectorGeluGradient: VectorTernaryFunction {
     }
 }
 
-struct VectorTanh: VectorUnaryFunction {
-    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(x) }
+@usableFromInline struct VectorTanh: VectorUnaryFunction {
+    @inlinable init() {}
+    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(x) }
 }
 
-struct VectorSilu: VectorUnaryFunction {
-    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { x * VectorMath.sigmoid(x) }
+@usableFromInline struct VectorSilu: VectorUnaryFunction {
+    @inlinable init() {}
+    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { x * VectorMath.sigmoid(x) }
 }
 
 /// `g · s·(1 + x·(1 − s))`, the SiLU gradient, for `(g, x, y)`.
@@ -167,8 +170,9 @@ struct VectorSiluGradient: VectorTernaryFunction {
     }
 }
 
-struct VectorSigmoid: VectorUnaryFunction {
-    @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(x) }
+@usableFromInline struct VectorSigmoid: VectorUnaryFunction {
+    @inlinable init() {}
+    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(x) }
 }
 
 extension Kernels {
