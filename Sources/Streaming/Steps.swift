@@ -455,19 +455,19 @@ class LinearStep: Step, FusingStep {
 
     private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
                         _ clamp: (low: Float, high: Float), into changes: IndexList) {
-        let clamps = clamp.low > -.infinity || clamp.high < .infinity
-        switch (clamps, fusedStep) {
-        case (true, let q?): finish(groups, range, wide, y, clamp, clamps: true, q, changes)
-        case (false, let q?): finish(groups, range, wide, y, clamp, clamps: false, q, changes)
-        case (true, nil): finish(groups, range, wide, y, clamp, clamps: true, nil, changes)
-        case (false, nil): finish(groups, range, wide, y, clamp, clamps: false, nil, changes)
+        if clamp.low > -.infinity || clamp.high < .infinity {
+            finish(groups, range, wide, y, clamp, Clamping.self, fusedStep, changes)
+        } else {
+            finish(groups, range, wide, y, clamp, NotClamping.self, fusedStep, changes)
         }
     }
 
-    @inline(__always) private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>,
-                                          _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
-                                          _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
-        let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction
+    /// Compiled once per ``ClampChoice``, whose test then folds away.
+    @inline(never) private func finish<C: ClampChoice>(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>,
+                                                        _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
+                                                        _ clamp: (low: Float, high: Float), _: C.Type,
+                                                        _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
+        let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction, clamps = C.clamps
         // Touched groups change here and there: no branch. A whole frame mostly keeps its quantized values: a branch.
         let branchless = groups != nil
         for g in range {
@@ -529,19 +529,18 @@ class LinearStep: Step, FusingStep {
     /// The positions of `changes` of the input, with part `part`'s scratch, recording in `list`.
     private func positionwisePart(_ k: UnsafePointer<Float>, _ x: Slot, _ changes: Range<Int>, _ s: LinearState, _ part: Int,
                                   _ y: Slot, _ clamp: (low: Float, high: Float), _ list: IndexList) -> Int {
-        let clamps = clamp.low > -.infinity || clamp.high < .infinity
-        switch (clamps, fusedStep) {
-        case (true, let q?): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: true, q, list)
-        case (false, let q?): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: false, q, list)
-        case (true, nil): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: true, nil, list)
-        case (false, nil): return positionwisePart(k, x, changes, s, part, y, clamp, clamps: false, nil, list)
+        if clamp.low > -.infinity || clamp.high < .infinity {
+            return positionwisePart(k, x, changes, s, part, y, clamp, Clamping.self, fusedStep, list)
         }
+        return positionwisePart(k, x, changes, s, part, y, clamp, NotClamping.self, fusedStep, list)
     }
 
-    @inline(__always) private func positionwisePart(_ k: UnsafePointer<Float>, _ x: Slot, _ changes: Range<Int>, _ s: LinearState,
-                                                    _ part: Int, _ y: Slot, _ clamp: (low: Float, high: Float), clamps: Bool,
-                                                    _ q: UnsafeMutablePointer<Float>?, _ list: IndexList) -> Int {
-        let w = groupWidth, width = positionWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction
+    /// Compiled once per ``ClampChoice``, whose test then folds away.
+    @inline(never) private func positionwisePart<C: ClampChoice>(_ k: UnsafePointer<Float>, _ x: Slot, _ changes: Range<Int>,
+                                                                  _ s: LinearState, _ part: Int, _ y: Slot,
+                                                                  _ clamp: (low: Float, high: Float), _: C.Type,
+                                                                  _ q: UnsafeMutablePointer<Float>?, _ list: IndexList) -> Int {
+        let w = groupWidth, width = positionWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction, clamps = C.clamps
         let wide = s.wide, row = s.groupRows(width: w) + part * w
         let channels = s.channels + part * width, deltas = s.deltas + part * width
         var macs = 0
@@ -588,9 +587,15 @@ class LinearStep: Step, FusingStep {
     }
 }
 
+/// Whether an epilogue loop clamps, as a type: a loop generic over it is
+/// compiled once for each, with the test folded away.
+protocol ClampChoice { static var clamps: Bool { get } }
+enum Clamping: ClampChoice { static var clamps: Bool { true } }
+enum NotClamping: ClampChoice { static var clamps: Bool { false } }
+
 /// `min(max(v, low), high)` lane by lane when `clamps`, then quantized to the
 /// steps `q` when given: a linear step's fused rectifier and delta layer.
-@inline(__always) func clampAndQuantize(_ v: Float8, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float8?) -> Float8 {
+@_transparent func clampAndQuantize(_ v: Float8, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float8?) -> Float8 {
     var v = v
     if clamps {
         let low = Float8(repeating: clamp.low), high = Float8(repeating: clamp.high)
@@ -602,7 +607,7 @@ class LinearStep: Step, FusingStep {
 }
 
 /// ``clampAndQuantize(_:_:clamps:_:)`` on one element, with the same float operations.
-@inline(__always) func clampAndQuantize(_ v: Float, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float?) -> Float {
+@_transparent func clampAndQuantize(_ v: Float, _ clamp: (low: Float, high: Float), clamps: Bool, _ q: Float?) -> Float {
     var v = v
     if clamps { v = Swift.min(Swift.max(v, clamp.low), clamp.high) }
     if let q { v = quantize(v, q) }

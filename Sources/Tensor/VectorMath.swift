@@ -139,7 +139,7 @@ struct VectorErfGradient: VectorTernaryFunction {
 /// Exact GELU, `x/2 · (1 + erf(x/√2))`.
 @usableFromInline struct VectorGelu: VectorUnaryFunction {
     @inlinable init() {}
-    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    @_transparent @usableFromInline func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
         0.5 * x * VectorMath.erfAndOnePlusErf(x * 0.70710678118654752).onePlus
     }
 }
@@ -154,12 +154,12 @@ struct VectorGeluGradient: VectorTernaryFunction {
 
 @usableFromInline struct VectorTanh: VectorUnaryFunction {
     @inlinable init() {}
-    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(x) }
+    @_transparent @usableFromInline func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(x) }
 }
 
 @usableFromInline struct VectorSilu: VectorUnaryFunction {
     @inlinable init() {}
-    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { x * VectorMath.sigmoid(x) }
+    @_transparent @usableFromInline func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { x * VectorMath.sigmoid(x) }
 }
 
 /// `g · s·(1 + x·(1 − s))`, the SiLU gradient, for `(g, x, y)`.
@@ -172,7 +172,7 @@ struct VectorSiluGradient: VectorTernaryFunction {
 
 @usableFromInline struct VectorSigmoid: VectorUnaryFunction {
     @inlinable init() {}
-    @inlinable @inline(__always) func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(x) }
+    @_transparent @usableFromInline func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(x) }
 }
 
 extension Kernels {
