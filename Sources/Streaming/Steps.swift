@@ -476,16 +476,13 @@ class LinearStep: Step, FusingStep {
             // The steps of element j are at q + j − first.
             let first = repeats ? j : 0
             while j &+ 8 <= end {
-                var v = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
-                if let lanes { v = lanes(v) }
-                v = clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (j &- first)) })
+                let a = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                let v = activateAndQuantize(a, j, lanes, clamp, clamps: clamps, q.map { $0 - first })
                 if branchless { y.set8Unconditionally(j, v, recordingIn: changes) } else { y.set8(j, v, recordingIn: changes) }
                 j &+= 8
             }
             while j < end {
-                var v = Float(wide[j])
-                if lanes != nil { v = activation.epilogue(v) }
-                y.set(j, clampAndQuantize(v, clamp, clamps: clamps, q?[j &- first]), recordingIn: changes)
+                y.set(j, activateAndQuantize(Float(wide[j]), j, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: changes)
                 j &+= 1
             }
         }
@@ -547,7 +544,7 @@ class LinearStep: Step, FusingStep {
         forEachChangedPosition(x, width: width, channels, deltas, changes: changes) { g, count in
             addRows(row, w, k, ldw: w, channels, deltas, count)
             macs += count * w
-            // wide += row (zeroing the row), then the epilogue of ``finish``.
+            // wide += row (zeroing the row), then the epilogue.
             let base = g &* w, first = repeats ? base : 0
             var j = 0
             while j &+ 8 <= w {
@@ -556,19 +553,16 @@ class LinearStep: Step, FusingStep {
                 let low = load4(a) + Double4(r.lowHalf), high = load4(a + 4) + Double4(r.highHalf)
                 store4(low, a)
                 store4(high, a + 4)
-                var v = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
-                if let lanes { v = lanes(v) }
-                v = clampAndQuantize(v, clamp, clamps: clamps, q.map { load8($0 + (base &+ j &- first)) })
-                y.set8Unconditionally(base &+ j, v, recordingIn: list)
+                let v = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
+                y.set8Unconditionally(base &+ j, activateAndQuantize(v, base &+ j, lanes, clamp, clamps: clamps, q.map { $0 - first }),
+                                      recordingIn: list)
                 j &+= 8
             }
             while j < w {
                 let i = base &+ j
                 wide[i] += Double(row[j])
                 row[j] = 0
-                var v = Float(wide[i])
-                if lanes != nil { v = activation.epilogue(v) }
-                y.set(i, clampAndQuantize(v, clamp, clamps: clamps, q?[i &- first]), recordingIn: list)
+                y.set(i, activateAndQuantize(Float(wide[i]), i, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: list)
                 j &+= 1
             }
         }
@@ -592,6 +586,20 @@ class LinearStep: Step, FusingStep {
 protocol ClampChoice { static var clamps: Bool { get } }
 enum Clamping: ClampChoice { static var clamps: Bool { true } }
 enum NotClamping: ClampChoice { static var clamps: Bool { false } }
+
+/// Eight outputs from `j` of pre-activation `v`, activated (on `lanes`),
+/// clamped when `clamps`, and quantized to the steps at `q + j` when given:
+/// a linear step's epilogue.
+@_transparent func activateAndQuantize(_ v: Float8, _ j: Int, _ lanes: LaneActivation?, _ clamp: (low: Float, high: Float),
+                                       clamps: Bool, _ q: UnsafeMutablePointer<Float>?) -> Float8 {
+    clampAndQuantize(lanes.map { $0(v) } ?? v, clamp, clamps: clamps, q.map { load8($0 + j) })
+}
+
+/// The same for one output (its lane function in lane 0, so it rounds as the lanes do).
+@_transparent func activateAndQuantize(_ v: Float, _ j: Int, _ lanes: LaneActivation?, _ clamp: (low: Float, high: Float),
+                                       clamps: Bool, _ q: UnsafeMutablePointer<Float>?) -> Float {
+    clampAndQuantize(lanes.map { $0(Float8(repeating: v))[0] } ?? v, clamp, clamps: clamps, q.map { $0[j] })
+}
 
 /// `min(max(v, low), high)` lane by lane when `clamps`, then quantized to the
 /// steps `q` when given: a linear step's fused rectifier and delta layer.
