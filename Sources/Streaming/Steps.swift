@@ -380,11 +380,15 @@ class LinearStep: Step, FusingStep {
     /// convolution with stride 1), else nil.
     var positionwiseKernel: [Float]? { nil }
 
+    /// Whether a positionwise step takes ``runPositionwise(_:_:_:_:_:parts:)``
+    /// (tests turn it off to compare it with the scatter and ``finish``).
+    var runsPositionwise = true
+
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
         let s = state as! LinearState
         let x = ctx.slots[inputs[0]], y = ctx.slots[output]
         let acc = s.accumulator.p
-        if let clamp, let kernel = positionwiseKernel, !runsDense(x, ctx, dense: dense), x.changed.isIncreasing {
+        if runsPositionwise, let clamp, let kernel = positionwiseKernel, !runsDense(x, ctx, dense: dense), x.changed.isIncreasing {
             let estimate = Double(x.changed.count) * macsPerInputElement
             ctx.deltaMACs += Int(estimate)
             s.touched.count = 0

@@ -764,6 +764,46 @@ final class StreamingTests: XCTestCase {
         XCTAssertLessThan(split.statistics.macs, split.statistics.denseMACs)
     }
 
+    /// The position-by-position path of 1×1 convolutions and Dense layers
+    /// gives the floats of the scatter and the epilogue over touched groups,
+    /// on one core and split over two: rectified, swish, GELU and linear
+    /// outputs, with and without a fused delta layer (the steps per channel
+    /// after a batch normalization, and per element).
+    func testPositionwiseStepsGiveTheFloatsOfTheScatter() throws {
+        RandomState.seed(34)
+        let x = Input(shape: [16, 16, 3])
+        var h = try Rescaling(scale: 1.0 / 255)(x)
+        h = try Conv2D(filters: 24, kernelSize: [3], padding: "same", activation: "relu")(h)
+        h = try Conv2D(filters: 40, kernelSize: [1], activation: "swish")(h)
+        h = try BatchNormalization()(try Conv2D(filters: 36, kernelSize: [1], useBias: false)(h))
+        h = try ReLU()(h)
+        let a = try Conv2D(filters: 20, kernelSize: [1])(h)                       // linear: no delta layer after it
+        h = try Dense(units: 20, activation: "gelu")(h)
+        h = try Add()([a, h])[0]
+        h = try Conv2D(filters: 12, kernelSize: [3], strides: [2], activation: "relu")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 4)(try GlobalAveragePooling2D()(h))])
+        try Self.randomize(model, seed: 24)
+        let delta = try Self.withDeltas(model, threshold: 0.05, inputStep: 4, clipLength: 12)
+        let frames = try Self.syntheticFrames(count: 12, size: 16, seed: 42)
+        let plan = try StreamingPlan(delta, options: StreamingOptions(keyFrameEvery: 6))
+        let positionwise = plan.kernels.compactMap { $0 as? LinearStep }.filter { $0.positionwiseKernel != nil }
+        XCTAssertGreaterThanOrEqual(positionwise.count, 4, plan.description)
+        for parts in [1, 2] {
+            func run(positionwise on: Bool) throws -> ([[Float]], StreamStatistics) {
+                for step in positionwise { step.runsPositionwise = on }
+                let stream = plan.makeStream()
+                stream.maximumParts = parts
+                stream.minimumWorkPerPart = 1
+                return (try Self.stream(stream, frames), stream.statistics)
+            }
+            let (scattered, scatterStatistics) = try run(positionwise: false)
+            let (byPosition, statistics) = try run(positionwise: true)
+            XCTAssertEqual(byPosition, scattered, "\(parts) part(s)")
+            XCTAssertEqual(statistics, scatterStatistics, "\(parts) part(s)")
+            XCTAssertLessThan(statistics.macs, statistics.denseMACs)
+        }
+    }
+
     func testBadArgumentsThrow() throws {
         let model = try Self.withDeltas(try Self.resnetStyle(), threshold: 0.05, inputStep: 4, clipLength: 8)
         XCTAssertThrowsError(try StreamingPlan(model, options: StreamingOptions(keyFrameEvery: -1))) { e in
