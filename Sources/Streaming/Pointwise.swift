@@ -124,11 +124,11 @@ enum Pointwise {
         }
     }
 
-    /// ``epilogue(_:)-(Float8)`` on one element (in lane 0, so it rounds as the lanes do).
+    /// ``epilogue(_:)-(Float8)`` on one element, rounded as the lanes round it.
     @inline(__always) func epilogue(_ v: Float) -> Float {
         switch self {
         case .relu(let cap): return Swift.min(Swift.max(v, 0), cap)
-        case .lanes(let f): return f(Float8(repeating: v))[0]
+        case .lanes(let f): return f(v)
         default: return v
         }
     }

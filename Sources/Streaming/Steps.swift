@@ -242,10 +242,18 @@ final class LinearState {
         }
     }
 
-    /// The change lists of parts 1..<parts, each with room for every output.
-    func changeLists(_ parts: Int) -> [IndexList] {
+    /// Runs `body(part, changes)` for each of `parts` parts on the pool: part 0
+    /// records its changes in `y.changed`, the others in lists of their own
+    /// (room for every output), which are then appended in part order.
+    func recordInParts(_ parts: Int, into y: Slot, _ body: (Int, IndexList) -> Void) {
         while partChanges.count < parts - 1 { partChanges.append(IndexList(capacity: outputs.capacity)) }
-        return partChanges
+        let lists = partChanges
+        Parallelism.perform(iterations: parts) { part in
+            let list = part == 0 ? y.changed : lists[part - 1]
+            if part > 0 { list.count = 0 }
+            body(part, list)
+        }
+        for list in lists.prefix(parts - 1) { y.changed.append(contentsOf: list) }
     }
 
     /// Runs `body` for each part of a scatter over `width` output channels,
@@ -444,17 +452,9 @@ class LinearStep: Step, FusingStep {
     /// pool, whose changes are then listed in the order one run makes.
     private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ s: LinearState, _ y: Slot,
                         _ clamp: (low: Float, high: Float), parts: Int) {
-        guard parts > 1 else {
-            finish(groups, 0..<count, s.wide, y, clamp, into: y.changed)
-            return
-        }
-        let lists = s.changeLists(parts)
-        Parallelism.perform(iterations: parts) { part in
-            let list = part == 0 ? y.changed : lists[part - 1]
-            if part > 0 { list.count = 0 }
+        s.recordInParts(parts, into: y) { part, list in
             finish(groups, count * part / parts ..< count * (part + 1) / parts, s.wide, y, clamp, into: list)
         }
-        for list in lists.prefix(parts - 1) { y.changed.append(contentsOf: list) }
     }
 
     private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
@@ -503,28 +503,21 @@ class LinearStep: Step, FusingStep {
     private func runPositionwise(_ kernel: [Float], _ x: Slot, _ s: LinearState, _ y: Slot,
                                  _ clamp: (low: Float, high: Float), parts: Int) -> Int {
         let n = x.changed.count, idx = x.changed.p, position = FastDivider(positionWidth)
-        // Cut the changes into `parts` runs of whole positions.
         let parts = Swift.max(1, Swift.min(parts, n))
-        var bounds = [Int](repeating: n, count: parts + 1)
-        bounds[0] = 0
-        for k in 1..<parts {
-            var e = Swift.max(n * k / parts, bounds[k - 1])
+        // Where part k's changes start: the first change from n·k/parts on that begins a position.
+        func start(_ k: Int) -> Int {
+            var e = n * k / parts
             while e > 0 && e < n && position.quotient(Int(idx[e])) == position.quotient(Int(idx[e - 1])) { e += 1 }
-            bounds[k] = e
+            return e
         }
-        let lists = s.changeLists(parts)
-        var macs = [Int](repeating: 0, count: parts)
-        kernel.withUnsafeBufferPointer { k in
-            macs.withUnsafeMutableBufferPointer { macs in
-                Parallelism.perform(iterations: parts) { part in
-                    let changes = part == 0 ? y.changed : lists[part - 1]
-                    if part > 0 { changes.count = 0 }
-                    macs[part] = positionwisePart(k.baseAddress!, x, bounds[part]..<bounds[part + 1], s, part, y, clamp, changes)
+        return kernel.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: parts) { macs in
+                s.recordInParts(parts, into: y) { part, list in
+                    macs[part] = positionwisePart(k.baseAddress!, x, start(part)..<start(part + 1), s, part, y, clamp, list)
                 }
+                return macs.reduce(0, +)
             }
         }
-        for list in lists.prefix(parts - 1) { y.changed.append(contentsOf: list) }
-        return macs.reduce(0, +)
     }
 
     /// The positions of `changes` of the input, with part `part`'s scratch, recording in `list`.
@@ -599,10 +592,10 @@ enum NotClamping: ClampChoice { static var clamps: Bool { false } }
     clampAndQuantize(lanes.map { $0(v) } ?? v, clamp, clamps: clamps, q.map { load8($0 + j) })
 }
 
-/// The same for one output (its lane function in lane 0, so it rounds as the lanes do).
+/// The same for one output.
 @_transparent func activateAndQuantize(_ v: Float, _ j: Int, _ lanes: LaneActivation?, _ clamp: (low: Float, high: Float),
                                        clamps: Bool, _ q: UnsafeMutablePointer<Float>?) -> Float {
-    clampAndQuantize(lanes.map { $0(Float8(repeating: v))[0] } ?? v, clamp, clamps: clamps, q.map { $0[j] })
+    clampAndQuantize(lanes.map { $0(v) } ?? v, clamp, clamps: clamps, q.map { $0[j] })
 }
 
 /// `min(max(v, low), high)` lane by lane when `clamps`, then quantized to the

@@ -371,6 +371,10 @@ public enum LaneActivation: Sendable {
             return x * h / 6
         }
     }
+
+    /// One value, in lane 0, so that it rounds as the lanes do.
+    @inlinable @inline(__always)
+    public func callAsFunction(_ x: Float) -> Float { self(SIMD8(repeating: x))[0] }
 }
 
 extension Activation {
