@@ -60,6 +60,13 @@ final class IndexBits {
 
     @inline(__always) func insert(_ i: Int) { words[i &>> 6] |= 1 &<< UInt64(i & 63) }
 
+    /// The number of indices in the set.
+    var count: Int {
+        var n = 0
+        for w in 0..<wordCount { n &+= words[w].nonzeroBitCount }
+        return n
+    }
+
     /// Calls `body` on each index in increasing order and empties the set.
     @inline(__always) func removeAll(_ body: (Int) throws -> Void) rethrows {
         for w in 0..<wordCount where words[w] != 0 {

@@ -1273,15 +1273,23 @@ final class MergeStep: Step, FusingStep {
     /// The steps of a delta layer fused after it (its output is then the delta layer's), else nil.
     private(set) var fusedStep: [Float]?
 
-    init(name: String, operation: Operation, inputs: [Int], output: Int, count: Int, widths: [Int], secondScale: Float? = nil) {
+    /// Elements of each position (the last axis).
+    let channels: Int
+    var positions: Int { count / channels }
+    /// Lanes of eight elements (or fewer, at the end of a position) in each position.
+    var lanesPerPosition: Int { (channels + 7) / 8 }
+
+    init(name: String, operation: Operation, inputs: [Int], output: Int, shape: [Int], widths: [Int], secondScale: Float? = nil) {
         self.operation = operation
-        self.count = count
+        count = shape.reduce(1, *)
+        channels = shape.last ?? 1
         self.widths = widths
         self.secondScale = secondScale
         super.init(name: name, kind: secondScale == nil ? operation.rawValue : "scaled add", inputs: inputs, output: output)
     }
 
-    override func makeState() -> AnyObject? { IndexBits(count) }
+    /// The lanes of eight elements that a frame's changes reach.
+    override func makeState() -> AnyObject? { IndexBits(positions * lanesPerPosition) }
 
     /// A clamp or a function on lanes, as a linear epilogue applies them.
     func takesActivation(_ f: Pointwise) -> Bool { activation.isIdentity && fusedStep == nil && f.fusesIntoEpilogue }
@@ -1324,11 +1332,22 @@ final class MergeStep: Step, FusingStep {
     /// Two inputs and an operation of one rounding per lane: eight lanes at a time.
     private var vectorizes: Bool { inputs.count == 2 && [.add, .subtract, .multiply, .average].contains(operation) }
 
-    /// Elements `i..<i+8`, which lie in one row of every broadcast input, as ``compute(_:_:)`` computes each.
-    @inline(__always) private func compute8(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ i: Int) -> Float8 {
-        let v = load8(a + (widths[0] == count ? i : i % widths[0]))
-        var u = load8(b + (widths[1] == count ? i : i % widths[1]))
-        if let secondScale { u = u * secondScale }
+    /// Two inputs' elements `v` and `u`, as ``compute(_:_:)`` combines them.
+    @inline(__always) private func combine(_ v: Float, _ u: Float) -> Float {
+        let u = secondScale.map { u * $0 } ?? u
+        switch operation {
+        case .add: return v + u
+        case .average: return (v + u) / 2
+        case .subtract: return v - u
+        case .multiply: return v * u
+        case .maximum: return Swift.max(v, u)
+        case .minimum: return Swift.min(v, u)
+        }
+    }
+
+    /// ``combine(_:_:)`` on eight lanes, for the operations that vectorize.
+    @inline(__always) private func combine8(_ v: Float8, _ u: Float8) -> Float8 {
+        let u = secondScale.map { u * $0 } ?? u
         switch operation {
         case .add: return v + u
         case .average: return (v + u) / 2
@@ -1337,25 +1356,51 @@ final class MergeStep: Step, FusingStep {
         }
     }
 
-    /// Every element, written (`record` false) or set where it changed.
-    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
-        let row = widths.min()!
-        let a = ctx.slots[inputs[0]].value.p, b = ctx.slots[inputs[inputs.count > 1 ? 1 : 0]].value.p
-        let vectorizes = vectorizes
-        for start in stride(from: 0, to: count, by: row) {
-            var i = start
-            if vectorizes {
-                while i + 8 <= start + row {
-                    let v = finish8(compute8(a, b, i), i, q)
-                    if record { y.set8(i, v) } else { store8(v, y.value.p + i) }
-                    i += 8
-                }
-            }
-            for i in i..<(start + row) {
+    /// Elements `start..<end` of the position that starts at `position` (a
+    /// broadcast input's element `i − position`): written (`record` false) or set where they changed.
+    @inline(__always) private func computeRow(_ ctx: FrameContext, _ x: Operands, _ position: Int, _ start: Int, _ end: Int,
+                                              _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
+        guard inputs.count == 2 else {
+            for i in start..<end {
                 let v = finish(compute(ctx, i), i, q)
                 if record { y.set(i, v) } else { y.value.p[i] = v }
             }
+            return
         }
+        // A broadcast input's element i − position.
+        let a = x.a, b = x.b, sa = x.aBroadcast ? position : 0, sb = x.bBroadcast ? position : 0
+        var i = start
+        if vectorizes {
+            while i &+ 8 <= end {
+                let v = finish8(combine8(load8(a + (i &- sa)), load8(b + (i &- sb))), i, q)
+                if record { y.set8(i, v) } else { store8(v, y.value.p + i) }
+                i &+= 8
+            }
+        }
+        while i < end {
+            let v = finish(combine(a[i &- sa], b[i &- sb]), i, q)
+            if record { y.set(i, v) } else { y.value.p[i] = v }
+            i &+= 1
+        }
+    }
+
+    /// The first two inputs' values, and whether each is broadcast over the positions.
+    private struct Operands {
+        let a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
+        let aBroadcast: Bool, bBroadcast: Bool
+    }
+
+    private func operands(_ ctx: FrameContext) -> Operands {
+        let second = inputs.count > 1 ? 1 : 0
+        return Operands(a: ctx.slots[inputs[0]].value.p, b: ctx.slots[inputs[second]].value.p,
+                        aBroadcast: widths[0] != count, bBroadcast: widths[second] != count)
+    }
+
+    /// Every element, written (`record` false) or set where it changed.
+    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
+        // Whole positions when an input is broadcast, else the frame at once.
+        let row = widths.min()!, x = operands(ctx)
+        for start in stride(from: 0, to: count, by: row) { computeRow(ctx, x, start, start, start + row, y, record: record, q) }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
@@ -1384,18 +1429,34 @@ final class MergeStep: Step, FusingStep {
             computeAll(ctx, y, record: true, q)
             return
         }
-        // The elements the changes reach, recomputed in increasing order.
-        let reached = state as! IndexBits
-        y.beginSparse()
+        // The lanes of eight the changes reach, recomputed in vectors in increasing
+        // order: a broadcast input's change reaches its lane at every position.
+        let lanes = state as! IndexBits
+        let div = FastDivider(channels), lpp = lanesPerPosition, total = positions &* lpp
         for (input, width) in zip(inputs, widths) {
             let x = ctx.slots[input]
             for k in 0..<x.changed.count {
-                // A broadcast input's change reaches its channel at every position.
-                let first = Int(x.changed.p[k]), end = width == count ? first + 1 : count
-                for i in stride(from: first, to: end, by: width) { reached.insert(i) }
+                let i = Int(x.changed.p[k])
+                if width == count {
+                    let p = div.quotient(i)
+                    lanes.insert(p &* lpp &+ (i &- p &* channels) &>> 3)
+                } else {
+                    for l in stride(from: i &>> 3, to: total, by: lpp) { lanes.insert(l) }
+                }
             }
         }
-        reached.removeAll { i in y.set(i, finish(compute(ctx, i), i, q)) }
+        y.beginSparse()
+        if lanes.count * 8 * 3 > count {
+            // A third of the frame or more: recompute it all.
+            lanes.removeAll { _ in }
+            computeAll(ctx, y, record: true, q)
+            return
+        }
+        let operands = operands(ctx), ldiv = FastDivider(lpp)
+        lanes.removeAll { l in
+            let p = ldiv.quotient(l), position = p &* channels, start = position &+ (l &- p &* lpp) &* 8
+            computeRow(ctx, operands, position, start, Swift.min(start &+ 8, position &+ channels), y, record: true, q)
+        }
     }
 }
 

@@ -470,11 +470,11 @@ private func makeStep(_ layer: Layer, args: [Int], inShapes: [[Int]], outShape: 
         default: nil
         }
         if let op {
-            return MergeStep(name: name, operation: op, inputs: args, output: output, count: outShape.reduce(1, *),
+            return MergeStep(name: name, operation: op, inputs: args, output: output, shape: outShape,
                              widths: inShapes.map { $0.reduce(1, *) })
         }
     case let c as CustomScaleLayer where inShapes.count == 2 && inShapes.allSatisfy({ $0 == outShape }):
-        return MergeStep(name: name, operation: .add, inputs: args, output: output, count: outShape.reduce(1, *),
+        return MergeStep(name: name, operation: .add, inputs: args, output: output, shape: outShape,
                          widths: inShapes.map { $0.reduce(1, *) }, secondScale: Float(c.scale))
     case let c as Concatenate:
         // The axis among the frame's (those before it, batch and time, are not the frame's).

@@ -409,6 +409,36 @@ final class StreamingTests: XCTestCase {
         try checkStepsSparseAndExact(delta, frames: try Self.syntheticFrames(count: 12, size: 16, seed: 8))
     }
 
+    /// A merge recomputes the lanes of eight channels a change reaches: a
+    /// full input's changed element its own lane, a broadcast gate's changed
+    /// channel its lane at every position. 12 channels, so that each position
+    /// ends in a partial lane; frames that change one pixel or a small patch
+    /// move the squeeze-and-excitation gate in a few channels at a time.
+    func testMergesRecomputeTheLanesAChangeReaches() throws {
+        // The feature map is the output, so that one stale element fails the comparison.
+        RandomState.seed(34)
+        let x = Input(shape: [16, 16, 3])
+        let h = try Conv2D(filters: 12, kernelSize: [3], padding: "same", activation: "relu")(try Rescaling(scale: 1.0 / 255)(x))
+        var se = try Reshape(targetShape: [1, 1, 12])(try GlobalAveragePooling2D()(h))
+        se = try Conv2D(filters: 12, kernelSize: [1], activation: "sigmoid")(se)
+        let excited = try Multiply(name: "excite")([h, se])[0]
+        let sum = try Add(name: "add")([excited, try Conv2D(filters: 12, kernelSize: [1], name: "side")(h)])[0]
+        let model = try Model(inputs: [x], outputs: [sum])
+        try Self.randomize(model, seed: 23)
+        let delta = try Self.withDeltas(model, threshold: 2e-3, inputStep: 2, clipLength: 12)
+        var random = SeededRandom(seed: 6)
+        var frame = (0..<(16 * 16 * 3)).map { _ in Float(Int.random(in: 0..<256, using: &random)) }
+        var frames: [Float] = []
+        for t in 0..<12 {
+            // One pixel, or a 2×3 patch, somewhere new in each frame.
+            let y0 = (t * 5) % 14, x0 = (t * 7) % 13
+            let (rows, columns) = t % 2 == 0 ? (y0..<(y0 + 1), x0..<(x0 + 1)) : (y0..<(y0 + 2), x0..<(x0 + 3))
+            for y in rows { for x in columns { for c in 0..<3 { frame[(y * 16 + x) * 3 + c] = Float(Int.random(in: 0..<256, using: &random)) } } }
+            frames += frame
+        }
+        try checkStepsSparseAndExact(delta, frames: Tensor(shape: [12, 16, 16, 3], scalars: frames))
+    }
+
     /// Activations on eight lanes (swish, hard swish, tanh, sigmoid, exact GELU),
     /// fused into a convolution's or a merge's epilogue, on 13×13
     /// positions of 12 channels (so the vector loops end in partial lanes), over
