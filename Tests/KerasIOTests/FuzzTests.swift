@@ -134,7 +134,8 @@ final class FuzzTests: XCTestCase {
         var rng = FuzzRandom(seed: Self.seed)
         let perFile = 16 * Self.scale
         var cases: [(path: String, what: String)] = []
-        for source in try Self.legacyModels() {
+        // The committed files, and the delta models this package writes (edited, they stream).
+        for source in try Self.legacyModels() + deltaizedApplications().filter({ $0.pathExtension == "h5" }) {
             let original = try HDF5File(path: source.path)
             let modelConfig = try original.attribute("model_config").readString()
             let trainingConfig = original.hasAttribute("training_config") ? try original.attribute("training_config").readString() : nil
@@ -158,7 +159,7 @@ final class FuzzTests: XCTestCase {
         var rng = FuzzRandom(seed: Self.seed &+ 1)
         let perFile = 14 * Self.scale
         var cases: [(path: String, what: String)] = []
-        for source in try Self.archives() {
+        for source in try Self.archives() + deltaizedApplications().filter({ $0.pathExtension == "keras" }) {
             let members = try StoredZipArchive.members([UInt8](try Data(contentsOf: source)))
             for i in 0..<perFile {
                 let target = rng.chance(0.2) ? "metadata.json" : "config.json"
@@ -450,7 +451,7 @@ final class FuzzTests: XCTestCase {
     }
 
     /// Delta models written by this package into `folder/delta/`, so that their
-    /// damaged copies stream:
+    /// damaged and edited copies stream:
     /// - MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`;
     ///   padding, residual adds, squeeze-and-excitation gates, hard-swish, a
     ///   softmax head), deltaized as `.h5` with the delta layers after the
