@@ -130,6 +130,20 @@ final class StreamingTests: XCTestCase {
         return set.clip(at: 1).clip.tensor()
     }
 
+    /// 12 frames of 16×16×3 random pixels, `[12, 16, 16, 3]`: frame `t` draws
+    /// new pixels in the rows and columns `region(t)` and keeps the others.
+    static func randomPixelFrames(seed: UInt64, _ region: (Int) -> (Range<Int>, Range<Int>)) -> Tensor {
+        var random = SeededRandom(seed: seed)
+        var frame = (0..<(16 * 16 * 3)).map { _ in Float(Int.random(in: 0..<256, using: &random)) }
+        var frames: [Float] = []
+        for t in 0..<12 {
+            let (rows, columns) = region(t)
+            for y in rows { for x in columns { for c in 0..<3 { frame[(y * 16 + x) * 3 + c] = Float(Int.random(in: 0..<256, using: &random)) } } }
+            frames += frame
+        }
+        return Tensor(shape: [12, 16, 16, 3], scalars: frames)
+    }
+
     /// Sequences for the 1-D models: rows 4 and 5 of each 16×16×3 frame as 24 steps of 4 values, `[T, 24, 4]`.
     static func sequenceRows(_ frames: Tensor) -> Tensor {
         let t = frames.shape[0], per = frames.count / t, start = 4 * 48
@@ -426,17 +440,12 @@ final class StreamingTests: XCTestCase {
         let model = try Model(inputs: [x], outputs: [sum])
         try Self.randomize(model, seed: 23)
         let delta = try Self.withDeltas(model, threshold: 2e-3, inputStep: 2, clipLength: 12)
-        var random = SeededRandom(seed: 6)
-        var frame = (0..<(16 * 16 * 3)).map { _ in Float(Int.random(in: 0..<256, using: &random)) }
-        var frames: [Float] = []
-        for t in 0..<12 {
+        let frames = Self.randomPixelFrames(seed: 6) { t in
             // One pixel, or a 2×3 patch, somewhere new in each frame.
             let y0 = (t * 5) % 14, x0 = (t * 7) % 13
-            let (rows, columns) = t % 2 == 0 ? (y0..<(y0 + 1), x0..<(x0 + 1)) : (y0..<(y0 + 2), x0..<(x0 + 3))
-            for y in rows { for x in columns { for c in 0..<3 { frame[(y * 16 + x) * 3 + c] = Float(Int.random(in: 0..<256, using: &random)) } } }
-            frames += frame
+            return t % 2 == 0 ? (y0..<(y0 + 1), x0..<(x0 + 1)) : (y0..<(y0 + 2), x0..<(x0 + 3))
         }
-        try checkStepsSparseAndExact(delta, frames: Tensor(shape: [12, 16, 16, 3], scalars: frames))
+        try checkStepsSparseAndExact(delta, frames: frames)
     }
 
     /// Activations on eight lanes (swish, hard swish, tanh, sigmoid, exact GELU),
@@ -467,16 +476,11 @@ final class StreamingTests: XCTestCase {
         // Steps of 1e-4: at 1e-2 a value that rounds across a step in one forward
         // and not in the other (float sums in another order) moves the output by 1.5e-3.
         let delta = try Self.withDeltas(model, threshold: 1e-4, inputStep: 2, clipLength: 12)
-        var random = SeededRandom(seed: 5)
-        var frame = (0..<(16 * 16 * 3)).map { _ in Float(Int.random(in: 0..<256, using: &random)) }
-        var frames: [Float] = []
-        for t in 0..<12 {
+        let frames = Self.randomPixelFrames(seed: 5) { t in
             // Rows changed in frame t: all, the top half, one pixel, the top three quarters.
-            let (rows, columns) = [(0..<16, 0..<16), (0..<8, 0..<16), (5..<6, 9..<10), (0..<12, 0..<16)][t % 4]
-            for y in rows { for x in columns { for c in 0..<3 { frame[(y * 16 + x) * 3 + c] = Float(Int.random(in: 0..<256, using: &random)) } } }
-            frames += frame
+            [(0..<16, 0..<16), (0..<8, 0..<16), (5..<6, 9..<10), (0..<12, 0..<16)][t % 4]
         }
-        try checkStepsSparseAndExact(delta, frames: Tensor(shape: [12, 16, 16, 3], scalars: frames))
+        try checkStepsSparseAndExact(delta, frames: frames)
         let steps = try StreamingPlan(delta).steps.map(\.name)
         XCTAssertTrue(steps.contains("swish_conv+swish_conv_delta"), "\(steps)")
         XCTAssertTrue(steps.contains("conv+bn+hard_swish+hard_swish_delta"), "\(steps)")
