@@ -300,11 +300,14 @@ final class FuzzTests: XCTestCase {
     // MARK: Attribute edits
 
     /// The string attributes legacy loading trusts: `layer_names`,
-    /// `weight_names`, `keras_version`, and the configs' storage types.
+    /// `weight_names`, `keras_version`, and the configs' storage types; a
+    /// loaded delta model (a fixture or one this package writes) then streams.
     func testAttributeEditsOfLegacyFiles() throws {
         var tally = Tally()
         var rng = FuzzRandom(seed: Self.seed &+ 2)
+        var streamed = 0
         let sources = try Self.legacyModels() + Self.fixtures("models", ".weights_only.h5")
+            + deltaizedApplications().filter { $0.pathExtension == "h5" }
         for source in sources {
             for i in 0..<(6 * Self.scale) {
                 let path = folder.appendingPathComponent(Self.caseFile(source, i, "-attr")).path
@@ -319,14 +322,15 @@ final class FuzzTests: XCTestCase {
                             .appendingPathComponent(source.lastPathComponent.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))
                         let model = try KerasModelFile.load(modelFile.path).model
                         try KerasModelFile.loadWeights(into: model, from: path, byName: rng.chance(0.5), skipMismatch: rng.chance(0.3))
-                    } else {
-                        _ = try KerasModelFile.load(path)
+                    } else if streamIfDelta(try KerasModelFile.load(path).model) {
+                        streamed += 1
                     }
                 }
                 try? FileManager.default.removeItem(atPath: path)
             }
         }
         report("attribute edits of legacy .h5 files", tally)
+        print("FuzzTests: attribute edits of legacy .h5 files: \(streamed) loaded delta models streamed")
     }
 
     private func editAttributes(_ file: HDF5File, _ rng: inout FuzzRandom) throws -> String {
