@@ -358,8 +358,9 @@ class LinearStep: Step, FusingStep {
     /// Brings `state.wide` up to date with `x`: densely (a key frame, an input
     /// changed everywhere, or more changes than the cutoff), else by adding
     /// `W·Δ` for the changes, listing the touched output groups in
-    /// `state.touched`. Returns whether it ran densely.
-    func accumulate(_ x: Slot, _ s: LinearState, _ ctx: FrameContext, dense: Bool) throws -> Bool {
+    /// `state.touched`. Returns whether it ran densely. With `folds` false, a
+    /// sparse frame leaves its sums in `state.pending` for ``finish`` to fold.
+    func accumulate(_ x: Slot, _ s: LinearState, _ ctx: FrameContext, dense: Bool, folds: Bool = true) throws -> Bool {
         let estimate = Double(x.changed.count) * macsPerInputElement
         ctx.deltaMACs += x.all ? denseMACs : Int(estimate)
         s.touched.count = 0
@@ -372,7 +373,7 @@ class LinearStep: Step, FusingStep {
         ctx.macs += scatter(x, state: s, parts: ctx.parts(for: Int(estimate)))
         // In increasing order: the fold, the epilogue and the changes it lists go forward through memory.
         s.touchedGroups.removeAll { s.touched.append($0) }
-        s.fold(width: groupWidth)
+        if folds { s.fold(width: groupWidth) }
         return false
     }
 
@@ -405,7 +406,8 @@ class LinearStep: Step, FusingStep {
             if fusedStep != nil { ctx.countDeltas(y) }
             return
         }
-        if try accumulate(x, s, ctx, dense: dense) {
+        // The epilogue over the touched groups folds `pending` as it goes, while each group is in cache.
+        if try accumulate(x, s, ctx, dense: dense, folds: clamp == nil) {
             if let clamp, fusedStep != nil {
                 // The fused delta layer emits what changed against its previous output.
                 y.beginSparse()
@@ -449,43 +451,59 @@ class LinearStep: Step, FusingStep {
     /// Sets the outputs of the output groups `groups` (all groups when nil) to
     /// the clamped (and, when fused, quantized) float value of `s.wide`,
     /// recording those that change; in up to `parts` runs of groups on the
-    /// pool, whose changes are then listed in the order one run makes.
+    /// pool, whose changes are then listed in the order one run makes. The
+    /// touched `groups` first fold their `s.pending` sums into `s.wide`.
     private func finish(_ groups: UnsafePointer<Int32>?, _ count: Int, _ s: LinearState, _ y: Slot,
                         _ clamp: (low: Float, high: Float), parts: Int) {
         s.recordInParts(parts, into: y) { part, list in
-            finish(groups, count * part / parts ..< count * (part + 1) / parts, s.wide, y, clamp, into: list)
+            finish(groups, count * part / parts ..< count * (part + 1) / parts, s, y, clamp, into: list)
         }
     }
 
-    private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
+    private func finish(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>, _ s: LinearState, _ y: Slot,
                         _ clamp: (low: Float, high: Float), into changes: IndexList) {
         if clamp.low > -.infinity || clamp.high < .infinity {
-            finish(groups, range, wide, y, clamp, Clamping.self, fusedStep, changes)
+            finish(groups, range, s, y, clamp, Clamping.self, fusedStep, changes)
         } else {
-            finish(groups, range, wide, y, clamp, NotClamping.self, fusedStep, changes)
+            finish(groups, range, s, y, clamp, NotClamping.self, fusedStep, changes)
         }
     }
 
     /// Compiled once per ``ClampChoice``, whose test then folds away.
     @inline(never) private func finish<C: ClampChoice>(_ groups: UnsafePointer<Int32>?, _ range: Range<Int>,
-                                                        _ wide: UnsafeMutablePointer<Double>, _ y: Slot,
+                                                        _ s: LinearState, _ y: Slot,
                                                         _ clamp: (low: Float, high: Float), _: C.Type,
                                                         _ q: UnsafeMutablePointer<Float>?, _ changes: IndexList) {
         let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction, clamps = C.clamps
+        let wide = s.wide, pending = s.pending
         // Touched groups change here and there: no branch. A whole frame mostly keeps its quantized values: a branch.
-        let branchless = groups != nil
+        // Touched groups fold their pending sums (zeroing them, as ``LinearState/fold(width:)`` does); a whole frame has none.
+        let touched = groups != nil
         for g in range {
             var j = (groups.map { Int($0[g]) } ?? g) &* w
             let end = j &+ w
             // The steps of element j are at q + j − first.
             let first = repeats ? j : 0
             while j &+ 8 <= end {
-                let a = Float8(lowHalf: SIMD4<Float>(load4(wide + j)), highHalf: SIMD4<Float>(load4(wide + (j &+ 4))))
+                var low = load4(wide + j), high = load4(wide + (j &+ 4))
+                if touched {
+                    let p = load8(pending + j)
+                    low += Double4(p.lowHalf)
+                    high += Double4(p.highHalf)
+                    store4(low, wide + j)
+                    store4(high, wide + (j &+ 4))
+                    store8(Float8(repeating: 0), pending + j)
+                }
+                let a = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
                 let v = activateAndQuantize(a, j, lanes, clamp, clamps: clamps, q.map { $0 - first })
-                if branchless { y.set8Unconditionally(j, v, recordingIn: changes) } else { y.set8(j, v, recordingIn: changes) }
+                if touched { y.set8Unconditionally(j, v, recordingIn: changes) } else { y.set8(j, v, recordingIn: changes) }
                 j &+= 8
             }
             while j < end {
+                if touched {
+                    wide[j] += Double(pending[j])
+                    pending[j] = 0
+                }
                 y.set(j, activateAndQuantize(Float(wide[j]), j, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: changes)
                 j &+= 1
             }
