@@ -28,7 +28,12 @@ public struct DeltaizeOptions {
         /// linear convolutions, at the end of the shape-only, pooling and
         /// per-element affine layers after them. Their changes then stay as
         /// sparse as the quantization makes them, instead of reaching every
-        /// MAC layer after them whole.
+        /// MAC layer after them whole. A `SeparableConv2D` is split into its
+        /// `DepthwiseConv2D` (named `<name>_depthwise`) and its 1×1 `Conv2D`
+        /// (the layer's name, bias and activation), so that the tensor
+        /// between them is quantized too: its changes spread over the
+        /// depthwise window, and unquantized they reach the 1×1 convolution
+        /// nearly everywhere.
         case macInputs = "mac-inputs"
     }
 
@@ -98,10 +103,11 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
         throw DeltaError.badArgument("thresholdInit/sparsityWeight", "must be finite, sparsityWeight non-negative")
     }
     let nested = model.layers.compactMap { $0 as? Model }.map { $0.name }
-    let model = try model.flattened()
+    var model = try model.flattened()
     if model.executionOrder.contains(where: { $0.layer is DeltaActivation }) {
         throw DeltaError.badArgument("model", "'\(model.name)' already holds DeltaActivation layers")
     }
+    if options.placement == .macInputs { model = try splitSeparableConvolutions(model) }
     let explicitTime = hasExplicitTimeAxis(model)
     let flow = DeltaFlow(model)
     let unquantized = options.placement == .macInputs ? flow.unquantizedEnds(model) : []
@@ -150,6 +156,50 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
     let order = Dictionary(uniqueKeysWithValues: delta.layers.enumerated().map { ($1.name, $0) })
     placements.sort { (order[$0.name] ?? 0) < (order[$1.name] ?? 0) }
     return DeltaizedModel(model: delta, placements: placements, inlinedModels: nested)
+}
+
+/// `model` with each `SeparableConv2D` replaced by its two halves, with the
+/// same weights and the same function: a `DepthwiseConv2D` without bias named
+/// `<name>_depthwise` (its kernel, strides, padding, dilation, depth
+/// multiplier and depthwise initializer, regularizer and constraint), then a
+/// 1×1 `Conv2D` with the layer's name, pointwise kernel, bias and activation.
+/// The model itself when it has none.
+func splitSeparableConvolutions(_ model: Model) throws -> Model {
+    guard model.layers.contains(where: { $0 is SeparableConv2D }) else { return model }
+    var names = Set(model.layers.map(\.name))
+    return try model.clone(weights: .copy) { layer, args, node in
+        guard let sep = node.layer as? SeparableConv2D else { return try layer(args) }
+        var name = "\(sep.name)_depthwise", n = 1
+        while names.contains(name) { n += 1; name = "\(sep.name)_depthwise_\(n)" }
+        names.insert(name)
+        let config = sep.getConfig()
+        var depthwise = config, pointwise = config
+        depthwise["name"] = .string(name)
+        depthwise["activation"] = .string("linear")
+        depthwise["use_bias"] = .bool(false)
+        for key in ["filters", "bias_initializer", "bias_regularizer", "bias_constraint", "activity_regularizer"]
+            + ["initializer", "regularizer", "constraint"].map({ "pointwise_\($0)" }) { depthwise[key] = nil }
+        for key in ["initializer", "regularizer", "constraint"] {
+            pointwise["kernel_\(key)"] = config["pointwise_\(key)"]
+            pointwise["pointwise_\(key)"] = nil
+            pointwise["depthwise_\(key)"] = nil
+        }
+        pointwise["depth_multiplier"] = nil
+        let ones = JSONValue.array(Array(repeating: .int(1), count: 2))
+        pointwise["kernel_size"] = ones
+        pointwise["strides"] = ones
+        pointwise["dilation_rate"] = ones
+        pointwise["padding"] = .string("valid")
+        pointwise["groups"] = .int(1)
+        let first = try DepthwiseConv2D(config: LayerConfig(depthwise)), second = try Conv2D(config: LayerConfig(pointwise))
+        first.trainable = sep.trainable
+        second.trainable = sep.trainable
+        // Placeholders: no initializer runs for values that are overwritten at once.
+        let out = try RandomState.withPlaceholderWeights { try second(try first(args)) }
+        try first.setWeights([sep.depthwiseKernel.read()])
+        try second.setWeights([sep.pointwiseKernel.read()] + (sep.useBias ? [sep.bias!.read()] : []))
+        return out
+    }
 }
 
 /// Where changes of each tensor of a graph go: the MAC layers they reach and

@@ -116,6 +116,41 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertThrowsError(try deltaize(result.model, options: options))
     }
 
+    /// `.macInputs` splits a `SeparableConv2D` into its depthwise half
+    /// (`sep_depthwise`, no bias) and a 1×1 `Conv2D` with its name, bias and
+    /// activation, and quantizes the tensor between them. Fan-outs by hand:
+    /// the input feeds conv's 3·3·4 = 36; conv's relu the depthwise half,
+    /// 3·3·2 / (2·2) = 4.5; the depthwise half the 1×1 convolution, 6; sep's
+    /// relu the Dense through pooling over 4×4, 3 / 16 = 0.1875. The other
+    /// placement keeps the layer whole.
+    func testMACInputPlacementSplitsSeparableConvolutions() throws {
+        RandomState.seed(9)
+        let x = Input(shape: [8, 8, 3], name: "frames")
+        var h = try Conv2D(filters: 4, kernelSize: [3], padding: "same", activation: "relu", name: "conv")(x)
+        h = try SeparableConv2D(filters: 6, kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2,
+                                activation: "relu", name: "sep")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3, name: "logits")(try GlobalAveragePooling2D()(h))])
+        let sep = try XCTUnwrap(model.layer(named: "sep") as? SeparableConv2D)
+        try sep.setWeights(Array(sep.getWeights()[..<2]) + [Tensor(shape: [6], scalars: [0.3, -0.2, 0.1, -0.4, 0.25, 0.05])])
+        XCTAssertTrue(try deltaize(model).model.layer(named: "sep") is SeparableConv2D)
+        var options = DeltaizeOptions()
+        options.placement = .macInputs
+        options.thresholdInit = 1e-6
+        let result = try deltaize(model, options: options)
+        XCTAssertEqual(result.placements.map(\.after), ["frames", "conv", "sep_depthwise", "sep"])
+        XCTAssertEqual(result.placements.map(\.fanOut), [36, 4.5, 6, 0.1875])
+        let depthwise = try XCTUnwrap(result.model.layer(named: "sep_depthwise") as? DepthwiseConv2D)
+        let pointwise = try XCTUnwrap(result.model.layer(named: "sep") as? Conv2D)
+        XCTAssertEqual(depthwise.getWeights(), [sep.getWeights()[0]])
+        XCTAssertEqual(pointwise.getWeights(), Array(sep.getWeights()[1...]))
+        XCTAssertEqual([depthwise.strides, depthwise.dilationRate, pointwise.strides, pointwise.kernelSize], [[2, 2], [1, 1], [1, 1], [1, 1]])
+        XCTAssertEqual([depthwise.activation.name, pointwise.activation.name], ["linear", "relu"])
+        XCTAssertFalse(depthwise.useBias)
+        // With a tiny step the split model predicts what the original does.
+        let frames = Tensor(shape: [8, 8, 8, 3], scalars: (0..<1536).map { Float(($0 * 37) % 101) / 50 - 1 })
+        assertNear(try result.model.predictOnBatch([frames])[0], try model.predictOnBatch([frames])[0], tolerance: 1e-4, "split model")
+    }
+
     /// `sparsity --baseline` measures the dense model over the MAC layers the
     /// delta model's layers feed: its delta layers sit where they sit in the
     /// delta model, for either placement (the names of the previous test's
