@@ -215,3 +215,46 @@ def test_mac_input_placement_loads_in_keras(tmp_path):
     r = cli("deltaize", tmp_path / "effnet.keras", tmp_path / "bad.keras", "--placement", "everywhere")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--placement must be" in r.stderr, r.stderr
     assert not (tmp_path / "bad.keras").exists()
+
+
+@pytest.mark.parametrize("ext", ["keras", "h5"])
+def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
+    """At `--placement mac-inputs`, `deltaize` splits a SeparableConv2D (as
+    Xception's, followed by batch normalization) into its DepthwiseConv2D
+    `<name>_depthwise` and a 1×1 Conv2D with its name, with a delta layer
+    between them; Keras 3 loads the result, which holds the original's
+    weights, and predicts what Swift does and, at a tiny threshold, what the
+    original predicts."""
+    import keras
+    import keras_delta  # noqa: F401
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((12, 12, 3), name="frames")
+    h = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(inp)
+    h = keras.layers.SeparableConv2D(16, 3, strides=2, padding="same", depth_multiplier=2, name="sep")(h)
+    h = keras.layers.BatchNormalization(name="sep_bn")(h)
+    h = keras.layers.ReLU(name="sep_act")(h)
+    model = keras.Model(inp, keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D(name="gap")(h)))
+    rng = np.random.default_rng(9)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in w.path
+                       else rng.uniform(-0.4, 0.4, w.shape).astype("float32") for w in model.weights])
+    model.save(tmp_path / "sep.keras")
+    x = rng.uniform(0, 1, (4, 12, 12, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    r = cli("deltaize", tmp_path / "sep.keras", tmp_path / f"delta.{ext}", "--threshold", "1e-6", "--clip-length", "2",
+            "--placement", "mac-inputs")
+    assert r.returncode == 0, r.stderr
+    r = cli("predict", tmp_path / f"delta.{ext}", "-i", tmp_path / "x.npy", "-o", tmp_path / "swift.npy")
+    assert r.returncode == 0, r.stderr
+    delta = keras.models.load_model(tmp_path / f"delta.{ext}", compile=False)
+    kinds = {l.name: type(l).__name__ for l in delta.layers}
+    assert kinds["sep_depthwise"] == "DepthwiseConv2D" and kinds["sep"] == "Conv2D", kinds
+    assert "SeparableConv2D" not in kinds.values() and kinds["sep_depthwise_delta"] == "DeltaActivation", kinds
+    sep = model.get_layer("sep")
+    depthwise, pointwise = delta.get_layer("sep_depthwise"), delta.get_layer("sep")
+    assert not depthwise.use_bias and depthwise.strides == (2, 2) and pointwise.kernel_size == (1, 1)
+    np.testing.assert_array_equal(depthwise.get_weights()[0], sep.get_weights()[0])
+    for got, want in zip(pointwise.get_weights(), sep.get_weights()[1:]):
+        np.testing.assert_array_equal(got, want)
+    swift = np.load(tmp_path / "swift.npy")
+    np.testing.assert_allclose(delta.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(model.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
