@@ -191,9 +191,8 @@ func splitSeparableConvolutions(_ model: Model) throws -> Model {
         pointwise["dilation_rate"] = ones
         pointwise["padding"] = .string("valid")
         pointwise["groups"] = .int(1)
+        // Both keep the layer's config keys they share (trainable, dtype, data format).
         let first = try DepthwiseConv2D(config: LayerConfig(depthwise)), second = try Conv2D(config: LayerConfig(pointwise))
-        first.trainable = sep.trainable
-        second.trainable = sep.trainable
         // Placeholders: no initializer runs for values that are overwritten at once.
         let out = try RandomState.withPlaceholderWeights { try second(try first(args)) }
         try first.setWeights([sep.depthwiseKernel.read()])
