@@ -228,15 +228,11 @@ final class LinearState {
             var j = Int(touched.p[k]) &* width
             let end = j &+ width
             while j &+ 8 <= end {
-                let v = load8(pending + j)
-                store4(load4(wide + j) + Double4(v.lowHalf), wide + j)
-                store4(load4(wide + (j &+ 4)) + Double4(v.highHalf), wide + (j &+ 4))
-                store8(Float8(repeating: 0), pending + j)
+                _ = fold8(pending + j, into: wide + j)
                 j &+= 8
             }
             while j < end {
-                wide[j] += Double(pending[j])
-                pending[j] = 0
+                _ = fold1(pending + j, into: wide + j)
                 j &+= 1
             }
         }
@@ -477,7 +473,7 @@ class LinearStep: Step, FusingStep {
         let w = groupWidth, repeats = fusedStepRepeats, lanes = activation.laneFunction, clamps = C.clamps
         let wide = s.wide, pending = s.pending
         // Touched groups change here and there: no branch. A whole frame mostly keeps its quantized values: a branch.
-        // Touched groups fold their pending sums (zeroing them, as ``LinearState/fold(width:)`` does); a whole frame has none.
+        // Touched groups fold their pending sums first (as ``LinearState/fold(width:)`` does); a whole frame has none.
         let touched = groups != nil
         for g in range {
             var j = (groups.map { Int($0[g]) } ?? g) &* w
@@ -485,26 +481,14 @@ class LinearStep: Step, FusingStep {
             // The steps of element j are at q + j − first.
             let first = repeats ? j : 0
             while j &+ 8 <= end {
-                var low = load4(wide + j), high = load4(wide + (j &+ 4))
-                if touched {
-                    let p = load8(pending + j)
-                    low += Double4(p.lowHalf)
-                    high += Double4(p.highHalf)
-                    store4(low, wide + j)
-                    store4(high, wide + (j &+ 4))
-                    store8(Float8(repeating: 0), pending + j)
-                }
-                let a = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
+                let a = touched ? fold8(pending + j, into: wide + j) : float8(wide + j)
                 let v = activateAndQuantize(a, j, lanes, clamp, clamps: clamps, q.map { $0 - first })
                 if touched { y.set8Unconditionally(j, v, recordingIn: changes) } else { y.set8(j, v, recordingIn: changes) }
                 j &+= 8
             }
             while j < end {
-                if touched {
-                    wide[j] += Double(pending[j])
-                    pending[j] = 0
-                }
-                y.set(j, activateAndQuantize(Float(wide[j]), j, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: changes)
+                let a = touched ? fold1(pending + j, into: wide + j) : Float(wide[j])
+                y.set(j, activateAndQuantize(a, j, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: changes)
                 j &+= 1
             }
         }
@@ -563,21 +547,13 @@ class LinearStep: Step, FusingStep {
             let base = g &* w, first = repeats ? base : 0
             var j = 0
             while j &+ 8 <= w {
-                let r = load8(row + j), a = wide + (base &+ j)
-                store8(Float8(repeating: 0), row + j)
-                let low = load4(a) + Double4(r.lowHalf), high = load4(a + 4) + Double4(r.highHalf)
-                store4(low, a)
-                store4(high, a + 4)
-                let v = Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
-                y.set8Unconditionally(base &+ j, activateAndQuantize(v, base &+ j, lanes, clamp, clamps: clamps, q.map { $0 - first }),
-                                      recordingIn: list)
+                let i = base &+ j, v = fold8(row + j, into: wide + i)
+                y.set8Unconditionally(i, activateAndQuantize(v, i, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: list)
                 j &+= 8
             }
             while j < w {
-                let i = base &+ j
-                wide[i] += Double(row[j])
-                row[j] = 0
-                y.set(i, activateAndQuantize(Float(wide[i]), i, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: list)
+                let i = base &+ j, v = fold1(row + j, into: wide + i)
+                y.set(i, activateAndQuantize(v, i, lanes, clamp, clamps: clamps, q.map { $0 - first }), recordingIn: list)
                 j &+= 1
             }
         }
@@ -594,6 +570,29 @@ class LinearStep: Step, FusingStep {
         let out = try groupActivation(x)
         out.scalars.withUnsafeBufferPointer { y.value.p.update(from: $0.baseAddress!, count: outputCount) }
     }
+}
+
+/// Adds the eight float sums at `sums` to the doubles at `wide` and zeroes
+/// them (a linear step's fold); returns the new values, rounded to float.
+@inline(__always) func fold8(_ sums: UnsafeMutablePointer<Float>, into wide: UnsafeMutablePointer<Double>) -> Float8 {
+    let v = load8(sums)
+    let low = load4(wide) + Double4(v.lowHalf), high = load4(wide + 4) + Double4(v.highHalf)
+    store4(low, wide)
+    store4(high, wide + 4)
+    store8(Float8(repeating: 0), sums)
+    return Float8(lowHalf: SIMD4<Float>(low), highHalf: SIMD4<Float>(high))
+}
+
+/// ``fold8(_:into:)`` on one value.
+@inline(__always) func fold1(_ sums: UnsafeMutablePointer<Float>, into wide: UnsafeMutablePointer<Double>) -> Float {
+    wide.pointee += Double(sums.pointee)
+    sums.pointee = 0
+    return Float(wide.pointee)
+}
+
+/// The eight doubles at `wide`, rounded to float.
+@inline(__always) func float8(_ wide: UnsafePointer<Double>) -> Float8 {
+    Float8(lowHalf: SIMD4<Float>(load4(wide)), highHalf: SIMD4<Float>(load4(wide + 4)))
 }
 
 /// Whether an epilogue loop clamps, as a type: a loop generic over it is
@@ -1293,6 +1292,8 @@ final class MergeStep: Step, FusingStep {
 
     /// Elements of each position (the last axis).
     let channels: Int
+    /// Two inputs and an operation of one rounding per lane: eight lanes at a time.
+    private let vectorizes: Bool
     var positions: Int { count / channels }
     /// Lanes of eight elements (or fewer, at the end of a position) in each position.
     var lanesPerPosition: Int { (channels + 7) / 8 }
@@ -1301,6 +1302,7 @@ final class MergeStep: Step, FusingStep {
         self.operation = operation
         count = shape.reduce(1, *)
         channels = shape.last ?? 1
+        vectorizes = inputs.count == 2 && [.add, .subtract, .multiply, .average].contains(operation)
         self.widths = widths
         self.secondScale = secondScale
         super.init(name: name, kind: secondScale == nil ? operation.rawValue : "scaled add", inputs: inputs, output: output)
@@ -1334,33 +1336,27 @@ final class MergeStep: Step, FusingStep {
     @inline(__always) private func compute(_ ctx: FrameContext, _ i: Int) -> Float {
         var v = value(ctx, 0, i)
         for j in inputs.indices.dropFirst() {
-            var u = value(ctx, j, i)
-            if j == 1, let secondScale { u = u * secondScale }
-            switch operation {
-            case .add, .average: v = v + u
-            case .subtract: v = v - u
-            case .multiply: v = v * u
-            case .maximum: v = Swift.max(v, u)
-            case .minimum: v = Swift.min(v, u)
-            }
+            let u = value(ctx, j, i)
+            v = apply(v, j == 1 ? secondScale.map { u * $0 } ?? u : u)
         }
         return operation == .average ? v / Float(inputs.count) : v
     }
 
-    /// Two inputs and an operation of one rounding per lane: eight lanes at a time.
-    private var vectorizes: Bool { inputs.count == 2 && [.add, .subtract, .multiply, .average].contains(operation) }
-
-    /// Two inputs' elements `v` and `u`, as ``compute(_:_:)`` combines them.
-    @inline(__always) private func combine(_ v: Float, _ u: Float) -> Float {
-        let u = secondScale.map { u * $0 } ?? u
+    /// `v ∘ u` for the operation (a sum for an average, which divides once at the end).
+    @inline(__always) private func apply(_ v: Float, _ u: Float) -> Float {
         switch operation {
-        case .add: return v + u
-        case .average: return (v + u) / 2
+        case .add, .average: return v + u
         case .subtract: return v - u
         case .multiply: return v * u
         case .maximum: return Swift.max(v, u)
         case .minimum: return Swift.min(v, u)
         }
+    }
+
+    /// Two inputs' elements `v` and `u`, as ``compute(_:_:)`` combines them.
+    @inline(__always) private func combine(_ v: Float, _ u: Float) -> Float {
+        let sum = apply(v, secondScale.map { u * $0 } ?? u)
+        return operation == .average ? sum / 2 : sum
     }
 
     /// ``combine(_:_:)`` on eight lanes, for the operations that vectorize.

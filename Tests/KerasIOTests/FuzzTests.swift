@@ -135,7 +135,7 @@ final class FuzzTests: XCTestCase {
         let perFile = 16 * Self.scale
         var cases: [(path: String, what: String)] = []
         // The committed files, and the delta models this package writes (edited, they stream).
-        for source in try Self.legacyModels() + deltaizedApplications().filter({ $0.pathExtension == "h5" }) {
+        for source in try Self.legacyModels() + Self.writtenDeltaModels().filter({ $0.pathExtension == "h5" }) {
             let original = try HDF5File(path: source.path)
             let modelConfig = try original.attribute("model_config").readString()
             let trainingConfig = original.hasAttribute("training_config") ? try original.attribute("training_config").readString() : nil
@@ -159,7 +159,7 @@ final class FuzzTests: XCTestCase {
         var rng = FuzzRandom(seed: Self.seed &+ 1)
         let perFile = 14 * Self.scale
         var cases: [(path: String, what: String)] = []
-        for source in try Self.archives() + deltaizedApplications().filter({ $0.pathExtension == "keras" }) {
+        for source in try Self.archives() + Self.writtenDeltaModels().filter({ $0.pathExtension == "keras" }) {
             let members = try StoredZipArchive.members([UInt8](try Data(contentsOf: source)))
             for i in 0..<perFile {
                 let target = rng.chance(0.2) ? "metadata.json" : "config.json"
@@ -307,7 +307,7 @@ final class FuzzTests: XCTestCase {
         var rng = FuzzRandom(seed: Self.seed &+ 2)
         var streamed = 0
         let sources = try Self.legacyModels() + Self.fixtures("models", ".weights_only.h5")
-            + deltaizedApplications().filter { $0.pathExtension == "h5" }
+            + Self.writtenDeltaModels().filter { $0.pathExtension == "h5" }
         for source in sources {
             for i in 0..<(6 * Self.scale) {
                 let path = folder.appendingPathComponent(Self.caseFile(source, i, "-attr")).path
@@ -413,7 +413,7 @@ final class FuzzTests: XCTestCase {
         for url in try Self.fixtures("models", ".weights_only.h5") {
             sources.append((url, URL(fileURLWithPath: url.path.replacingOccurrences(of: ".weights_only.h5", with: ".h5"))))
         }
-        let applications = try deltaizedApplications()
+        let applications = try Self.writtenDeltaModels()
         for url in applications { sources.append((url, nil)) }
         // Undamaged, each delta model streams: its damaged copies are not all rejected for another reason.
         if let binary = CLIFuzzRunner.locateBinary() {
@@ -454,8 +454,10 @@ final class FuzzTests: XCTestCase {
         try runInChildProcesses(jobs, descriptions, "byte mutations")
     }
 
-    /// Delta models written by this package into `folder/delta/`, so that their
-    /// damaged and edited copies stream:
+    /// Delta models written by this package into a `delta/` folder of their
+    /// own, once per test run (the tests that damage or edit them share them;
+    /// the folder goes when the class's tests end), so that their damaged and
+    /// edited copies stream:
     /// - MobileNetV3Small of the keras.applications suite (`.fixtures/applications/`;
     ///   padding, residual adds, squeeze-and-excitation gates, hard-swish, a
     ///   softmax head), deltaized as `.h5` with the delta layers after the
@@ -467,8 +469,9 @@ final class FuzzTests: XCTestCase {
     /// - A small clip model whose recurrent layers step frame by frame (``recurrentClipModel()``).
     /// - Two small deltaized models with the streaming steps the others lack
     ///   (``streamingStepsModel()``, ``convolutionClipModel()``).
-    private func deltaizedApplications() throws -> [URL] {
-        let dir = folder.appendingPathComponent("delta")
+    private static func writtenDeltaModels() throws -> [URL] {
+        if let written = writtenDeltaModelFiles { return written }
+        let dir = writtenDeltaModelFolder.appendingPathComponent("delta")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var macInputs = DeltaizeOptions()
         macInputs.placement = .macInputs
@@ -480,14 +483,25 @@ final class FuzzTests: XCTestCase {
         try KerasModelFile.save(try deltaize(try Self.convolutionClipModel()).model, to: clip.path)
         var urls = [recurrent, steps, clip]
         let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
-        guard FileManager.default.fileExists(atPath: source.path) else { return urls }
-        let model = try KerasModelFile.load(source.path).model
-        for (name, options) in [("mobilenetv3small_delta.h5", DeltaizeOptions()), ("mobilenetv3small_delta_mac_inputs.keras", macInputs)] {
-            let url = dir.appendingPathComponent(name)
-            try KerasModelFile.save(try deltaize(model, options: options).model, to: url.path)
-            urls.append(url)
+        if FileManager.default.fileExists(atPath: source.path) {
+            let model = try KerasModelFile.load(source.path).model
+            for (name, options) in [("mobilenetv3small_delta.h5", DeltaizeOptions()), ("mobilenetv3small_delta_mac_inputs.keras", macInputs)] {
+                let url = dir.appendingPathComponent(name)
+                try KerasModelFile.save(try deltaize(model, options: options).model, to: url.path)
+                urls.append(url)
+            }
         }
+        writtenDeltaModelFiles = urls
         return urls
+    }
+
+    private nonisolated(unsafe) static var writtenDeltaModelFiles: [URL]?
+    private static let writtenDeltaModelFolder = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kerasio-fuzz-delta-\(UUID().uuidString)")
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: writtenDeltaModelFolder)
+        super.tearDown()
     }
 
     /// 12×12 frames through batch normalization, a depthwise residual, max
