@@ -222,9 +222,9 @@ def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
     """At `--placement mac-inputs`, `deltaize` splits a SeparableConv2D (as
     Xception's, followed by batch normalization) into its DepthwiseConv2D
     `<name>_depthwise` and a 1×1 Conv2D with its name, with a delta layer
-    between them; Keras 3 loads the result, which holds the original's
-    weights, and predicts what Swift does and, at a tiny threshold, what the
-    original predicts."""
+    between them; Keras 3 loads the result (tf-keras the `.h5` too), which
+    holds the original's weights, and predicts what Swift does and, at a tiny
+    threshold, what the original predicts."""
     import keras
     import keras_delta  # noqa: F401
     keras.utils.set_random_seed(9)
@@ -258,3 +258,9 @@ def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
     swift = np.load(tmp_path / "swift.npy")
     np.testing.assert_allclose(delta.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(model.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
+    if ext == "h5":
+        # tf-keras loads the split layers from the legacy format too, and predicts the same.
+        import tf_keras
+        legacy = tf_keras.models.load_model(tmp_path / "delta.h5", compile=False)
+        assert type(legacy.get_layer("sep_depthwise")).__name__ == "DepthwiseConv2D"
+        np.testing.assert_allclose(legacy.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
