@@ -125,7 +125,12 @@ final class ApplicationStreamingTests: XCTestCase {
 
     // With a delta layer on every input of a MAC layer: residual sums, squeeze-and-excitation
     // products and layer normalizations are quantized, and their steps feed delta steps.
-    func testEfficientNetB0AtMACInputs() throws { try checkStreams("efficientnetb0", upTo: "block2b_add", placement: .macInputs) }
+    // EfficientNetB0 up to block3a's projection, which reads block2b's quantized sum: at `block2b_add`
+    // itself, a one-ulp nudge moves the output by 2.6e-5 with OpenBLAS's Haswell and Zen kernels (1.6e-5
+    // with its SkylakeX ones); at `block3a_project_bn`, by 4.6e-6 and 4.7e-6.
+    func testEfficientNetB0AtMACInputs() throws {
+        try checkStreams("efficientnetb0", upTo: "block3a_project_bn", placement: .macInputs)
+    }
     func testConvNeXtTinyAtMACInputs() throws { try checkStreams("convnexttiny", placement: .macInputs) }
     func testXceptionAtMACInputs() throws { try checkStreams("xception", placement: .macInputs) }
     func testMobileNetV3SmallAtMACInputs() throws { try checkStreams("mobilenetv3small", placement: .macInputs) }
