@@ -107,13 +107,17 @@ final class Slot {
     /// Starts a frame with no change recorded.
     @inline(__always) func beginSparse() { all = false; changed.count = 0 }
 
-    /// Sets element `i` to `v`, recording the change in `changes` (``changed`` by default) when it differs.
-    @inline(__always) func set(_ i: Int, _ v: Float, recordingIn changes: IndexList? = nil) {
+    /// Sets element `i` to `v`, recording the change in ``changed`` when it differs.
+    @inline(__always) func set(_ i: Int, _ v: Float) { set(i, v, recordingIn: changed) }
+
+    /// Sets element `i` to `v`, recording the change in `changes` when it differs.
+    /// (The list is not optional: `changes ?? changed` retains and releases it on every call.)
+    @inline(__always) func set(_ i: Int, _ v: Float, recordingIn changes: IndexList) {
         let old = value.p[i]
         if v != old {
             previous.p[i] = old
             value.p[i] = v
-            (changes ?? changed).append(i)
+            changes.append(i)
         }
     }
 }
@@ -203,9 +207,11 @@ extension Slot {
         }
     }
 
-    /// Sets elements `i..<i+8` to `v`, recording those that differ in `changes`
-    /// (``changed`` by default; each element at most once a frame).
-    @inline(__always) func set8(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {
+    /// Sets elements `i..<i+8` to `v`, recording those that differ in ``changed`` (each element at most once a frame).
+    @inline(__always) func set8(_ i: Int, _ v: Float8) { set8(i, v, recordingIn: changed) }
+
+    /// Sets elements `i..<i+8` to `v`, recording those that differ in `changes`.
+    @inline(__always) func set8(_ i: Int, _ v: Float8, recordingIn changes: IndexList) {
         guard any(v .!= load8(value.p + i)) else { return }
         set8Unconditionally(i, v, recordingIn: changes)
     }
@@ -213,10 +219,10 @@ extension Slot {
     /// ``set8(_:_:recordingIn:)`` without a branch: the stores happen even
     /// when no lane differs. Where changes come and go from one vector to the
     /// next (a linear step's epilogue), that costs less than the mispredicted branch.
-    @inline(__always) func set8Unconditionally(_ i: Int, _ v: Float8, recordingIn changes: IndexList? = nil) {
+    @inline(__always) func set8Unconditionally(_ i: Int, _ v: Float8, recordingIn changes: IndexList) {
         let old = load8(value.p + i)
         store8(old, previous.p + i)
         store8(v, value.p + i)
-        (changes ?? changed).append(lanes: laneBits(v .!= old), base: i)
+        changes.append(lanes: laneBits(v .!= old), base: i)
     }
 }

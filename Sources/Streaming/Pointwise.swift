@@ -85,7 +85,7 @@ enum Pointwise {
         case .lanes(let f):
             var i = 0
             while i + 8 <= count { store8(f(load8(src + i)), dst + i); i += 8 }
-            for i in i..<count { dst[i] = epilogue(src[i]) }
+            for i in i..<count { dst[i] = f(src[i]) }
         case .tensor(let f):
             let y = try f(Tensor(shape: [count], scalars: Array(UnsafeBufferPointer(start: src, count: count))))
             y.scalars.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: count) }
@@ -114,22 +114,38 @@ enum Pointwise {
         return nil
     }
 
-    /// A function a vector epilogue applies (``fusesIntoEpilogue``) on eight
-    /// lanes, with the float operations of ``applyAll(_:_:count:)``; others pass `v` through.
-    @inline(__always) func epilogue(_ v: Float8) -> Float8 {
+    /// What a vector epilogue applies of this function (``fusesIntoEpilogue``), else the identity.
+    var epilogue: Epilogue {
         switch self {
+        case .relu(let cap): return .relu(cap: cap)
+        case .lanes(let f): return .lanes(f)
+        default: return .identity
+        }
+    }
+}
+
+/// A clamp or a function on lanes, as a vector epilogue applies it, with the
+/// float operations of ``Pointwise/applyAll(_:_:count:)``. It holds no closure,
+/// so a loop that copies it does no reference counting.
+enum Epilogue {
+    case identity
+    case relu(cap: Float)
+    case lanes(LaneActivation)
+
+    @inline(__always) func callAsFunction(_ v: Float8) -> Float8 {
+        switch self {
+        case .identity: return v
         case .relu(let cap): return clampAndQuantize(v, (0, cap), clamps: true, nil)
         case .lanes(let f): return f(v)
-        default: return v
         }
     }
 
-    /// ``epilogue(_:)-(Float8)`` on one element, rounded as the lanes round it.
-    @inline(__always) func epilogue(_ v: Float) -> Float {
+    /// On one element, rounded as the lanes round it.
+    @inline(__always) func callAsFunction(_ v: Float) -> Float {
         switch self {
+        case .identity: return v
         case .relu(let cap): return Swift.min(Swift.max(v, 0), cap)
         case .lanes(let f): return f(v)
-        default: return v
         }
     }
 }

@@ -1318,14 +1318,14 @@ final class MergeStep: Step, FusingStep {
     func keep(fusedSteps: [Float]) { fusedStep = fusedSteps }
 
     /// The activation and quantization of the fused steps, with their float operations.
-    @inline(__always) private func finish(_ v: Float, _ i: Int, _ q: UnsafePointer<Float>?) -> Float {
-        let v = activation.epilogue(v)
+    @inline(__always) private func finish(_ v: Float, _ i: Int, _ f: Epilogue, _ q: UnsafePointer<Float>?) -> Float {
+        let v = f(v)
         return q.map { quantize(v, $0[i]) } ?? v
     }
 
-    /// ``finish(_:_:_:)`` on elements `i..<i+8`.
-    @inline(__always) private func finish8(_ v: Float8, _ i: Int, _ q: UnsafePointer<Float>?) -> Float8 {
-        let v = activation.epilogue(v)
+    /// ``finish(_:_:_:_:)`` on elements `i..<i+8`.
+    @inline(__always) private func finish8(_ v: Float8, _ i: Int, _ f: Epilogue, _ q: UnsafePointer<Float>?) -> Float8 {
+        let v = f(v)
         return q.map { quantize(v, load8($0 + i)) } ?? v
     }
 
@@ -1373,10 +1373,10 @@ final class MergeStep: Step, FusingStep {
     /// Elements `start..<end` of the position that starts at `position` (a
     /// broadcast input's element `i − position`): written (`record` false) or set where they changed.
     @inline(__always) private func computeRow(_ ctx: FrameContext, _ x: Operands, _ position: Int, _ start: Int, _ end: Int,
-                                              _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
+                                              _ y: Slot, record: Bool, _ f: Epilogue, _ q: UnsafePointer<Float>?) {
         guard inputs.count == 2 else {
             for i in start..<end {
-                let v = finish(compute(ctx, i), i, q)
+                let v = finish(compute(ctx, i), i, f, q)
                 if record { y.set(i, v) } else { y.value.p[i] = v }
             }
             return
@@ -1386,13 +1386,13 @@ final class MergeStep: Step, FusingStep {
         var i = start
         if vectorizes {
             while i &+ 8 <= end {
-                let v = finish8(combine8(load8(a + (i &- sa)), load8(b + (i &- sb))), i, q)
+                let v = finish8(combine8(load8(a + (i &- sa)), load8(b + (i &- sb))), i, f, q)
                 if record { y.set8(i, v) } else { store8(v, y.value.p + i) }
                 i &+= 8
             }
         }
         while i < end {
-            let v = finish(combine(a[i &- sa], b[i &- sb]), i, q)
+            let v = finish(combine(a[i &- sa], b[i &- sb]), i, f, q)
             if record { y.set(i, v) } else { y.value.p[i] = v }
             i &+= 1
         }
@@ -1411,10 +1411,10 @@ final class MergeStep: Step, FusingStep {
     }
 
     /// Every element, written (`record` false) or set where it changed.
-    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool, _ q: UnsafePointer<Float>?) {
+    private func computeAll(_ ctx: FrameContext, _ y: Slot, record: Bool, _ f: Epilogue, _ q: UnsafePointer<Float>?) {
         // Whole positions when an input is broadcast, else the frame at once.
         let row = widths.min()!, x = operands(ctx)
-        for start in stride(from: 0, to: count, by: row) { computeRow(ctx, x, start, start, start + row, y, record: record, q) }
+        for start in stride(from: 0, to: count, by: row) { computeRow(ctx, x, start, start, start + row, y, record: record, f, q) }
     }
 
     override func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool) throws {
@@ -1428,10 +1428,10 @@ final class MergeStep: Step, FusingStep {
 
     /// A frame, quantized to the steps `q` when a delta layer is fused (which lists every change, as the delta layer does).
     private func run(_ ctx: FrameContext, state: AnyObject?, dense: Bool, _ q: UnsafePointer<Float>?) {
-        let y = ctx.slots[output]
+        let y = ctx.slots[output], f = activation.epilogue
         if dense || inputs.contains(where: { ctx.slots[$0].all }) {
             if q != nil { y.beginSparse() }
-            computeAll(ctx, y, record: q != nil, q)
+            computeAll(ctx, y, record: q != nil, f, q)
             if q == nil { y.all = true }
             return
         }
@@ -1440,7 +1440,7 @@ final class MergeStep: Step, FusingStep {
         if reach * 4 > count {
             // Most of the frame: recompute it all, in vectors, and list what changed.
             y.beginSparse()
-            computeAll(ctx, y, record: true, q)
+            computeAll(ctx, y, record: true, f, q)
             return
         }
         // The lanes of eight the changes reach, recomputed in vectors in increasing
@@ -1463,13 +1463,13 @@ final class MergeStep: Step, FusingStep {
         if lanes.count * 8 * 3 > count {
             // A third of the frame or more: recompute it all.
             lanes.removeAll { _ in }
-            computeAll(ctx, y, record: true, q)
+            computeAll(ctx, y, record: true, f, q)
             return
         }
         let operands = operands(ctx), ldiv = FastDivider(lpp)
         lanes.removeAll { l in
             let p = ldiv.quotient(l), position = p &* channels, start = position &+ (l &- p &* lpp) &* 8
-            computeRow(ctx, operands, position, start, Swift.min(start &+ 8, position &+ channels), y, record: true, q)
+            computeRow(ctx, operands, position, start, Swift.min(start &+ 8, position &+ channels), y, record: true, f, q)
         }
     }
 }
