@@ -28,9 +28,10 @@ public struct DeltaizeOptions {
         /// linear convolutions, at the end of the shape-only, pooling and
         /// per-element affine layers after them. Their changes then stay as
         /// sparse as the quantization makes them, instead of reaching every
-        /// MAC layer after them whole. A `SeparableConv2D` is split into its
-        /// `DepthwiseConv2D` (named `<name>_depthwise`) and its 1×1 `Conv2D`
-        /// (the layer's name, bias and activation), so that the tensor
+        /// MAC layer after them whole. A `SeparableConv2D` (or a `SeparableConv1D`
+        /// that is not causal) is split into its `DepthwiseConv2D` (`1D`, named
+        /// `<name>_depthwise`) and its one-tap `Conv2D` (`1D`: the layer's
+        /// name, bias and activation), so that the tensor
         /// between them is quantized too: its changes spread over the
         /// depthwise window, and unquantized they reach the 1×1 convolution
         /// nearly everywhere.
@@ -158,17 +159,28 @@ public func deltaize(_ model: Model, options: DeltaizeOptions = DeltaizeOptions(
     return DeltaizedModel(model: delta, placements: placements, inlinedModels: nested)
 }
 
-/// `model` with each `SeparableConv2D` replaced by its two halves, with the
-/// same weights and the same function: a `DepthwiseConv2D` without bias named
-/// `<name>_depthwise` (its kernel, strides, padding, dilation, depth
-/// multiplier and depthwise initializer, regularizer and constraint), then a
-/// 1×1 `Conv2D` with the layer's name, pointwise kernel, bias and activation.
-/// The model itself when it has none.
+/// `model` with each `SeparableConv2D` and `SeparableConv1D` replaced by its
+/// two halves, with the same weights and the same function: a
+/// `DepthwiseConv2D` (`1D`) without bias named `<name>_depthwise` (its kernel,
+/// strides, padding, dilation, depth multiplier and depthwise initializer,
+/// regularizer and constraint), then a `Conv2D` (`1D`) with a kernel of one tap
+/// and the layer's name, pointwise kernel, bias and activation. A
+/// `SeparableConv1D` with causal padding stays whole (Keras's depthwise
+/// convolutions do not take it). The model itself when it has none to split.
 func splitSeparableConvolutions(_ model: Model) throws -> Model {
-    guard model.layers.contains(where: { $0 is SeparableConv2D }) else { return model }
+    func halves(_ layer: Layer) -> (BaseDepthwiseConv.Type, BaseConv.Type)? {
+        switch layer {
+        case is SeparableConv2D: return (DepthwiseConv2D.self, Conv2D.self)
+        case let sep as SeparableConv1D where sep.padding != .causal: return (DepthwiseConv1D.self, Conv1D.self)
+        default: return nil
+        }
+    }
+    guard model.layers.contains(where: { halves($0) != nil }) else { return model }
     var names = Set(model.layers.map(\.name))
     return try model.clone(weights: .copy) { layer, args, node in
-        guard let sep = node.layer as? SeparableConv2D else { return try layer(args) }
+        guard let (depthwiseType, pointwiseType) = halves(node.layer), let sep = node.layer as? BaseSeparableConv else {
+            return try layer(args)
+        }
         var name = "\(sep.name)_depthwise", n = 1
         while names.contains(name) { n += 1; name = "\(sep.name)_depthwise_\(n)" }
         names.insert(name)
@@ -185,14 +197,14 @@ func splitSeparableConvolutions(_ model: Model) throws -> Model {
             pointwise["depthwise_\(key)"] = nil
         }
         pointwise["depth_multiplier"] = nil
-        let ones = JSONValue.array(Array(repeating: .int(1), count: 2))
+        let ones = JSONValue.array(Array(repeating: .int(1), count: sep.kernelSize.count))
         pointwise["kernel_size"] = ones
         pointwise["strides"] = ones
         pointwise["dilation_rate"] = ones
         pointwise["padding"] = .string("valid")
         pointwise["groups"] = .int(1)
         // Both keep the layer's config keys they share (trainable, dtype, data format).
-        let first = try DepthwiseConv2D(config: LayerConfig(depthwise)), second = try Conv2D(config: LayerConfig(pointwise))
+        let first = try depthwiseType.init(config: LayerConfig(depthwise)), second = try pointwiseType.init(config: LayerConfig(pointwise))
         // Placeholders: no initializer runs for values that are overwritten at once.
         let out = try RandomState.withPlaceholderWeights { try second(try first(args)) }
         try first.setWeights([sep.depthwiseKernel.read()])

@@ -1072,8 +1072,10 @@ final class DepthwiseStep: WindowedStep {
     override var macsPerInputElement: Double { Double(window.kH * window.kW * multiplier) / Double(window.strideH * window.strideW) }
 
     override func computeDense(_ x: UnsafeMutablePointer<Float>, into acc: UnsafeMutablePointer<Float>) throws {
-        let y = try Tensor.depthwiseConv(frameTensor(x), kernel, strides: strides, padding: padding, dilation: dilation,
-                                         epilogue: ChannelEpilogue(bias: bias))
+        // Causal (a 1-D separable convolution's depthwise half): the past padded with zeros, then a valid window.
+        let causal = padding == .causal ? [(window.padLeft, 0)] : nil
+        let y = try Tensor.depthwiseConv(frameTensor(x), kernel, strides: strides, padding: causal == nil ? padding : .valid,
+                                         dilation: dilation, zeroPadding: causal, epilogue: ChannelEpilogue(bias: bias))
         y.scalars.withUnsafeBufferPointer { acc.update(from: $0.baseAddress!, count: outputCount) }
     }
 

@@ -16,7 +16,7 @@ struct DeltaizeCommand: ParsableCommand {
     @Flag(help: "No delta layer on the model input.") var noInputDelta = false
     @Option(help: "Threshold gradient: lsq, paper or hybrid.") var thresholdGradient: String = "lsq"
     @Option(help: "Threshold granularity: channel, layer or neuron.") var granularity: String = "channel"
-    @Option(help: "non-linearities (after each one that reaches a MAC layer) or mac-inputs (also residual sums, gates, normalizations: every input of a MAC layer; a SeparableConv2D is split into its depthwise and 1×1 halves).")
+    @Option(help: "non-linearities (after each one that reaches a MAC layer) or mac-inputs (also residual sums, gates, normalizations: every input of a MAC layer; a SeparableConv2D or non-causal SeparableConv1D is split into its depthwise and one-tap halves).")
     var placement: String = "non-linearities"
     @Option(help: "Clips (DATA, see CLI.md) to calibrate the thresholds on.") var calibrate: String?
     @Option(help: "With --calibrate: each channel's step is this times its mean |activation|.") var thresholdScale: Double = 0.1

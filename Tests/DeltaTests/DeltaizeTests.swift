@@ -3,6 +3,7 @@ import Tensor
 @testable import Layers
 import KerasIO
 import Delta
+import Streaming
 
 final class DeltaizeTests: XCTestCase {
     /// frames → Rescaling → conv1(3×3, 8) → BN → ReLU → MaxPool(2) → conv2(3×3, 16, relu) → GAP → Dense(4)
@@ -149,6 +150,52 @@ final class DeltaizeTests: XCTestCase {
         // With a tiny step the split model predicts what the original does.
         let frames = Tensor(shape: [8, 8, 8, 3], scalars: (0..<1536).map { Float(($0 * 37) % 101) / 50 - 1 })
         assertNear(try result.model.predictOnBatch([frames])[0], try model.predictOnBatch([frames])[0], tolerance: 1e-4, "split model")
+    }
+
+    /// `.macInputs` splits a `SeparableConv1D` the same way, into a
+    /// `DepthwiseConv1D` and a one-tap `Conv1D`, which stream; a causal one
+    /// stays whole (Keras's depthwise convolutions take no causal padding).
+    /// Placements: the input (read by the depthwise half), the depthwise half
+    /// (read by the one-tap convolution), sep's relu (read by the causal
+    /// layer), and the end of the causal layer's linear output's pass-through
+    /// chain (the pooling), which the Dense reads.
+    func testMACInputPlacementSplitsSeparableConvolutions1D() throws {
+        RandomState.seed(4)
+        let x = Input(shape: [12, 3], name: "frames")
+        var h = try SeparableConv1D(filters: 5, kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2,
+                                    activation: "relu", name: "sep")(x)
+        h = try SeparableConv1D(filters: 4, kernelSize: [2], padding: "causal", name: "causal")(h)
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3, name: "logits")(try GlobalAveragePooling1D()(h))])
+        try randomizeWeights(model, seed: 4)
+        let sep = try XCTUnwrap(model.layer(named: "sep") as? SeparableConv1D)
+        var options = DeltaizeOptions()
+        options.placement = .macInputs
+        options.thresholdInit = 1e-6
+        options.clipLength = 6
+        let result = try deltaize(model, options: options)
+        XCTAssertEqual(result.placements.map(\.after), ["frames", "sep_depthwise", "sep", "global_average_pooling1d"])
+        let depthwise = try XCTUnwrap(result.model.layer(named: "sep_depthwise") as? DepthwiseConv1D)
+        let pointwise = try XCTUnwrap(result.model.layer(named: "sep") as? Conv1D)
+        XCTAssertTrue(try result.model.layer(named: "causal") is SeparableConv1D)
+        XCTAssertEqual(depthwise.getWeights(), [sep.getWeights()[0]])
+        XCTAssertEqual(pointwise.getWeights(), Array(sep.getWeights()[1...]))
+        XCTAssertEqual([depthwise.strides, depthwise.kernelSize, pointwise.strides, pointwise.kernelSize], [[2], [3], [1], [1]])
+        XCTAssertEqual([depthwise.padding, pointwise.padding], [.same, .valid])
+        XCTAssertEqual([depthwise.activation.name, pointwise.activation.name], ["linear", "relu"])
+        XCTAssertFalse(depthwise.useBias)
+        // With a tiny step the split model predicts what the original does, and it streams frame by frame.
+        let frames = Tensor(shape: [6, 12, 3], scalars: (0..<216).map { Float(($0 * 37) % 101) / 50 - 1 })
+        let expected = try result.model.predictOnBatch([frames])[0]
+        assertNear(expected, try model.predictOnBatch([frames])[0], tolerance: 1e-4, "split model")
+        let plan = try StreamingPlan(result.model)
+        XCTAssertEqual(plan.steps.filter { $0.kind.contains("layer call") }.map(\.name), [])
+        let stream = plan.makeStream()
+        for t in 0..<6 {
+            let frame = Tensor(shape: [1, 12, 3], scalars: Array(frames.scalars[(t * 36)..<((t + 1) * 36)]))
+            let streamed = try stream.process([frame])[0]
+            assertNear(streamed, Tensor(shape: streamed.shape, scalars: Array(expected.scalars[(t * 3)..<((t + 1) * 3)])),
+                       tolerance: 1e-4, "frame \(t)")
+        }
     }
 
     /// `sparsity --baseline` measures the dense model over the MAC layers the

@@ -218,27 +218,32 @@ def test_mac_input_placement_loads_in_keras(tmp_path):
 
 
 @pytest.mark.parametrize("ext", ["keras", "h5"])
-def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
+@pytest.mark.parametrize("rank", [2, 1])
+def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext, rank):
     """At `--placement mac-inputs`, `deltaize` splits a SeparableConv2D (as
-    Xception's, followed by batch normalization) into its DepthwiseConv2D
-    `<name>_depthwise` and a 1×1 Conv2D with its name, with a delta layer
-    between them; Keras 3 loads the result (tf-keras the `.h5` too), which
-    holds the original's weights, and predicts what Swift does and, at a tiny
-    threshold, what the original predicts."""
+    Xception's, followed by batch normalization) or a SeparableConv1D into
+    its DepthwiseConv2D/1D `<name>_depthwise` and a one-tap Conv2D/1D with
+    its name, with a delta layer between them; Keras 3 loads the result
+    (tf-keras the `.h5` too), which holds the original's weights, and
+    predicts what Swift does and, at a tiny threshold, what the original
+    predicts."""
     import keras
     import keras_delta  # noqa: F401
+    L = keras.layers
+    conv, separable, pool = ((L.Conv2D, L.SeparableConv2D, L.GlobalAveragePooling2D) if rank == 2
+                             else (L.Conv1D, L.SeparableConv1D, L.GlobalAveragePooling1D))
     keras.utils.set_random_seed(9)
-    inp = keras.Input((12, 12, 3), name="frames")
-    h = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(inp)
-    h = keras.layers.SeparableConv2D(16, 3, strides=2, padding="same", depth_multiplier=2, name="sep")(h)
-    h = keras.layers.BatchNormalization(name="sep_bn")(h)
-    h = keras.layers.ReLU(name="sep_act")(h)
-    model = keras.Model(inp, keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D(name="gap")(h)))
+    inp = keras.Input((12,) * rank + (3,), name="frames")
+    h = conv(8, 3, activation="relu", name="conv")(inp)
+    h = separable(16, 3, strides=2, padding="same", depth_multiplier=2, name="sep")(h)
+    h = L.BatchNormalization(name="sep_bn")(h)
+    h = L.ReLU(name="sep_act")(h)
+    model = keras.Model(inp, L.Dense(3, name="logits")(pool(name="gap")(h)))
     rng = np.random.default_rng(9)
     model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in w.path
                        else rng.uniform(-0.4, 0.4, w.shape).astype("float32") for w in model.weights])
     model.save(tmp_path / "sep.keras")
-    x = rng.uniform(0, 1, (4, 12, 12, 3)).astype("float32")
+    x = rng.uniform(0, 1, (4,) + (12,) * rank + (3,)).astype("float32")
     np.save(tmp_path / "x.npy", x)
     r = cli("deltaize", tmp_path / "sep.keras", tmp_path / f"delta.{ext}", "--threshold", "1e-6", "--clip-length", "2",
             "--placement", "mac-inputs")
@@ -247,11 +252,11 @@ def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
     assert r.returncode == 0, r.stderr
     delta = keras.models.load_model(tmp_path / f"delta.{ext}", compile=False)
     kinds = {l.name: type(l).__name__ for l in delta.layers}
-    assert kinds["sep_depthwise"] == "DepthwiseConv2D" and kinds["sep"] == "Conv2D", kinds
-    assert "SeparableConv2D" not in kinds.values() and kinds["sep_depthwise_delta"] == "DeltaActivation", kinds
+    assert kinds["sep_depthwise"] == f"DepthwiseConv{rank}D" and kinds["sep"] == f"Conv{rank}D", kinds
+    assert f"SeparableConv{rank}D" not in kinds.values() and kinds["sep_depthwise_delta"] == "DeltaActivation", kinds
     sep = model.get_layer("sep")
     depthwise, pointwise = delta.get_layer("sep_depthwise"), delta.get_layer("sep")
-    assert not depthwise.use_bias and depthwise.strides == (2, 2) and pointwise.kernel_size == (1, 1)
+    assert not depthwise.use_bias and depthwise.strides == (2,) * rank and pointwise.kernel_size == (1,) * rank
     np.testing.assert_array_equal(depthwise.get_weights()[0], sep.get_weights()[0])
     for got, want in zip(pointwise.get_weights(), sep.get_weights()[1:]):
         np.testing.assert_array_equal(got, want)
@@ -262,5 +267,5 @@ def test_mac_input_placement_splits_separable_convolutions(tmp_path, ext):
         # tf-keras loads the split layers from the legacy format too, and predicts the same.
         import tf_keras
         legacy = tf_keras.models.load_model(tmp_path / "delta.h5", compile=False)
-        assert type(legacy.get_layer("sep_depthwise")).__name__ == "DepthwiseConv2D"
+        assert type(legacy.get_layer("sep_depthwise")).__name__ == f"DepthwiseConv{rank}D"
         np.testing.assert_allclose(legacy.predict(x, verbose=0), swift, rtol=1e-4, atol=1e-4)
