@@ -170,7 +170,7 @@ struct DemoRun {
             print("\(path): \(note) → \(same ? "same" : "DIFFERENT")")
         }
         section("\(name): stream the held-out clips frame by frame through the refined model")
-        let video = try streamFrames(test, for: delta.model, limit: quick ? 64 : 192)
+        let video = try streamFrames(test, for: delta.model, from: modelPath, limit: quick ? 64 : 192)
         let stream = try streamingFailure {
             try StreamReport.measure(delta.model, frames: video, options: try StreamRunOptions.parse(["--frames", "\(video.shape[0])"]))
         }

@@ -18,7 +18,7 @@ struct StreamCommand: ParsableCommand {
         guard loaded.executionOrder.contains(where: { $0.layer is DeltaActivation }) else {
             throw CommandFailure(message: "\(model): the model holds no DeltaActivation layers (run keras-delta deltaize first)", code: 2)
         }
-        let frames = try streamFrames(options.data, for: loaded, limit: options.frames)
+        let frames = try streamFrames(options.data, for: loaded, from: model, limit: options.frames)
         let report = try streamingFailure { try StreamReport.measure(loaded, frames: frames, options: options) }
         print(try StreamingPlan(loaded, options: StreamingOptions(keyFrameEvery: options.keyFrameEvery, denseCutoff: options.denseCutoff)).description)
         report.printSummary()
@@ -53,7 +53,7 @@ struct StreamBenchCommand: ParsableCommand {
         var deltaOptions = DeltaizeOptions()
         deltaOptions.clipLength = 8
         deltaOptions.placement = try deltaPlacement(placement)
-        let frames = try streamFrames(options.data, for: original, limit: options.frames)
+        let frames = try streamFrames(options.data, for: original, from: model, limit: options.frames)
         let delta = try deltaize(original, options: deltaOptions).model
         guard frames.shape[0] >= length else {
             throw CommandFailure(message: "\(options.data): \(frames.shape[0]) frames, fewer than one clip of \(length)", code: 2)
@@ -116,11 +116,17 @@ struct StreamRunOptions: ParsableArguments {
     }
 }
 
-/// Frames `[T, H, W, 3]` for `model` from a DATA argument (CLI.md § Data
-/// sources, parsed by `DataSourceSpec`): a video file, or the first video of a
-/// folder, is decoded by FFmpeg at the model's frame size as one continuous
-/// stream; clip sets are loaded by `ClipSet.load` and played one clip after the other.
-func streamFrames(_ data: String, for model: Model, limit: Int) throws -> Tensor {
+/// Frames `[T, H, W, 3]` for `model` (read from `file`, which errors name)
+/// from a DATA argument (CLI.md § Data sources, parsed by `DataSourceSpec`):
+/// a video file, or the first video of a folder, is decoded by FFmpeg at the
+/// model's frame size as one continuous stream; clip sets are loaded by
+/// `ClipSet.load` and played one clip after the other.
+func streamFrames(_ data: String, for model: Model, from file: String, limit: Int) throws -> Tensor {
+    let shape = model.inputs[0].shape
+    guard shape.count == 4 || shape.count == 5 else {
+        throw CommandFailure(message: "\(file): the model input \(formatShape(shape)) is not frames [batch, H, W, C] "
+                                      + "nor clips [batch, T, H, W, C]: nothing to stream video through", code: 2)
+    }
     var video: URL?
     switch try DataSourceSpec.parse(data, subset: .test) {
     case .videoFile(let url): video = url
@@ -132,9 +138,9 @@ func streamFrames(_ data: String, for model: Model, limit: Int) throws -> Tensor
     }
     if let url = video {
         // The frame of a per-frame [H, W, 3] or a clip [T, H, W, 3] input.
-        let shape = model.inputs[0].shape, frame = Array(shape.suffix(3))
-        guard shape.count == 4 || shape.count == 5, let h = frame[0], let w = frame[1], frame[2] == 3 else {
-            throw CommandFailure(message: "\(model.name): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
+        let frame = Array(shape.suffix(3))
+        guard let h = frame[0], let w = frame[1], frame[2] == 3 else {
+            throw CommandFailure(message: "\(file): the model input \(formatShape(shape)) is not RGB frames [H, W, 3]", code: 2)
         }
         let clip = try VideoReader.readClip(.file(url), options: VideoReadOptions(size: (width: w, height: h), maxFrames: limit))
         guard clip.frameCount >= 2 else { throw CommandFailure(message: "\(url.path): fewer than 2 frames decoded", code: 2) }

@@ -481,7 +481,9 @@ final class FuzzTests: XCTestCase {
         try KerasModelFile.save(try deltaize(try Self.streamingStepsModel(), options: macInputs).model, to: steps.path)
         let clip = dir.appendingPathComponent("conv3d_clip_delta.h5")
         try KerasModelFile.save(try deltaize(try Self.convolutionClipModel()).model, to: clip.path)
-        var urls = [recurrent, steps, clip]
+        let sequence = dir.appendingPathComponent("separable_1d_delta_mac_inputs.h5")
+        try KerasModelFile.save(try deltaize(try Self.separableSequenceModel(), options: macInputs).model, to: sequence.path)
+        var urls = [recurrent, steps, clip, sequence]
         let source = ApplicationModelTests.folder.appendingPathComponent("mobilenetv3small_keras3.keras")
         if FileManager.default.fileExists(atPath: source.path) {
             let model = try KerasModelFile.load(source.path).model
@@ -533,6 +535,20 @@ final class FuzzTests: XCTestCase {
         h = try MaxPooling3D(poolSize: [1, 2, 2])(h)
         h = try TimeDistributed(try Conv2D(filters: 6, kernelSize: [3], activation: "relu"))(h)
         return try Model(inputs: [x], outputs: [try Dense(units: 2)(try GlobalAveragePooling3D()(h))])
+    }
+
+    /// 8×8 frames read as sequences of 64 pixels: a strided separable
+    /// convolution with swish (split at `mac-inputs`), a causal one (kept
+    /// whole), a causal convolution, global pooling and a Dense head.
+    private static func separableSequenceModel() throws -> Model {
+        RandomState.seed(43)
+        let x = Input(shape: [8, 8, 3])
+        var h = try Reshape(targetShape: [64, 3])(x)
+        h = try SeparableConv1D(filters: 6, kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2,
+                                activation: "swish")(h)
+        h = try SeparableConv1D(filters: 5, kernelSize: [2], padding: "causal", activation: "relu")(h)
+        h = try Conv1D(filters: 4, kernelSize: [3], padding: "causal")(h)
+        return try Model(inputs: [x], outputs: [try Dense(units: 3)(try GlobalAveragePooling1D()(h))])
     }
 
     /// Clips of 4 frames of 8×8: a delta layer on the input, a ConvLSTM2D

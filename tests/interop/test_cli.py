@@ -172,6 +172,23 @@ def test_stream_with_a_key_frame_on_every_frame_is_dense_per_frame_inference(tmp
     assert "deviation of dense per-frame inference from the clip forward" in r.stdout, r.stdout
 
 
+def test_stream_of_a_model_that_takes_no_frames_is_one_line_naming_the_file(tmp_path):
+    """A delta model over sequences `[batch, steps, channels]` has no frames to
+    stream video through: `stream` exits 2 with one line naming the file
+    (it named only the model before), and writes no JSON."""
+    import keras
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((16, 4), name="steps")
+    h = keras.layers.Conv1D(6, 3, activation="relu", name="conv")(inp)
+    keras.Model(inp, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling1D()(h))).save(tmp_path / "seq.keras")
+    r = cli("deltaize", tmp_path / "seq.keras", tmp_path / "seq_delta.keras")
+    assert r.returncode == 0, r.stderr
+    r = cli("stream", tmp_path / "seq_delta.keras", "--frames", "8", "--json", tmp_path / "s.json")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and str(tmp_path / "seq_delta.keras") in lines[0], r.stderr
+    assert "is not frames" in lines[0] and not (tmp_path / "s.json").exists(), r.stderr
+
+
 @pytest.mark.parametrize("activation,loss", [("softmax", "sparse_categorical_crossentropy"),
                                              ("softmax", "categorical_crossentropy"),
                                              ("sigmoid", "binary_crossentropy")])
