@@ -165,7 +165,7 @@ final class DeltaizeTests: XCTestCase {
         var h = try SeparableConv1D(filters: 5, kernelSize: [3], strides: [2], padding: "same", depthMultiplier: 2,
                                     activation: "relu", name: "sep")(x)
         h = try SeparableConv1D(filters: 4, kernelSize: [2], padding: "causal", name: "causal")(h)
-        let model = try Model(inputs: [x], outputs: [try Dense(units: 3, name: "logits")(try GlobalAveragePooling1D()(h))])
+        let model = try Model(inputs: [x], outputs: [try Dense(units: 3, name: "logits")(try GlobalAveragePooling1D(name: "gap")(h))])
         try randomizeWeights(model, seed: 4)
         let sep = try XCTUnwrap(model.layer(named: "sep") as? SeparableConv1D)
         var options = DeltaizeOptions()
@@ -173,7 +173,7 @@ final class DeltaizeTests: XCTestCase {
         options.thresholdInit = 1e-6
         options.clipLength = 6
         let result = try deltaize(model, options: options)
-        XCTAssertEqual(result.placements.map(\.after), ["frames", "sep_depthwise", "sep", "global_average_pooling1d"])
+        XCTAssertEqual(result.placements.map(\.after), ["frames", "sep_depthwise", "sep", "gap"])
         let depthwise = try XCTUnwrap(result.model.layer(named: "sep_depthwise") as? DepthwiseConv1D)
         let pointwise = try XCTUnwrap(result.model.layer(named: "sep") as? Conv1D)
         XCTAssertTrue(try result.model.layer(named: "causal") is SeparableConv1D)
