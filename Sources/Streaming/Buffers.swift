@@ -67,6 +67,9 @@ final class IndexBits {
         return n
     }
 
+    /// Empties the set.
+    func removeAll() { words.update(repeating: 0, count: wordCount) }
+
     /// Calls `body` on each index in increasing order and empties the set.
     @inline(__always) func removeAll(_ body: (Int) throws -> Void) rethrows {
         for w in 0..<wordCount where words[w] != 0 {

@@ -1464,7 +1464,7 @@ final class MergeStep: Step, FusingStep {
         y.beginSparse()
         if lanes.count * 8 * 3 > count {
             // A third of the frame or more: recompute it all.
-            lanes.removeAll { _ in }
+            lanes.removeAll()
             computeAll(ctx, y, record: true, f, q)
             return
         }

@@ -122,11 +122,10 @@ struct StreamRunOptions: ParsableArguments {
 /// model's frame size as one continuous stream; clip sets are loaded by
 /// `ClipSet.load` and played one clip after the other.
 func streamFrames(_ data: String, for model: Model, from file: String, limit: Int) throws -> Tensor {
+    // The clip sources' check that the model takes frames or clips, with the file named.
+    var layout = ClipSourceOptions()
+    do { try layout.match(model) } catch let e as TrainingError { throw CommandFailure(message: "\(file): \(e)", code: 2) }
     let shape = model.inputs[0].shape
-    guard shape.count == 4 || shape.count == 5 else {
-        throw CommandFailure(message: "\(file): the model input \(formatShape(shape)) is not frames [batch, H, W, C] "
-                                      + "nor clips [batch, T, H, W, C]: nothing to stream video through", code: 2)
-    }
     var video: URL?
     switch try DataSourceSpec.parse(data, subset: .test) {
     case .videoFile(let url): video = url

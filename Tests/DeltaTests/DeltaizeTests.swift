@@ -191,10 +191,8 @@ final class DeltaizeTests: XCTestCase {
         XCTAssertEqual(plan.steps.filter { $0.kind.contains("layer call") }.map(\.name), [])
         let stream = plan.makeStream()
         for t in 0..<6 {
-            let frame = Tensor(shape: [1, 12, 3], scalars: Array(frames.scalars[(t * 36)..<((t + 1) * 36)]))
-            let streamed = try stream.process([frame])[0]
-            assertNear(streamed, Tensor(shape: streamed.shape, scalars: Array(expected.scalars[(t * 3)..<((t + 1) * 3)])),
-                       tolerance: 1e-4, "frame \(t)")
+            let streamed = try stream.process([ApplicationStreamingTests.frame(frames, t)])[0]
+            assertNear(streamed, ApplicationStreamingTests.frame(expected, t), tolerance: 1e-4, "frame \(t)")
         }
     }
 
